@@ -1,0 +1,1 @@
+"""HTTP entrypoints: the command API, the query API and what they share."""

@@ -1,0 +1,1 @@
+"""The command API: validates commands, runs their handlers, returns the commit's consistency token."""

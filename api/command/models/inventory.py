@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.command.models.common import CommandResult
+from farmacy.domain.model import AdjustmentReason
+
+
+class AdjustmentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "location_id": "6f1c0b7e-2f7e-4a39-9a57-1d7f8f3f0a11", "meal_id": "0b7c4a55-59a8-4a4e-8b0f-3c3f1e2d4a10",
+            "delta": 12, "reason": "replenish", "note": "morning delivery",
+        }]},
+    )
+
+    location_id: UUID
+    meal_id: UUID
+    delta: int = Field(ge=-10_000, le=10_000, description="Units added (positive) or removed (negative); not 0")
+    reason: AdjustmentReason
+    note: str | None = Field(None, max_length=500)
+
+
+class AdjustmentPublic(CommandResult):
+    adjustment_id: int
+    location_id: UUID
+    meal_id: UUID
+    delta: int
+    reason: str
+    on_hand: int
+    reserved: int
+    version: int
+    created_at: datetime

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.command.models.common import CommandResult
+from farmacy.domain.model import LocationKind
+
+
+class LocationBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    address: str = Field("", max_length=500)
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class LocationCreate(LocationBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "code": "SF-CENTRAL-01", "name": "Central Station Fridge", "kind": "smart_fridge",
+            "address": "1 Station Square", "city": "Springfield", "latitude": 39.7817, "longitude": -89.6501,
+            "status": "online",
+        }]},
+    )
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+    kind: LocationKind
+    status: str | None = Field(
+        None, description="Initial status; defaults to installed_off for fridges and open for kiosks/restaurants"
+    )
+
+
+class LocationPublic(LocationBase, CommandResult):
+    id: UUID
+    code: str
+    kind: LocationKind
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.command.models.common import CommandResult
+from farmacy.domain.model import Allergen, DietaryTag, MealStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Ingredient = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class MealBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: str = Field("", max_length=20000)
+    ingredients: list[Ingredient] = Field(default_factory=list, max_length=100)
+    allergens: list[Allergen] = Field(default_factory=list, max_length=20)
+    dietary_tags: list[DietaryTag] = Field(default_factory=list, max_length=20)
+    calories: int = Field(ge=0, le=5000)
+    protein_g: int = Field(0, ge=0, le=500)
+    carbs_g: int = Field(0, ge=0, le=500)
+    fat_g: int = Field(0, ge=0, le=500)
+    price_cents: int = Field(ge=0, le=1_000_000, description="Price in integer cents")
+
+
+class MealCreate(MealBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "name": "Green Goddess Bowl", "description": "Quinoa, kale and avocado with a herb dressing.",
+            "ingredients": ["quinoa", "kale", "avocado", "basil"], "allergens": ["sesame"],
+            "dietary_tags": ["vegan", "gluten_free"], "calories": 540, "protein_g": 18, "carbs_g": 62,
+            "fat_g": 22, "price_cents": 1195,
+        }]},
+    )
+
+
+class MealPublic(MealBase, CommandResult):
+    id: UUID
+    status: MealStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""One router per resource; each can be mounted on its own."""

@@ -1,0 +1,112 @@
+"""RFC 9457 problem details for every error the APIs return (application/problem+json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from farmacy.domain import errors as e
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://farmacy.food/problems/"
+
+STATUS = {
+    e.NotFound: 404,
+    e.ReferenceNotFound: 422,
+    e.InvalidInput: 422,
+    e.Conflict: 409,
+    e.VersionMismatch: 412,
+    e.PreconditionRequired: 428,
+    e.Forbidden: 403,
+}
+
+
+class FieldProblem(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``errors`` names each offending field and the rule it breaks."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] = []
+
+
+def problem_response(
+    status: int, code: str, title: str, detail: str | None, request: Request,
+    errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
+        "instance": request.url.path, "errors": errors or [], **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def status_of(exc: e.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts) or "body"
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.DomainError)
+    errors = [{"field": exc.field, "rule": exc.rule or exc.detail, "message": exc.detail}] if exc.field else []
+    return problem_response(status_of(exc), exc.code, exc.title, exc.detail, request, errors, **exc.extra)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _loc_to_field(err.get("loc", ())), "rule": str(err.get("type", "invalid")),
+         "message": str(err.get("msg", ""))}
+        for err in exc.errors()
+    ]
+    fields = ", ".join(sorted({x["field"] for x in errors}))
+    return problem_response(422, "validation-error", "Request is not valid", f"invalid: {fields}", request, errors)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+              406: "Not acceptable", 415: "Unsupported media type"}
+    title = titles.get(exc.status_code, "HTTP error")
+    return problem_response(
+        exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), request,
+        headers=dict(exc.headers or {}),
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(e.DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {PROBLEM: {}}, "description": desc}
+    for code, desc in {
+        401: "Missing or invalid bearer token", 403: "Role not allowed", 404: "Not found",
+        409: "Conflicts with the current state", 412: "Stale version (If-Match)",
+        422: "Invalid input: the errors name each field and rule", 428: "If-Match required",
+    }.items()
+}

@@ -1,0 +1,1 @@
+"""The query API: reads only Elasticsearch views."""

@@ -1,0 +1,177 @@
+"""The `farmacy` command: run the local stack, inspect it, mint tokens, run the tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from farmacy.settings import ROOT, Settings
+
+app = typer.Typer(
+    help="Farmacy Food CQRS platform: local stack, operations and tools.", no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+connectors_app = typer.Typer(help="Kafka Connect connectors (Debezium).", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def up(seed: Annotated[bool, typer.Option(help="Seed the demo dataset")] = True) -> None:
+    """Install what is missing, start every component in order, wait until healthy, seed demo data."""
+    from stack import lifecycle
+
+    settings = _settings()
+    lifecycle.up(settings, seed=seed)
+    _print_status(settings)
+
+
+@app.command()
+def down() -> None:
+    """Stop every component (data is kept)."""
+    from stack import lifecycle
+
+    lifecycle.down(_settings())
+
+
+@app.command()
+def status() -> None:
+    """Show each component's process state and health, and the connector's state."""
+    healthy = _print_status(_settings())
+    raise typer.Exit(0 if healthy else 1)
+
+
+def _print_status(settings: Settings) -> bool:
+    from stack import lifecycle
+
+    rows = lifecycle.status(settings)
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in rows[0]}
+    print("  ".join(k.upper().ljust(widths[k]) for k in rows[0]))
+    for r in rows:
+        print("  ".join(r[k].ljust(widths[k]) for k in r))
+    print(
+        f"\ncommand API  http://127.0.0.1:{settings.command_port}/docs\n"
+        f"query API    http://127.0.0.1:{settings.query_port}/docs\n"
+        f"connect      {settings.connect_url}/connectors/{settings.connector_name}/status\n"
+        f"elasticsearch {settings.elasticsearch_url}/_cat/indices?v\n"
+        f"logs         {settings.stack_dir / 'logs'}"
+    )
+    return all(r["healthy"] == "yes" for r in rows)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
+    from stack import lifecycle
+
+    settings = _settings()
+    if not lifecycle.is_up(settings):
+        lifecycle.up(settings, seed=True)
+    result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT)
+    raise typer.Exit(result.returncode)
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="customer, admin or operator")] = "admin",
+    subject: Annotated[str, typer.Option(help="Token subject (user name)")] = "local-admin",
+    customer_id: Annotated[str | None, typer.Option(help="Customer id (required for role customer)")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+) -> None:
+    """Mint a bearer token for local use, signed with FARMACY_JWT_SECRET."""
+    from api.common.auth import Role, mint
+
+    settings = _settings()
+    print(mint(settings.jwt_secret.get_secret_value(), subject, Role(role),
+               UUID(customer_id) if customer_id else None, ttl))
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (Alembic) to the configured database."""
+    from farmacy import migrations
+
+    migrations.upgrade(_settings())
+
+
+@app.command()
+def seed() -> None:
+    """Seed the demo dataset through the command API (skipped when the catalog is not empty)."""
+    from farmacy.demo import seed_demo
+
+    seed_demo(_settings())
+
+
+@connectors_app.command("status")
+def connectors_status() -> None:
+    """Connector and task states as Kafka Connect reports them."""
+    import json
+
+    from farmacy.connect import ConnectClient, load_specs
+
+    settings = _settings()
+    client = ConnectClient(settings.connect_url)
+    try:
+        for spec in load_specs():
+            print(json.dumps(client.status(spec.name), indent=2))
+    finally:
+        client.close()
+
+
+@connectors_app.command("apply")
+def connectors_apply() -> None:
+    """PUT every connectors/*.json config (idempotent) and wait for RUNNING."""
+    from farmacy.connect import ConnectClient, load_specs
+
+    settings = _settings()
+    client = ConnectClient(settings.connect_url)
+    try:
+        for spec in load_specs():
+            client.apply(spec)
+            client.wait_running(spec.name)
+            print(f"{spec.name}: RUNNING")
+    finally:
+        client.close()
+
+
+@connectors_app.command("restart")
+def connectors_restart(name: str = "farmacy-postgres-source", only_failed: bool = False) -> None:
+    """Restart a connector and its tasks."""
+    from farmacy.connect import ConnectClient
+
+    client = ConnectClient(_settings().connect_url)
+    try:
+        client.restart(name, include_tasks=True, only_failed=only_failed)
+        print(client.wait_running(name))
+    finally:
+        client.close()
+
+
+@app.command()
+def topics() -> None:
+    """List the Kafka topics with their end offsets."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    settings = _settings()
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "farmacy-cli-topics"})
+    try:
+        md = consumer.list_topics(timeout=10)
+        for name in sorted(md.topics):
+            if name.startswith("__"):
+                continue
+            ends = [consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1]
+                    for p in md.topics[name].partitions]
+            print(f"{name:50s} partitions={len(ends)} end_offsets={ends}")
+    finally:
+        consumer.close()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The write model's rules, free of HTTP and of SQL."""

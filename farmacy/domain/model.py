@@ -1,0 +1,105 @@
+"""Vocabularies and state rules of the write model (ARCHITECTURE §2)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MealStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class LocationKind(StrEnum):
+    SMART_FRIDGE = "smart_fridge"
+    KIOSK = "kiosk"
+    RESTAURANT = "restaurant"
+
+
+class Allergen(StrEnum):
+    MILK = "milk"
+    EGGS = "eggs"
+    FISH = "fish"
+    SHELLFISH = "shellfish"
+    TREE_NUTS = "tree_nuts"
+    PEANUTS = "peanuts"
+    WHEAT = "wheat"
+    GLUTEN = "gluten"
+    SOY = "soy"
+    SESAME = "sesame"
+    CELERY = "celery"
+    MUSTARD = "mustard"
+    SULPHITES = "sulphites"
+
+
+class DietaryTag(StrEnum):
+    VEGAN = "vegan"
+    VEGETARIAN = "vegetarian"
+    PESCATARIAN = "pescatarian"
+    GLUTEN_FREE = "gluten_free"
+    DAIRY_FREE = "dairy_free"
+    NUT_FREE = "nut_free"
+    KETO = "keto"
+    PALEO = "paleo"
+    LOW_CARB = "low_carb"
+    HIGH_PROTEIN = "high_protein"
+
+
+FRIDGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    "installed_off": frozenset({"online", "decommissioned"}),
+    "online": frozenset({"offline", "out_of_order", "maintenance", "decommissioned"}),
+    "offline": frozenset({"online", "out_of_order", "maintenance", "decommissioned"}),
+    "out_of_order": frozenset({"maintenance", "online", "decommissioned"}),
+    "maintenance": frozenset({"online", "offline", "decommissioned"}),
+    "decommissioned": frozenset(),
+}
+STOREFRONT_TRANSITIONS: dict[str, frozenset[str]] = {  # kiosks and restaurants
+    "open": frozenset({"closed_temporarily", "closed"}),
+    "closed_temporarily": frozenset({"open", "closed"}),
+    "closed": frozenset(),
+}
+INITIAL_STATUS = {
+    LocationKind.SMART_FRIDGE: "installed_off",
+    LocationKind.KIOSK: "open",
+    LocationKind.RESTAURANT: "open",
+}
+OPERATIONAL_STATUSES = frozenset({"online", "open"})
+RETIRED_LOCATION_STATUSES = frozenset({"decommissioned", "closed"})
+
+
+def transitions_for(kind: str) -> dict[str, frozenset[str]]:
+    return FRIDGE_TRANSITIONS if kind == LocationKind.SMART_FRIDGE else STOREFRONT_TRANSITIONS
+
+
+def statuses_for(kind: str) -> frozenset[str]:
+    return frozenset(transitions_for(kind))
+
+
+def is_operational(status: str) -> bool:
+    return status in OPERATIONAL_STATUSES
+
+
+class AdjustmentReason(StrEnum):
+    """Reasons an admin or replenisher may post; 'count' and 'sale' are written by the system."""
+
+    REPLENISH = "replenish"
+    REMOVE = "remove"
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+    CORRECTION = "correction"
+
+
+INCREASING_REASONS = frozenset({AdjustmentReason.REPLENISH})
+DECREASING_REASONS = frozenset({AdjustmentReason.REMOVE, AdjustmentReason.EXPIRED, AdjustmentReason.DAMAGED})
+
+
+def delta_sign_rule(reason: AdjustmentReason, delta: int) -> str | None:
+    """Returns the broken rule, if any, for a delta posted with this reason."""
+    if delta == 0:
+        return "delta must not be zero"
+    if reason in INCREASING_REASONS and delta < 0:
+        return f"reason '{reason}' needs a positive delta"
+    if reason in DECREASING_REASONS and delta > 0:
+        return f"reason '{reason}' needs a negative delta"
+    return None

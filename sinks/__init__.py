@@ -1,0 +1,1 @@
+"""Sink workers: consume Debezium change events and keep the Elasticsearch views converged."""

@@ -1,0 +1,72 @@
+"""Builds a sink worker's adapters from settings: consumer, producer, Elasticsearch, master pool."""
+
+from __future__ import annotations
+
+import psycopg
+from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from elasticsearch import Elasticsearch
+from psycopg import IsolationLevel
+from psycopg_pool import ConnectionPool
+
+from farmacy.settings import Settings
+from sinks.indices import ensure_index
+from sinks.runner import Runner, RunnerConfig
+from sinks.views import VIEWS
+
+
+def group_id(view: str) -> str:
+    return f"farmacy-sink-{view}"
+
+
+def dead_letter_topic(settings: Settings, view: str) -> str:
+    return f"{settings.topic_prefix}.dlq.{view}"
+
+
+def _configure(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+
+
+def ensure_topic(settings: Settings, name: str, compacted: bool = False) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    config = {"cleanup.policy": "compact"} if compacted else {"retention.ms": str(30 * 24 * 3600 * 1000)}
+    futures = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
+    for future in futures.values():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+
+
+def bootstrap(settings: Settings, view_name: str) -> Runner:
+    view = VIEWS[view_name]
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True, max_retries=3)
+    ensure_index(es, view)
+    dlq = dead_letter_topic(settings, view_name)
+    ensure_topic(settings, dlq)
+    consumer = Consumer({
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": group_id(view_name),
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "max.poll.interval.ms": 900_000,
+        "enable.partition.eof": False,
+        "client.id": f"sink-{view_name}",
+    })
+    producer = Producer({
+        "bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True,
+        "client.id": f"sink-{view_name}-dlq",
+    })
+    pool = ConnectionPool(
+        settings.pg_dsn, min_size=1, max_size=2, configure=_configure, check=ConnectionPool.check_connection,
+        name=f"sink-{view_name}", open=True,
+    )
+    topics = [settings.topic(*table.split(".")) for table in view.sources]
+    config = RunnerConfig(
+        batch_size=settings.sink_batch_size, poll_timeout_s=settings.sink_poll_timeout_s,
+        max_retries=settings.sink_max_retries, retry_backoff_s=settings.sink_retry_backoff_s,
+        dead_letter_topic=dlq,
+    )
+    return Runner(view, topics, consumer, producer, es, pool, config)

@@ -1,0 +1,67 @@
+"""Debezium change events as the sinks see them (JSON converter, schemas disabled)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sinks.errors import PoisonEventError
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    topic: str
+    partition: int
+    offset: int
+    table: str  # "schema.table"
+    key: dict[str, Any]
+    op: str  # c, u, d, r (snapshot read), t (truncate) or "tombstone"
+    lsn: int | None  # WAL position of the change; None for tombstones
+    ts_ms: int | None
+
+    @property
+    def coordinates(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+def table_of_topic(topic: str) -> str:
+    """'farmacy.inventory.stock' -> 'inventory.stock'."""
+    parts = topic.split(".")
+    if len(parts) < 3:
+        raise PoisonEventError(f"topic {topic!r} is not <prefix>.<schema>.<table>")
+    return ".".join(parts[-2:])
+
+
+def parse(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> ChangeEvent:
+    """Parses one Kafka record; raises PoisonEventError when it is not a Debezium change event."""
+    try:
+        key_doc = json.loads(key) if key else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PoisonEventError(f"key is not JSON: {exc}") from exc
+    if not isinstance(key_doc, dict) or not key_doc:
+        raise PoisonEventError("event has no primary-key object as its key")
+    table = table_of_topic(topic)
+    if value is None:
+        return ChangeEvent(topic, partition, offset, table, key_doc, "tombstone", None, None)
+    try:
+        doc = json.loads(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PoisonEventError(f"value is not JSON: {exc}") from exc
+    if not isinstance(doc, dict) or "op" not in doc or not isinstance(doc.get("source"), dict):
+        raise PoisonEventError("value is not a Debezium envelope (op, source)")
+    source: dict[str, Any] = doc["source"]
+    lsn = source.get("lsn")
+    if lsn is not None and not isinstance(lsn, int):
+        raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
+    return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn, doc.get("ts_ms"))
+
+
+def lsn_text(lsn: int) -> str:
+    """64-bit WAL position as PostgreSQL prints it ('16/B374D848')."""
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def lsn_int(text: str) -> int:
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)

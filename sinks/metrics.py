@@ -1,0 +1,16 @@
+"""Prometheus metrics of the sink workers, labelled by view."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter("farmacy_sink_events_total", "Change events consumed", ["view", "table", "op"])
+BATCHES = Counter("farmacy_sink_batches_total", "Batches applied", ["view"])
+DOCS = Counter("farmacy_sink_documents_total", "Bulk actions by outcome", ["view", "outcome"])
+RETRIES = Counter("farmacy_sink_retries_total", "Batch retries by kind", ["view", "kind"])
+DEAD_LETTERS = Counter("farmacy_sink_dead_letters_total", "Events sent to the dead-letter topic", ["view"])
+REBUILD_SECONDS = Histogram("farmacy_sink_rebuild_seconds", "Time to rebuild a batch from the master", ["view"])
+BULK_SECONDS = Histogram("farmacy_sink_bulk_seconds", "Time of the _bulk request of a batch", ["view"])
+APPLIED_LSN = Gauge("farmacy_sink_applied_lsn", "WAL position of the newest snapshot applied", ["view"])
+LAST_APPLIED = Gauge("farmacy_sink_last_applied_timestamp_seconds", "When a batch was last applied", ["view"])
+LAG = Gauge("farmacy_sink_consumer_lag", "Records not yet consumed, per topic partition", ["view", "topic", "partition"])

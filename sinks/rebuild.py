@@ -1,0 +1,42 @@
+"""Rebuilds the touched roots from the master in one consistent, read-only snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from sinks.errors import PoisonEventError, RetryableError
+from sinks.pipeline import Rebuilt, RootRefs, lookup_sql
+from sinks.view import View
+
+
+def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
+    """Resolves the roots of ``refs`` and builds their documents.
+
+    The pool's connections are REPEATABLE READ and read-only, so the LSN read first and every row
+    read after it come from one snapshot; the LSN becomes the documents' version.
+    """
+    try:
+        with pool.connection() as conn, conn.transaction():
+            row = conn.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint").fetchone()
+            assert row is not None
+            lsn = int(row[0])
+            if refs.max_lsn is not None and lsn < refs.max_lsn:
+                # Only possible when reading from a replica that has not replayed these events yet.
+                raise RetryableError(f"snapshot at {lsn} is behind event at {refs.max_lsn}")
+            roots = set(refs.direct)
+            for table, keys in refs.lookups.items():
+                for (root_id,) in conn.execute(lookup_sql(view, table), [sorted(keys)]):
+                    roots.add(str(root_id))
+            docs: dict[str, dict[str, Any]] = {}
+            if roots:
+                params = {"ids": sorted(roots), **view.extra}
+                for root_id, doc in conn.execute(view.build_sql, params):
+                    docs[str(root_id)] = doc
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise RetryableError(f"master unavailable: {exc}") from exc
+    except (psycopg.DataError, psycopg.ProgrammingError) as exc:
+        raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
+    return Rebuilt(lsn=lsn, docs=docs, deleted=frozenset(roots - docs.keys()))

@@ -1,0 +1,241 @@
+"""The shared sink runner: poll -> batch -> roots -> rebuild -> versioned _bulk -> commit offsets.
+
+It knows no view. Failures are decided here, not in leaf code:
+- RetryableError (master or Elasticsearch unavailable): retried with capped backoff for as long as it
+  takes; nothing is dead-lettered for an outage.
+- anything else (poison event, rejected document, a bug): the batch is retried a bounded number of
+  times, then applied event by event so that only the events that still fail go to the dead-letter
+  topic with their error; the view keeps moving.
+Offsets are committed only after Elasticsearch acknowledged the batch (or it was dead-lettered).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from elasticsearch import ApiError, Elasticsearch, TransportError
+from psycopg_pool import ConnectionPool
+
+from sinks import metrics
+from sinks.errors import PoisonEventError, RetryableError
+from sinks.events import ChangeEvent, lsn_text, parse
+from sinks.pipeline import bulk_operations, read_bulk_response, route
+from sinks.rebuild import rebuild
+from sinks.view import View
+
+log = structlog.get_logger("sink")
+
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class RunnerConfig:
+    batch_size: int = 500
+    poll_timeout_s: float = 0.05
+    max_retries: int = 5
+    retry_backoff_s: float = 0.2
+    dead_letter_topic: str = ""
+
+
+@dataclass
+class RunnerState:
+    started_at: float = field(default_factory=time.time)
+    applied_lsn: int | None = None
+    last_batch_at: float | None = None
+    events: int = 0
+    dead_letters: int = 0
+    degraded: str | None = None  # set while retrying an outage
+
+
+class Runner:
+    def __init__(
+        self,
+        view: View,
+        topics: list[str],
+        consumer: Consumer,
+        producer: Producer,
+        es: Elasticsearch,
+        pool: ConnectionPool,
+        config: RunnerConfig,
+    ) -> None:
+        self.view = view
+        self.topics = topics
+        self.consumer = consumer
+        self.producer = producer
+        self.es = es
+        self.pool = pool
+        self.config = config
+        self.state = RunnerState()
+        self.stopping = threading.Event()
+        self.log = log.bind(view=view.name)
+
+    # -- loop -----------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.consumer.subscribe(self.topics)
+        self.log.info("sink started", topics=self.topics, index=self.view.index_name)
+        try:
+            while not self.stopping.is_set():
+                messages = self.consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
+                records = [m for m in messages if self._usable(m)]
+                if records:
+                    self.handle(records)
+                    self._commit(records)
+        finally:
+            self.consumer.close()
+            self.log.info("sink stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _usable(self, msg: Message) -> bool:
+        err = msg.error()
+        if err is None:
+            return True
+        if err.code() != KafkaError._PARTITION_EOF:
+            self.log.warning("consumer error", error=str(err))
+        return False
+
+    # -- one batch ------------------------------------------------------------------------------
+    def handle(self, records: list[Message]) -> None:
+        """Applies a batch of records; returns when every record is applied or dead-lettered."""
+        events: list[tuple[Message, ChangeEvent]] = []
+        for msg in records:
+            try:
+                events.append((msg, parse(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())))
+            except PoisonEventError as exc:
+                self._dead_letter(msg, exc)
+        if not events:
+            return
+        for _, ev in events:
+            metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
+        self.state.events += len(events)
+        if self._apply_with_retries([e for _, e in events]):
+            return
+        # Bounded retries are spent: find the events that fail on their own.
+        self.log.warning("batch keeps failing; applying its events one by one", events=len(events))
+        for msg, ev in events:
+            if not self._apply_with_retries([ev], report=True):
+                self._dead_letter(msg, self._last_error or PoisonEventError("unknown failure"))
+
+    _last_error: Exception | None = None
+
+    def _apply_with_retries(self, events: list[ChangeEvent], report: bool = False) -> bool:
+        attempt = 0
+        outage = 0
+        while not self.stopping.is_set():
+            try:
+                self._apply(events)
+                if self.state.degraded:
+                    self.log.info("recovered", after=self.state.degraded)
+                self.state.degraded = None
+                return True
+            except RetryableError as exc:
+                outage += 1
+                self.state.degraded = str(exc)[:300]
+                metrics.RETRIES.labels(self.view.name, "outage").inc()
+                delay = min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** min(outage, 8))
+                self.log.warning("dependency unavailable; retrying", error=str(exc)[:300], in_s=round(delay, 2))
+                self._sleep(delay)
+            except Exception as exc:  # noqa: BLE001 - anything but an outage is treated as poison here
+                self._last_error = exc
+                attempt += 1
+                metrics.RETRIES.labels(self.view.name, "failure").inc()
+                self.log.warning(
+                    "batch failed", attempt=attempt, events=len(events),
+                    first=events[0].coordinates, error=f"{type(exc).__name__}: {str(exc)[:300]}",
+                )
+                if attempt > self.config.max_retries:
+                    return False
+                self._sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
+        raise InterruptedError("stopping")
+
+    def _apply(self, events: list[ChangeEvent]) -> None:
+        refs = route(self.view, events)
+        if refs.empty():
+            return
+        t0 = time.perf_counter()
+        rebuilt = rebuild(self.pool, self.view, refs)
+        t1 = time.perf_counter()
+        metrics.REBUILD_SECONDS.labels(self.view.name).observe(t1 - t0)
+        ops = bulk_operations(self.view.alias, rebuilt)
+        if ops:
+            try:
+                response = self.es.bulk(operations=ops)
+            except TransportError as exc:
+                raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
+            except ApiError as exc:
+                if exc.meta.status == 429 or exc.meta.status >= 500:
+                    raise RetryableError(f"elasticsearch answered {exc.meta.status}") from exc
+                raise
+            outcome = read_bulk_response(dict(response.body))
+            metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
+            metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
+            metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)
+            if outcome.retryable:
+                raise RetryableError(f"bulk items to retry: {dict(list(outcome.retryable.items())[:3])}")
+            if outcome.rejected:
+                metrics.DOCS.labels(self.view.name, "rejected").inc(len(outcome.rejected))
+                raise PoisonEventError(f"documents rejected: {dict(list(outcome.rejected.items())[:3])}")
+        self.state.applied_lsn = max(self.state.applied_lsn or 0, rebuilt.lsn)
+        self.state.last_batch_at = time.time()
+        metrics.BATCHES.labels(self.view.name).inc()
+        metrics.APPLIED_LSN.labels(self.view.name).set(self.state.applied_lsn)
+        metrics.LAST_APPLIED.labels(self.view.name).set(self.state.last_batch_at)
+        self.log.info(
+            "batch applied", events=len(events), roots=len(rebuilt.docs) + len(rebuilt.deleted),
+            indexed=len(rebuilt.docs), deleted=len(rebuilt.deleted), lsn=lsn_text(rebuilt.lsn),
+            index=self.view.alias, first=events[0].coordinates, last=events[-1].coordinates,
+            rebuild_ms=round((t1 - t0) * 1000, 1), total_ms=round((time.perf_counter() - t0) * 1000, 1),
+        )
+
+    # -- dead letters and offsets ---------------------------------------------------------------
+    def _dead_letter(self, msg: Message, error: Exception) -> None:
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("dlq.view", self.view.name),
+            ("dlq.topic", msg.topic()),
+            ("dlq.partition", str(msg.partition())),
+            ("dlq.offset", str(msg.offset())),
+            ("dlq.error.class", type(error).__name__),
+            ("dlq.error", str(error)[:2000]),
+            ("dlq.failed_at", datetime.now(UTC).isoformat()),
+        ]
+        self.producer.produce(self.config.dead_letter_topic, key=msg.key(), value=msg.value(), headers=headers)
+        remaining = self.producer.flush(30)
+        if remaining:
+            raise RetryableError("dead-letter topic did not acknowledge within 30s")
+        self.state.dead_letters += 1
+        metrics.DEAD_LETTERS.labels(self.view.name).inc()
+        self.log.error(
+            "event dead-lettered", topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+            error=f"{type(error).__name__}: {str(error)[:300]}", dead_letter_topic=self.config.dead_letter_topic,
+        )
+
+    def _commit(self, records: list[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for m in records:
+            key = (m.topic(), m.partition())
+            last[key] = max(last.get(key, -1), m.offset())
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+
+    def _sleep(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+    # -- health ---------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "degraded" if self.state.degraded else "ok",
+            "view": self.view.name,
+            "index": self.view.index_name,
+            "applied_lsn": lsn_text(self.state.applied_lsn) if self.state.applied_lsn else None,
+            "last_batch_at": self.state.last_batch_at,
+            "events": self.state.events,
+            "dead_letters": self.state.dead_letters,
+            "degraded": self.state.degraded,
+        }

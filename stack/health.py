@@ -1,0 +1,92 @@
+"""Health checks of each component, shared by `farmacy up` (to wait) and `farmacy status` (to show)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from confluent_kafka.admin import AdminClient
+
+from farmacy.connect import ConnectClient, is_running
+from farmacy.settings import Settings
+from stack import postgres
+from stack.progress import say
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    detail: str
+
+
+def _guard(check: Callable[[], Health]) -> Health:
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - a health probe reports any failure as unhealthy
+        return Health(False, f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+def postgres_health(settings: Settings) -> Health:
+    def check() -> Health:
+        wal_level = postgres.ping(settings)
+        return Health(wal_level == "logical", f"wal_level={wal_level}")
+
+    return _guard(check)
+
+
+def kafka_health(settings: Settings) -> Health:
+    def check() -> Health:
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 3000})
+        md = admin.list_topics(timeout=3)
+        return Health(bool(md.brokers), f"{len(md.brokers)} broker(s), {len(md.topics)} topics")
+
+    return _guard(check)
+
+
+def elasticsearch_health(settings: Settings) -> Health:
+    def check() -> Health:
+        body = httpx.get(f"{settings.elasticsearch_url}/_cluster/health", timeout=3).raise_for_status().json()
+        return Health(body["status"] in ("green", "yellow"), f"cluster {body['status']}")
+
+    return _guard(check)
+
+
+def connect_health(settings: Settings, connector: str | None = None) -> Health:
+    def check() -> Health:
+        client = ConnectClient(settings.connect_url, timeout=3)
+        try:
+            version = client.info()["version"]
+            if connector is None:
+                return Health(True, f"Kafka Connect {version}")
+            status = client.status(connector)
+        finally:
+            client.close()
+        if status is None:
+            return Health(False, f"Kafka Connect {version}; connector {connector} not registered")
+        tasks = ", ".join(f"task {t['id']} {t['state']}" for t in status.get("tasks", [])) or "no tasks"
+        return Health(is_running(status), f"{connector}: {status['connector']['state']} ({tasks})")
+
+    return _guard(check)
+
+
+def http_health(url: str) -> Health:
+    def check() -> Health:
+        resp = httpx.get(url, timeout=3)
+        return Health(resp.status_code == 200, f"{url} -> {resp.status_code}")
+
+    return _guard(check)
+
+
+def wait_healthy(what: str, probe: Callable[[], Health], timeout: float) -> Health:
+    started = time.monotonic()
+    deadline = started + timeout
+    last = probe()
+    while not last.ok:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not healthy after {timeout:.0f}s: {last.detail}")
+        time.sleep(0.5)
+        last = probe()
+    say(f"{what} healthy after {time.monotonic() - started:.1f}s ({last.detail})")
+    return last

@@ -1,0 +1,150 @@
+"""`farmacy up / down / status`: install, configure, start in dependency order, wait for health."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+from farmacy import migrations
+from farmacy.connect import ConnectClient, load_specs
+from farmacy.settings import Settings
+from stack import health, postgres
+from stack.health import Health
+from stack.install import install
+from stack.layout import Layout
+from stack.progress import say, step
+from stack.render import ENGINES, SERVICES, SINK_VIEWS, kafka_cluster_id, render_all, sink_program
+from stack.supervisor import Supervisor
+from stack.system import chown_tree, service_user
+from stack.versions import load_versions
+
+
+def layout_for(settings: Settings) -> Layout:
+    return Layout(settings.stack_dir.resolve(), load_versions())
+
+
+def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
+    result: dict[str, Callable[[], Health]] = {
+        "postgres": lambda: health.postgres_health(settings),
+        "kafka": lambda: health.kafka_health(settings),
+        "elasticsearch": lambda: health.elasticsearch_health(settings),
+        "connect": lambda: health.connect_health(settings, settings.connector_name),
+        "command-api": lambda: health.http_health(f"http://127.0.0.1:{settings.command_port}/health"),
+        "query-api": lambda: health.http_health(f"http://127.0.0.1:{settings.query_port}/health"),
+    }
+    for view in SINK_VIEWS:
+        port = settings.sink_port(view)
+        result[sink_program(view)] = lambda port=port: health.http_health(f"http://127.0.0.1:{port}/health")
+    return result
+
+
+def up(settings: Settings, seed: bool = True) -> None:
+    started = time.monotonic()
+    layout = layout_for(settings)
+    installed = install(layout)
+    user = service_user()
+    postgres.init_cluster(settings, layout, installed.pg_bindir, user)
+    owned_by_engines = (
+        layout.data, layout.logs / "elasticsearch", layout.conf / "elasticsearch", layout.conf / "connect",
+        layout.run / "postgres",
+    )
+    for owned in owned_by_engines:
+        owned.mkdir(parents=True, exist_ok=True)
+    render_all(settings, layout, installed, user)
+    for owned in owned_by_engines:
+        chown_tree(owned, user)
+    sup = Supervisor(layout)
+    sup.start_daemon()
+    check = probes(settings)
+
+    sup.start("postgres")
+    health.wait_healthy("postgres", check["postgres"], 60)
+    with step("database and migrations"):
+        postgres.ensure_database(settings)
+        migrations.upgrade(settings)
+
+    kafka_data = layout.data / "kafka"
+    if not (kafka_data / "meta.properties").exists():
+        with step("formatting Kafka KRaft storage"):
+            kafka_data.mkdir(exist_ok=True)
+            chown_tree(kafka_data, user)
+            subprocess.run(
+                postgres.as_user([
+                    str(installed.java.bin), f"-Dlog4j2.configurationFile={layout.conf / 'log4j2.properties'}",
+                    "-cp", f"{layout.kafka_libs}/*", "kafka.tools.StorageTool", "format",
+                    "-t", kafka_cluster_id(), "-c", str(layout.conf / "server.properties"),
+                ], user),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+    sup.start("kafka")
+    sup.start("elasticsearch")
+    health.wait_healthy("kafka", check["kafka"], 90)
+    sup.start("connect")
+    health.wait_healthy("elasticsearch", check["elasticsearch"], 180)
+    health.wait_healthy("kafka connect", lambda: health.connect_health(settings), 180)
+
+    client = ConnectClient(settings.connect_url)
+    try:
+        for spec in load_specs():
+            with step(f"applying connector {spec.name}"):
+                client.apply(spec)
+                client.wait_running(spec.name, timeout=180)
+    finally:
+        client.close()
+    health.wait_healthy("connect", check["connect"], 60)
+
+    for name in (*SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+        sup.start(name)
+    for name in (*SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+        health.wait_healthy(name, check[name], 60)
+
+    if seed:
+        from farmacy.demo import seed_demo
+
+        with step("seeding the demo dataset through the command API"):
+            seed_demo(settings)
+    say(f"stack up in {time.monotonic() - started:.1f}s")
+
+
+def is_up(settings: Settings) -> bool:
+    layout = layout_for(settings)
+    sup = Supervisor(layout)
+    if not sup.running():
+        return False
+    return all(p().ok for p in probes(settings).values())
+
+
+def down(settings: Settings) -> None:
+    layout = layout_for(settings)
+    sup = Supervisor(layout)
+    if not sup.running():
+        say("stack is not running")
+        return
+    order = [*(sink_program(v) for v in SINK_VIEWS), *SERVICES, "connect", "elasticsearch", "kafka", "postgres"]
+    for name in order:
+        with step(f"stopping {name}"):
+            sup.stop(name)
+    sup.shutdown()
+    say("stack stopped; data kept under " + str(layout.root / "data"))
+
+
+def status(settings: Settings) -> list[dict[str, str]]:
+    layout = layout_for(settings)
+    sup = Supervisor(layout)
+    running = sup.running()
+    infos = {i["name"]: i for i in sup.all_info()} if running else {}
+    rows = []
+    check = probes(settings)
+    for name in (*ENGINES, *SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+        info = infos.get(name, {})
+        state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
+        h = check[name]() if state == "RUNNING" else Health(False, "-")
+        rows.append({
+            "component": name,
+            "process": state,
+            "pid": str(info.get("pid") or "-"),
+            "healthy": "yes" if h.ok else "no",
+            "detail": h.detail,
+        })
+    return rows

@@ -1,0 +1,62 @@
+"""PostgreSQL cluster of the local stack: created once with initdb, configured for logical decoding."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from farmacy.settings import Settings
+from stack.layout import Layout
+from stack.progress import step
+from stack.system import chown_tree
+
+
+def as_user(cmd: list[str], user: str | None) -> list[str]:
+    return ["runuser", "-u", user, "--", *cmd] if user else cmd
+
+
+def init_cluster(settings: Settings, layout: Layout, pg_bindir: Path, user: str | None) -> None:
+    data = layout.data / "postgres"
+    if (data / "PG_VERSION").exists():
+        return
+    with step(f"initdb {data}"):
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o700)
+        chown_tree(data, user)
+        with tempfile.NamedTemporaryFile("w", suffix=".pw", delete=False) as pw:
+            pw.write(settings.pg_password.get_secret_value())
+        pwfile = Path(pw.name)
+        chown_tree(pwfile, user)
+        try:
+            subprocess.run(
+                as_user([
+                    str(pg_bindir / "initdb"), "-D", str(data), "-U", settings.pg_user,
+                    f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
+                    "--encoding=UTF8", "--locale=C.UTF-8",
+                ], user),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+        finally:
+            pwfile.unlink()
+    with (data / "postgresql.conf").open("a") as conf:
+        conf.write(f"\ninclude '{layout.conf / 'postgresql.conf'}'\n")
+
+
+def ping(settings: Settings, dbname: str = "postgres") -> str:
+    """Returns the server's wal_level; raises when the server does not answer."""
+    with psycopg.connect(settings.pg_dsn.replace(f"dbname={settings.pg_database}", f"dbname={dbname}"),
+                         connect_timeout=3) as conn:
+        row = conn.execute("SHOW wal_level").fetchone()
+        return str(row[0]) if row else ""
+
+
+def ensure_database(settings: Settings) -> None:
+    dsn = settings.pg_dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings.pg_database]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.pg_database)))

@@ -1,0 +1,146 @@
+"""Renders the configuration of every local-stack component from settings and templates."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+from farmacy.settings import ROOT, Settings
+from stack.install import Installed
+from stack.layout import Layout
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _render(template: str, **values: object) -> str:
+    return Template((TEMPLATES / template).read_text()).substitute({k: str(v) for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: list[str]
+    directory: Path
+    startsecs: int = 2
+    stopsignal: str = "TERM"
+    as_service_user: bool = True
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
+SERVICES = ("command-api", "query-api")
+SINK_VIEWS = ("inventory",)
+
+
+def sink_program(view: str) -> str:
+    return f"sink-{view}"
+
+
+def all_programs() -> list[str]:
+    return [*ENGINES, *SERVICES, *(sink_program(v) for v in SINK_VIEWS)]
+
+
+def kafka_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def render_all(settings: Settings, layout: Layout, installed: Installed, user: str | None) -> list[Program]:
+    """Writes every config file under the stack directory and returns the supervised programs."""
+    conf = layout.conf
+    java = str(installed.java.bin)
+
+    (conf / "postgresql.conf").write_text(
+        _render("postgresql.conf.tmpl", port=settings.pg_port, run=layout.run / "postgres")
+    )
+    (conf / "server.properties").write_text(
+        _render(
+            "server.properties.tmpl", port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port, data=layout.data / "kafka",
+        )
+    )
+    (conf / "log4j2.properties").write_text(_render("log4j2.properties.tmpl"))
+    connect_dir = conf / "connect"
+    (connect_dir / "secrets").mkdir(parents=True, exist_ok=True)
+    (conf / "connect-distributed.properties").write_text(
+        _render(
+            "connect-distributed.properties.tmpl", bootstrap=settings.kafka_bootstrap,
+            port=settings.connect_port, plugin_path=layout.connect_plugins,
+        )
+    )
+    # Read by the connector through ${file:secrets/postgres.properties:...} (relative to Connect's cwd).
+    secrets = connect_dir / "secrets" / "postgres.properties"
+    secrets.write_text(
+        f"hostname={settings.pg_host}\nport={settings.pg_port}\ndbname={settings.pg_database}\n"
+        f"user={settings.pg_user}\npassword={settings.pg_password.get_secret_value()}\n"
+    )
+    secrets.chmod(0o600)
+
+    es_conf = conf / "elasticsearch"
+    es_conf.mkdir(exist_ok=True)
+    for item in ("jvm.options", "log4j2.properties"):
+        shutil.copy(layout.elasticsearch_home / "config" / item, es_conf / item)
+    (es_conf / "jvm.options.d").mkdir(exist_ok=True)
+    (es_conf / "elasticsearch.yml").write_text(
+        _render(
+            "elasticsearch.yml.tmpl", port=settings.elasticsearch_port,
+            transport_port=settings.elasticsearch_port + 100,
+            data=layout.data / "elasticsearch", logs=layout.logs / "elasticsearch",
+        )
+    )
+
+    log4j = f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}"
+    classpath = f"{layout.kafka_libs}/*"
+    py = sys.executable
+    programs = [
+        Program(
+            "postgres", [str(installed.pg_bindir / "postgres"), "-D", str(layout.data / "postgres")],
+            directory=layout.data, stopsignal="INT", startsecs=3,
+        ),
+        Program(
+            "kafka",
+            [java, f"-Xms{settings.kafka_heap}", f"-Xmx{settings.kafka_heap}", log4j, "-cp", classpath,
+             "kafka.Kafka", str(conf / "server.properties")],
+            directory=layout.data, startsecs=5,
+        ),
+        Program(
+            "elasticsearch", [str(layout.elasticsearch_home / "bin" / "elasticsearch")],
+            directory=layout.elasticsearch_home, startsecs=5,
+            environment={
+                "ES_JAVA_HOME": str(installed.java.home),
+                "ES_PATH_CONF": str(es_conf),
+                "ES_JAVA_OPTS": f"-Xms{settings.elasticsearch_heap} -Xmx{settings.elasticsearch_heap}",
+            },
+        ),
+        Program(
+            "connect",
+            [java, f"-Xms{settings.connect_heap}", f"-Xmx{settings.connect_heap}", log4j, "-cp", classpath,
+             "org.apache.kafka.connect.cli.ConnectDistributed", str(conf / "connect-distributed.properties")],
+            directory=connect_dir, startsecs=5,
+        ),
+        Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
+        Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
+        *(
+            Program(sink_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False)
+            for v in SINK_VIEWS
+        ),
+    ]
+
+    parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]
+    for p in programs:
+        env = ",".join(f'{k}="{v}"' for k, v in p.environment.items())
+        run_as = user if (p.as_service_user and user) else None
+        parts.append(
+            _render(
+                "program.conf.tmpl", name=p.name, command=shlex.join(p.command), directory=p.directory,
+                user_line=f"user={run_as}" if run_as else "", environment=env,
+                startsecs=p.startsecs, stopsignal=p.stopsignal, logs=layout.logs,
+            )
+        )
+    layout.supervisord_conf.write_text("\n".join(parts))
+    return programs

@@ -1,0 +1,85 @@
+"""Drives supervisord (the process supervisor of the local stack) through its XML-RPC interface."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from typing import Any, cast
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from stack.layout import Layout
+from stack.progress import say
+
+
+class Supervisor:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        transport = SupervisorTransport(None, None, f"unix://{layout.supervisor_socket}")
+        self._rpc: Any = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def running(self) -> bool:
+        if not self.layout.supervisor_socket.exists():
+            return False
+        try:
+            return bool(self._rpc.supervisor.getState()["statename"] == "RUNNING")
+        except (OSError, xmlrpc.client.Fault):
+            return False
+
+    def start_daemon(self) -> None:
+        """Starts supervisord, or makes a running one pick up the freshly rendered config."""
+        if self.running():
+            added, changed, removed = self._rpc.supervisor.reloadConfig()[0]
+            for name in removed:
+                self._rpc.supervisor.stopProcessGroup(name)
+                self._rpc.supervisor.removeProcessGroup(name)
+            for name in changed:
+                # A changed program restarts with its new command the next time it is started.
+                self._rpc.supervisor.stopProcessGroup(name)
+                self._rpc.supervisor.removeProcessGroup(name)
+                self._rpc.supervisor.addProcessGroup(name)
+            for name in added:
+                self._rpc.supervisor.addProcessGroup(name)
+            return
+        supervisord = [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.layout.supervisord_conf)]
+        subprocess.run(supervisord, check=True)
+        deadline = time.monotonic() + 20
+        while not self.running():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"supervisord did not come up; see {self.layout.logs / 'supervisord.log'}")
+            time.sleep(0.2)
+        say(f"supervisord running (config {self.layout.supervisord_conf})")
+
+    def info(self, name: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self._rpc.supervisor.getProcessInfo(name))
+
+    def all_info(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._rpc.supervisor.getAllProcessInfo())
+
+    def start(self, name: str) -> None:
+        if self.info(name)["statename"] in ("RUNNING", "STARTING"):
+            return
+        try:
+            self._rpc.supervisor.startProcess(name, True)
+        except xmlrpc.client.Fault as fault:
+            if "ALREADY_STARTED" not in fault.faultString:
+                raise RuntimeError(
+                    f"{name} failed to start ({fault.faultString}); see {self.layout.logs / (name + '.log')}"
+                ) from fault
+
+    def stop(self, name: str) -> None:
+        try:
+            self._rpc.supervisor.stopProcess(name, True)
+        except xmlrpc.client.Fault as fault:
+            if "NOT_RUNNING" not in fault.faultString:
+                raise
+
+    def shutdown(self) -> None:
+        self._rpc.supervisor.shutdown()
+        deadline = time.monotonic() + 60
+        while self.layout.supervisor_socket.exists() and self.running():
+            if time.monotonic() > deadline:
+                raise RuntimeError("supervisord did not shut down within 60s")
+            time.sleep(0.2)
