@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEW_NAMES = ("inventory", "catalog", "orders", "subscriptions")
-PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", "farmacy-local-only", "farmacy", "secret", ""})
+LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"
+PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "farmacy", "secret", ""})
 
 
 class Mode(StrEnum):
@@ -65,7 +66,7 @@ class Settings(BaseSettings):
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
 
-    jwt_secret: SecretStr = SecretStr("farmacy-local-only")
+    jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
 
     @property
     def pg_dsn(self) -> str:

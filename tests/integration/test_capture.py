@@ -1,0 +1,44 @@
+"""Capture on the real engines: slot, publication, replica identity, connector state."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from farmacy.connect import ConnectClient, load_specs
+from farmacy.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_connector_and_its_task_are_running(stack: Settings) -> None:
+    client = ConnectClient(stack.connect_url)
+    try:
+        for spec in load_specs():
+            status = client.status(spec.name)
+            assert status is not None
+            assert status["connector"]["state"] == "RUNNING"
+            assert [t["state"] for t in status["tasks"]] == ["RUNNING"]
+    finally:
+        client.close()
+
+
+def test_replication_slot_is_pgoutput_and_active(stack: Settings) -> None:
+    with psycopg.connect(stack.pg_dsn) as conn:
+        row = conn.execute("SELECT plugin, active FROM pg_replication_slots WHERE slot_name = 'farmacy_views'"
+                           ).fetchone()
+    assert row == ("pgoutput", True)
+
+
+def test_every_published_table_has_a_primary_key_and_default_replica_identity(stack: Settings) -> None:
+    with psycopg.connect(stack.pg_dsn) as conn:
+        rows = conn.execute("""
+            SELECT p.schemaname || '.' || p.tablename, c.relreplident,
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+            FROM pg_publication_tables p
+            JOIN pg_class c ON c.relname = p.tablename
+            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = p.schemaname
+            WHERE p.pubname = 'farmacy_views'""").fetchall()
+    assert len(rows) == 10
+    for table, identity, has_pk in rows:
+        assert identity == "d" and has_pk, table

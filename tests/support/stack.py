@@ -1,0 +1,39 @@
+"""Where the tests find the real engines: testcontainers (Docker compose) when a Docker engine answers,
+the local stack (started when it is not up) otherwise."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from farmacy.settings import ROOT, Settings
+
+
+def docker_engine_available() -> bool:
+    if os.environ.get("FARMACY_TEST_STACK") == "local":
+        return False
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - no client library, no socket, no engine: all mean "no Docker"
+        return False
+
+
+@contextmanager
+def running_stack() -> Iterator[Settings]:
+    if docker_engine_available():
+        from testcontainers.compose import DockerCompose
+
+        with DockerCompose(str(ROOT), compose_file_name="docker-compose.yml", wait=True) as compose:
+            compose.wait_for("http://127.0.0.1:8001/health")
+            yield Settings(pg_port=5442, command_port=8001, query_port=8002)
+        return
+    from stack import lifecycle
+
+    settings = Settings()
+    if not lifecycle.is_up(settings):
+        lifecycle.up(settings, seed=True)
+    yield settings
