@@ -42,7 +42,7 @@ def main() -> None:
                 time.sleep(0.005)
             lags.append((time.perf_counter() - started) * 1000)
     lags.sort()
-    p95 = lags[max(0, int(round(0.95 * len(lags))) - 1)]
+    p95 = lags[max(0, round(0.95 * len(lags)) - 1)]
     print(f"adjustments: {len(lags)}  write->read lag ms: median {statistics.median(lags):.0f}  "
           f"p95 {p95:.0f}  max {lags[-1]:.0f}  min {lags[0]:.0f}")
 

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEW_NAMES = ("inventory", "catalog", "orders", "subscriptions")
-LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"
+LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "farmacy", "secret", ""})
 
 

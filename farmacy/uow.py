@@ -45,7 +45,7 @@ async def with_retries(attempt: Callable[[], Awaitable[T]]) -> T:
     for n in range(1, MAX_ATTEMPTS + 1):
         try:
             return await attempt()
-        except psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected:
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
             if n == MAX_ATTEMPTS:
                 raise
             await asyncio.sleep(0.01 * 2**n)

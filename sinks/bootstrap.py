@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
@@ -23,7 +23,7 @@ def dead_letter_topic(settings: Settings, view: str) -> str:
     return f"{settings.topic_prefix}.dlq.{view}"
 
 
-def _configure(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+def _configure(conn: psycopg.Connection) -> None:
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True
 

@@ -28,7 +28,7 @@ def serve(host: str, port: int, health: Callable[[], dict[str, Any]]) -> Threadi
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), Handler)

@@ -13,4 +13,6 @@ REBUILD_SECONDS = Histogram("farmacy_sink_rebuild_seconds", "Time to rebuild a b
 BULK_SECONDS = Histogram("farmacy_sink_bulk_seconds", "Time of the _bulk request of a batch", ["view"])
 APPLIED_LSN = Gauge("farmacy_sink_applied_lsn", "WAL position of the newest snapshot applied", ["view"])
 LAST_APPLIED = Gauge("farmacy_sink_last_applied_timestamp_seconds", "When a batch was last applied", ["view"])
-LAG = Gauge("farmacy_sink_consumer_lag", "Records not yet consumed, per topic partition", ["view", "topic", "partition"])
+LAG = Gauge(
+    "farmacy_sink_consumer_lag", "Records not yet consumed, per topic partition", ["view", "topic", "partition"]
+)

@@ -107,7 +107,8 @@ class Runner:
         events: list[tuple[Message, ChangeEvent]] = []
         for msg in records:
             try:
-                events.append((msg, parse(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())))
+                topic, partition, offset = _coordinates(msg)
+                events.append((msg, parse(topic, partition, offset, msg.key(), msg.value())))
             except PoisonEventError as exc:
                 self._dead_letter(msg, exc)
         if not events:
@@ -142,7 +143,7 @@ class Runner:
                 delay = min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** min(outage, 8))
                 self.log.warning("dependency unavailable; retrying", error=str(exc)[:300], in_s=round(delay, 2))
                 self._sleep(delay)
-            except Exception as exc:  # noqa: BLE001 - anything but an outage is treated as poison here
+            except Exception as exc:
                 self._last_error = exc
                 attempt += 1
                 metrics.RETRIES.labels(self.view.name, "failure").inc()
@@ -219,8 +220,8 @@ class Runner:
     def _commit(self, records: list[Message]) -> None:
         last: dict[tuple[str, int], int] = {}
         for m in records:
-            key = (m.topic(), m.partition())
-            last[key] = max(last.get(key, -1), m.offset())
+            topic, partition, offset = _coordinates(m)
+            last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         self.consumer.commit(offsets=offsets, asynchronous=False)
 
@@ -239,3 +240,9 @@ class Runner:
             "dead_letters": self.state.dead_letters,
             "degraded": self.state.degraded,
         }
+
+
+def _coordinates(msg: Message) -> tuple[str, int, int]:
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    assert topic is not None and partition is not None and offset is not None, "consumed record without position"
+    return topic, partition, offset

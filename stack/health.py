@@ -24,7 +24,7 @@ class Health:
 def _guard(check: Callable[[], Health]) -> Health:
     try:
         return check()
-    except Exception as exc:  # noqa: BLE001 - a health probe reports any failure as unhealthy
+    except Exception as exc:
         return Health(False, f"{type(exc).__name__}: {str(exc)[:160]}")
 
 

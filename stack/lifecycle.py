@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 
 from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
@@ -34,8 +35,7 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "query-api": lambda: health.http_health(f"http://127.0.0.1:{settings.query_port}/health"),
     }
     for view in SINK_VIEWS:
-        port = settings.sink_port(view)
-        result[sink_program(view)] = lambda port=port: health.http_health(f"http://127.0.0.1:{port}/health")
+        result[sink_program(view)] = partial(health.http_health, f"http://127.0.0.1:{settings.sink_port(view)}/health")
     return result
 
 

@@ -32,7 +32,8 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def guard(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(403, f"role '{principal.role}' may not do this; needs one of {[r.value for r in roles]}")
+            allowed = [r.value for r in roles]
+            raise HTTPException(403, f"role '{principal.role}' may not do this; needs one of {allowed}")
         return principal
 
     return guard

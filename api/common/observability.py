@@ -49,7 +49,7 @@ def install_observability(
             body["dependencies"] = await ready(app)
             body["status"] = "ok"
             return JSONResponse(body)
-        except Exception as exc:  # noqa: BLE001 - any failing dependency makes the service unready
+        except Exception as exc:
             body["status"] = "unavailable"
             body["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
             return JSONResponse(body, status_code=503)
