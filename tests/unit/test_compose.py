@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path, PurePosixPath
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from farmacy.settings import ROOT, Settings
+from farmacy.settings import ROOT, VIEW_NAMES, Settings
 from stack.versions import load_versions
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -26,6 +27,14 @@ ENGINE_SECTIONS = {
 }
 ONE_SHOTS = ("migrate", "register")
 OUR_SERVICES = ("migrate", "register", "command-api", "query-api", "sink-inventory")
+# What our processes' Settings must read inside the compose network: variable -> (value, service).
+SERVICE_ADDRESSES = {
+    "FARMACY_PG_HOST": ("postgres", "postgres"),
+    "FARMACY_PG_PORT": ("5432", "postgres"),
+    "FARMACY_KAFKA_BOOTSTRAP": ("kafka:9092", "kafka"),
+    "FARMACY_CONNECT_URL": ("http://connect:8083", "connect"),
+    "FARMACY_ELASTICSEARCH_URL": ("http://elasticsearch:9200", "elasticsearch"),
+}
 FILE_PLACEHOLDER = re.compile(r"\$\{file:([^:}]+):([^}]+)\}")
 
 
@@ -70,7 +79,7 @@ def _postgres_options() -> dict[str, str]:
     if isinstance(command, str):
         command = command.split()
     options = {}
-    for flag, value in zip(command, command[1:], strict=False):
+    for flag, value in itertools.pairwise(command):
         if flag == "-c":
             key, _, val = value.partition("=")
             options[key] = val
@@ -173,15 +182,13 @@ def test_one_shots_do_not_restart() -> None:
         assert services[name]["restart"] == "no", name
 
 
-def test_every_depends_on_uses_a_condition() -> None:
+def test_every_depends_on_uses_a_health_or_completion_condition() -> None:
     services = _services()
     for name, service in services.items():
         depends_on = service.get("depends_on", {})
         assert isinstance(depends_on, dict), f"{name}: depends_on is a bare list, without conditions"
         for dependency, spec in depends_on.items():
-            expected = (
-                "service_completed_successfully" if dependency in ONE_SHOTS else "service_healthy"
-            )
+            expected = "service_completed_successfully" if dependency in ONE_SHOTS else "service_healthy"
             assert spec["condition"] == expected, f"{name} -> {dependency}"
 
 
@@ -198,10 +205,7 @@ def test_kafka_has_topic_auto_creation_off() -> None:
 def test_connect_has_the_file_config_provider() -> None:
     env = _env("connect")
     assert "file" in env["CONNECT_CONFIG_PROVIDERS"].split(",")
-    assert (
-        env["CONNECT_CONFIG_PROVIDERS_FILE_CLASS"]
-        == "org.apache.kafka.common.config.provider.FileConfigProvider"
-    )
+    assert env["CONNECT_CONFIG_PROVIDERS_FILE_CLASS"] == "org.apache.kafka.common.config.provider.FileConfigProvider"
 
 
 def test_every_connector_file_reference_is_mounted_under_connect_working_dir() -> None:
@@ -213,12 +217,12 @@ def test_every_connector_file_reference_is_mounted_under_connect_working_dir() -
         resolved = PurePosixPath(path) if PurePosixPath(path).is_absolute() else working_dir / path
         assert resolved in targets, f"{resolved} is not mounted into connect"
         assert resolved.is_relative_to(working_dir), resolved
-        assert _connect_file_for(path) == POSTGRES_PROPERTIES.resolve()
 
 
 def test_every_connector_file_key_exists_in_postgres_properties() -> None:
     props = _properties(POSTGRES_PROPERTIES)
-    for _path, key in _connector_file_references():
+    for path, key in _connector_file_references():
+        assert _connect_file_for(path) == POSTGRES_PROPERTIES.resolve(), path
         assert props.get(key), f"{key} missing or empty in {POSTGRES_PROPERTIES}"
 
 
@@ -226,14 +230,14 @@ def test_every_connector_file_key_exists_in_postgres_properties() -> None:
 def test_our_services_env_points_at_compose_service_names(service: str) -> None:
     env = _env(service)
     services = _services()
-    assert env["FARMACY_PG_HOST"] == "postgres"
-    assert env["FARMACY_PG_PORT"] == "5432"
-    assert env["FARMACY_KAFKA_BOOTSTRAP"] == "kafka:9092"
-    assert env["FARMACY_CONNECT_URL"] == "http://connect:8083"
-    assert env["FARMACY_ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
-    assert env["FARMACY_BIND_HOST"] == "0.0.0.0"
-    for target in ("postgres", "kafka", "connect", "elasticsearch"):
-        assert target in services
+    for key, (value, target) in SERVICE_ADDRESSES.items():
+        assert env.get(key) == value, key
+        assert target in services, f"{key}: {target} is not a compose service"
+
+
+@pytest.mark.parametrize("service", OUR_SERVICES)
+def test_our_services_bind_all_interfaces(service: str) -> None:
+    assert _env(service)["FARMACY_BIND_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container network
 
 
 def test_command_and_query_ports_published_equal_settings_defaults() -> None:
@@ -241,3 +245,15 @@ def test_command_and_query_ports_published_equal_settings_defaults() -> None:
     query_port = Settings.model_fields["query_port"].default
     assert _published("command-api") == [(command_port, command_port)]
     assert _published("query-api") == [(query_port, query_port)]
+
+
+def test_sink_inventory_publishes_its_settings_health_port() -> None:
+    port = Settings.model_fields["sink_port_base"].default + VIEW_NAMES.index("inventory")
+    assert _published("sink-inventory") == [(port, port)]
+
+
+@pytest.mark.parametrize("service", ["command-api", "query-api", "sink-inventory"])
+def test_our_healthchecks_probe_health_on_the_published_port(service: str) -> None:
+    ((_, container_port),) = _published(service)
+    check = " ".join(_services()[service]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{container_port}/health" in check
