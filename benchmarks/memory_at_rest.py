@@ -1,6 +1,6 @@
 """Resident memory of each component of the running local stack (process and its children).
 
-    .venv/bin/python -m benchmarks.memory_at_rest
+.venv/bin/python -m benchmarks.memory_at_rest
 """
 
 from __future__ import annotations

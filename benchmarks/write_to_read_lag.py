@@ -32,8 +32,10 @@ def main() -> None:
             delta = 1 + i % 5
             on_hand += delta
             started = time.perf_counter()
-            cmd.post("/inventory/adjustments", json={"location_id": loc["id"], "meal_id": meal["id"],
-                                                       "delta": delta, "reason": "replenish"}).raise_for_status()
+            cmd.post(
+                "/inventory/adjustments",
+                json={"location_id": loc["id"], "meal_id": meal["id"], "delta": delta, "reason": "replenish"},
+            ).raise_for_status()
             while True:
                 if _on_hand(query, loc["id"], meal["id"]) == on_hand:
                     break
@@ -43,8 +45,10 @@ def main() -> None:
             lags.append((time.perf_counter() - started) * 1000)
     lags.sort()
     p95 = lags[max(0, round(0.95 * len(lags)) - 1)]
-    print(f"adjustments: {len(lags)}  write->read lag ms: median {statistics.median(lags):.0f}  "
-          f"p95 {p95:.0f}  max {lags[-1]:.0f}  min {lags[0]:.0f}")
+    print(
+        f"adjustments: {len(lags)}  write->read lag ms: median {statistics.median(lags):.0f}  "
+        f"p95 {p95:.0f}  max {lags[-1]:.0f}  min {lags[0]:.0f}"
+    )
 
 
 def _on_hand(query: httpx.Client, location_id: str, meal_id: str) -> int | None:

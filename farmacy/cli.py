@@ -12,7 +12,8 @@ import typer
 from farmacy.settings import ROOT, Settings
 
 app = typer.Typer(
-    help="Farmacy Food CQRS platform: local stack, operations and tools.", no_args_is_help=True,
+    help="Farmacy Food CQRS platform: local stack, operations and tools.",
+    no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 connectors_app = typer.Typer(help="Kafka Connect connectors (Debezium).", no_args_is_help=True)
@@ -89,8 +90,11 @@ def token(
     from api.common.auth import Role, mint
 
     settings = _settings()
-    print(mint(settings.jwt_secret.get_secret_value(), subject, Role(role),
-               UUID(customer_id) if customer_id else None, ttl))
+    print(
+        mint(
+            settings.jwt_secret.get_secret_value(), subject, Role(role), UUID(customer_id) if customer_id else None, ttl
+        )
+    )
 
 
 @app.command("db-upgrade")
@@ -166,8 +170,10 @@ def topics() -> None:
         for name in sorted(md.topics):
             if name.startswith("__"):
                 continue
-            ends = [consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1]
-                    for p in md.topics[name].partitions]
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1]
+                for p in md.topics[name].partitions
+            ]
             print(f"{name:50s} partitions={len(ends)} end_offsets={ends}")
     finally:
         consumer.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from uuid import UUID
 
 from farmacy.domain.model import AdjustmentReason, LocationKind
@@ -52,3 +53,125 @@ class AdjustStock:
     actor: Actor
     note: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateMeal:
+    meal_id: UUID
+    expected_version: int
+    changes: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ChangeMealStatus:
+    """Publish (-> active) or retire (-> retired) a meal."""
+
+    meal_id: UUID
+    target: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateLocation:
+    location_id: UUID
+    expected_version: int
+    changes: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ChangeLocationStatus:
+    location_id: UUID
+    target: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CountStock:
+    """Sets on_hand to what an inspection counted; the difference goes to the ledger."""
+
+    location_id: UUID
+    meal_id: UUID
+    counted: int
+    actor: Actor
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterCustomer:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    meal_id: UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    customer_id: UUID
+    location_id: UUID
+    pickup_from: datetime
+    pickup_until: datetime
+    lines: list[OrderLine]
+
+
+@dataclass(frozen=True)
+class ChangeOrderStatus:
+    """Cancel, mark ready, or pick up an order."""
+
+    order_id: UUID
+    target: str
+    actor: Actor
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    code: str
+    name: str
+    meals_per_week: int
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    plan_id: UUID
+    expected_version: int
+    changes: dict[str, object]
+
+
+@dataclass(frozen=True)
+class RetirePlan:
+    plan_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    customer_id: UUID
+    plan_id: UUID
+    location_id: UUID
+
+
+@dataclass(frozen=True)
+class ChangeSubscriptionStatus:
+    """Pause (until a date), resume or cancel a subscription."""
+
+    subscription_id: UUID
+    target: str
+    actor: Actor
+    paused_until: date | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateSubscription:
+    """Change plan or pick-up location."""
+
+    subscription_id: UUID
+    actor: Actor
+    expected_version: int
+    plan_id: UUID | None = None
+    location_id: UUID | None = None

@@ -94,9 +94,7 @@ class ConnectClient:
 
 def is_running(status: dict[str, Any]) -> bool:
     tasks = status.get("tasks", [])
-    return bool(
-        status["connector"]["state"] == "RUNNING" and tasks and all(t["state"] == "RUNNING" for t in tasks)
-    )
+    return bool(status["connector"]["state"] == "RUNNING" and tasks and all(t["state"] == "RUNNING" for t in tasks))
 
 
 def _failed_trace(status: dict[str, Any]) -> str | None:

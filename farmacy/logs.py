@@ -11,8 +11,7 @@ import sys
 
 import structlog
 
-QUIET = {"elastic_transport.transport": logging.WARNING, "uvicorn.access": logging.WARNING,
-         "httpx": logging.WARNING}
+QUIET = {"elastic_transport.transport": logging.WARNING, "uvicorn.access": logging.WARNING, "httpx": logging.WARNING}
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
@@ -31,14 +30,16 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

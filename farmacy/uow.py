@@ -3,58 +3,122 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-T = TypeVar("T")
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
-# Serialization failures and deadlocks are retried whole; the transaction had no effect.
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-MAX_ATTEMPTS = 5
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An ``Idempotency-Key`` a command claims inside its own transaction."""
+
+    principal: str
+    key: str
+    method: str
+    path: str
+    request_hash: str
+
+
+class IdempotentReplay(Exception):
+    """The key was claimed by an identical request that committed meanwhile: answer with its response."""
+
+    def __init__(self, claim: IdempotencyClaim) -> None:
+        super().__init__(claim.key)
+        self.claim = claim
 
 
 class UnitOfWork:
     """``async with uow.transaction() as conn`` runs the block in one transaction.
 
-    After a successful commit, ``commit_lsn`` holds the WAL insert position just past the commit: the
-    consistency token a client may present to the query side to read its own write.
+    With an idempotency claim, the transaction first inserts the key: a concurrent request with the same
+    key waits on that row and then finds it taken, so the command takes effect once. After a successful
+    commit, ``commit_lsn`` holds the WAL insert position just past the commit: the consistency token a
+    client presents to the query side to read its own write.
     """
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> None:
+    def __init__(self, pool: Pool, claim: IdempotencyClaim | None = None) -> None:
         self.pool = pool
+        self.claim = claim
         self.commit_lsn: str | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[DictRow]]:
         async with self.pool.connection() as conn:
             async with conn.transaction():
+                if self.claim is not None:
+                    await self._claim(conn, self.claim)
                 yield conn
             cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
             row = await cur.fetchone()
             self.commit_lsn = str(row["lsn"]) if row else None
 
+    @staticmethod
+    async def _claim(conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> None:
+        cur = await conn.execute(
+            """INSERT INTO platform.idempotency_keys (principal, key, method, path, request_hash, status_code, response)
+               VALUES (%s, %s, %s, %s, %s, 0, 'null') ON CONFLICT DO NOTHING RETURNING 1""",
+            [claim.principal, claim.key, claim.method, claim.path, claim.request_hash],
+        )
+        if await cur.fetchone() is None:
+            raise IdempotentReplay(claim)
 
-async def with_retries(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Runs a whole transactional attempt again on serialization failure or deadlock."""
-    for n in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return await attempt()
-        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
-            if n == MAX_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.01 * 2**n)
-    raise AssertionError("unreachable")
+    async def record_response(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
+        """Stores the response of a committed, idempotent command for replays of its key."""
+        if self.claim is None:
+            return
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                """UPDATE platform.idempotency_keys SET status_code = %s, response = %s, headers = %s
+                   WHERE principal = %s AND key = %s""",
+                [status_code, Jsonb(body), Jsonb(headers), self.claim.principal, self.claim.key],
+            )
 
 
-def make_pool(dsn: str, min_size: int = 2, max_size: int = 20) -> AsyncConnectionPool[AsyncConnection[DictRow]]:
+async def stored_response(pool: Pool, principal: str, key: str, wait_s: float = 5.0) -> dict[str, Any] | None:
+    """The stored record of a key; waits briefly while its command has committed but not yet recorded."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT request_hash, status_code, response, headers FROM platform.idempotency_keys "
+                "WHERE principal = %s AND key = %s",
+                [principal, key],
+            )
+            row = await cur.fetchone()
+        if row is None or row["status_code"] != 0 or asyncio.get_running_loop().time() > deadline:
+            return dict(row) if row else None
+        await asyncio.sleep(0.02)
+
+
+def canonical_json(body: bytes) -> bytes:
+    """Request bodies that differ only in key order or spacing hash the same."""
+    try:
+        return json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return body
+
+
+def make_pool(dsn: str, min_size: int = 4, max_size: int = 20) -> Pool:
     return AsyncConnectionPool(
-        dsn, min_size=min_size, max_size=max_size, open=False,
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
-        check=AsyncConnectionPool.check_connection, name="command",
+        check=AsyncConnectionPool.check_connection,
+        name="command",
     )
+
+
+# Re-exported for handlers that need to tell a lost race from a real error.
+UniqueViolation = psycopg.errors.UniqueViolation

@@ -46,27 +46,40 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     ensure_index(es, view)
     dlq = dead_letter_topic(settings, view_name)
     ensure_topic(settings, dlq)
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": group_id(view_name),
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "max.poll.interval.ms": 900_000,
-        "enable.partition.eof": False,
-        "client.id": f"sink-{view_name}",
-    })
-    producer = Producer({
-        "bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True,
-        "client.id": f"sink-{view_name}-dlq",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": group_id(view_name),
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "max.poll.interval.ms": 900_000,
+            "enable.partition.eof": False,
+            "client.id": f"sink-{view_name}",
+        }
+    )
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "client.id": f"sink-{view_name}-dlq",
+        }
+    )
     pool = ConnectionPool(
-        settings.pg_dsn, min_size=1, max_size=2, configure=_configure, check=ConnectionPool.check_connection,
-        name=f"sink-{view_name}", open=True,
+        settings.pg_dsn,
+        min_size=1,
+        max_size=2,
+        configure=_configure,
+        check=ConnectionPool.check_connection,
+        name=f"sink-{view_name}",
+        open=True,
     )
     topics = [settings.topic(*table.split(".")) for table in view.sources]
     config = RunnerConfig(
-        batch_size=settings.sink_batch_size, poll_timeout_s=settings.sink_poll_timeout_s,
-        max_retries=settings.sink_max_retries, retry_backoff_s=settings.sink_retry_backoff_s,
+        batch_size=settings.sink_batch_size,
+        poll_timeout_s=settings.sink_poll_timeout_s,
+        max_retries=settings.sink_max_retries,
+        retry_backoff_s=settings.sink_retry_backoff_s,
         dead_letter_topic=dlq,
     )
     return Runner(view, topics, consumer, producer, es, pool, config)

@@ -18,7 +18,9 @@ def ensure_index(es: Elasticsearch, view: View) -> str:
     mapping = view.mapping
     try:
         es.indices.create(
-            index=view.index_name, settings=mapping["settings"], mappings=mapping["mappings"],
+            index=view.index_name,
+            settings=mapping["settings"],
+            mappings=mapping["mappings"],
             aliases={view.alias: {"is_write_index": True}},
         )
         log.info("index created", index=view.index_name, alias=view.alias)

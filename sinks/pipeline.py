@@ -100,7 +100,7 @@ def read_bulk_response(response: dict[str, Any]) -> BulkOutcome:
     rejected: dict[str, str] = {}
     retryable: dict[str, str] = {}
     for item in response.get("items", []):
-        (action, result), = item.items()
+        ((action, result),) = item.items()
         status = int(result.get("status", 500))
         root_id = str(result.get("_id"))
         if status < 300 or (action == "delete" and status == 404):

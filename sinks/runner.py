@@ -148,8 +148,11 @@ class Runner:
                 attempt += 1
                 metrics.RETRIES.labels(self.view.name, "failure").inc()
                 self.log.warning(
-                    "batch failed", attempt=attempt, events=len(events),
-                    first=events[0].coordinates, error=f"{type(exc).__name__}: {str(exc)[:300]}",
+                    "batch failed",
+                    attempt=attempt,
+                    events=len(events),
+                    first=events[0].coordinates,
+                    error=f"{type(exc).__name__}: {str(exc)[:300]}",
                 )
                 if attempt > self.config.max_retries:
                     return False
@@ -189,10 +192,17 @@ class Runner:
         metrics.APPLIED_LSN.labels(self.view.name).set(self.state.applied_lsn)
         metrics.LAST_APPLIED.labels(self.view.name).set(self.state.last_batch_at)
         self.log.info(
-            "batch applied", events=len(events), roots=len(rebuilt.docs) + len(rebuilt.deleted),
-            indexed=len(rebuilt.docs), deleted=len(rebuilt.deleted), lsn=lsn_text(rebuilt.lsn),
-            index=self.view.alias, first=events[0].coordinates, last=events[-1].coordinates,
-            rebuild_ms=round((t1 - t0) * 1000, 1), total_ms=round((time.perf_counter() - t0) * 1000, 1),
+            "batch applied",
+            events=len(events),
+            roots=len(rebuilt.docs) + len(rebuilt.deleted),
+            indexed=len(rebuilt.docs),
+            deleted=len(rebuilt.deleted),
+            lsn=lsn_text(rebuilt.lsn),
+            index=self.view.alias,
+            first=events[0].coordinates,
+            last=events[-1].coordinates,
+            rebuild_ms=round((t1 - t0) * 1000, 1),
+            total_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
 
     # -- dead letters and offsets ---------------------------------------------------------------
@@ -213,8 +223,12 @@ class Runner:
         self.state.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.view.name).inc()
         self.log.error(
-            "event dead-lettered", topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-            error=f"{type(error).__name__}: {str(error)[:300]}", dead_letter_topic=self.config.dead_letter_topic,
+            "event dead-lettered",
+            topic=msg.topic(),
+            partition=msg.partition(),
+            offset=msg.offset(),
+            error=f"{type(error).__name__}: {str(error)[:300]}",
+            dead_letter_topic=self.config.dead_letter_topic,
         )
 
     def _commit(self, records: list[Message]) -> None:

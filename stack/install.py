@@ -72,9 +72,16 @@ def _fetch_kafka(layout: Layout, java: Java) -> None:
     with step(f"fetching Kafka {v.kafka} broker + Connect runtime from Maven Central"):
         shutil.rmtree(home, ignore_errors=True)
         _mvn(
-            layout, java, "-f", str(POM),
-            f"-Dkafka.version={v.kafka}", f"-Dscala.binary={v.scala_binary}", f"-Dlog4j.version={v.log4j}",
-            "dependency:copy-dependencies", f"-DoutputDirectory={layout.kafka_libs}", "-DincludeScope=runtime",
+            layout,
+            java,
+            "-f",
+            str(POM),
+            f"-Dkafka.version={v.kafka}",
+            f"-Dscala.binary={v.scala_binary}",
+            f"-Dlog4j.version={v.log4j}",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={layout.kafka_libs}",
+            "-DincludeScope=runtime",
         )
         _mark_done(home)
 

@@ -46,7 +46,10 @@ def up(settings: Settings, seed: bool = True) -> None:
     user = service_user()
     postgres.init_cluster(settings, layout, installed.pg_bindir, user)
     owned_by_engines = (
-        layout.data, layout.logs / "elasticsearch", layout.conf / "elasticsearch", layout.conf / "connect",
+        layout.data,
+        layout.logs / "elasticsearch",
+        layout.conf / "elasticsearch",
+        layout.conf / "connect",
         layout.run / "postgres",
     )
     for owned in owned_by_engines:
@@ -70,12 +73,23 @@ def up(settings: Settings, seed: bool = True) -> None:
             kafka_data.mkdir(exist_ok=True)
             chown_tree(kafka_data, user)
             subprocess.run(
-                postgres.as_user([
-                    str(installed.java.bin), f"-Dlog4j2.configurationFile={layout.conf / 'log4j2.properties'}",
-                    "-cp", f"{layout.kafka_libs}/*", "kafka.tools.StorageTool", "format",
-                    "-t", kafka_cluster_id(), "-c", str(layout.conf / "server.properties"),
-                ], user),
-                check=True, stdout=subprocess.DEVNULL,
+                postgres.as_user(
+                    [
+                        str(installed.java.bin),
+                        f"-Dlog4j2.configurationFile={layout.conf / 'log4j2.properties'}",
+                        "-cp",
+                        f"{layout.kafka_libs}/*",
+                        "kafka.tools.StorageTool",
+                        "format",
+                        "-t",
+                        kafka_cluster_id(),
+                        "-c",
+                        str(layout.conf / "server.properties"),
+                    ],
+                    user,
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
     sup.start("kafka")
     sup.start("elasticsearch")
@@ -140,11 +154,13 @@ def status(settings: Settings) -> list[dict[str, str]]:
         info = infos.get(name, {})
         state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
         h = check[name]() if state == "RUNNING" else Health(False, "-")
-        rows.append({
-            "component": name,
-            "process": state,
-            "pid": str(info.get("pid") or "-"),
-            "healthy": "yes" if h.ok else "no",
-            "detail": h.detail,
-        })
+        rows.append(
+            {
+                "component": name,
+                "process": state,
+                "pid": str(info.get("pid") or "-"),
+                "healthy": "yes" if h.ok else "no",
+                "detail": h.detail,
+            }
+        )
     return rows

@@ -33,12 +33,23 @@ def init_cluster(settings: Settings, layout: Layout, pg_bindir: Path, user: str 
         chown_tree(pwfile, user)
         try:
             subprocess.run(
-                as_user([
-                    str(pg_bindir / "initdb"), "-D", str(data), "-U", settings.pg_user,
-                    f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                    "--encoding=UTF8", "--locale=C.UTF-8",
-                ], user),
-                check=True, stdout=subprocess.DEVNULL,
+                as_user(
+                    [
+                        str(pg_bindir / "initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        settings.pg_user,
+                        f"--pwfile={pwfile}",
+                        "--auth-local=trust",
+                        "--auth-host=scram-sha-256",
+                        "--encoding=UTF8",
+                        "--locale=C.UTF-8",
+                    ],
+                    user,
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         finally:
             pwfile.unlink()
@@ -48,8 +59,9 @@ def init_cluster(settings: Settings, layout: Layout, pg_bindir: Path, user: str 
 
 def ping(settings: Settings, dbname: str = "postgres") -> str:
     """Returns the server's wal_level; raises when the server does not answer."""
-    with psycopg.connect(settings.pg_dsn.replace(f"dbname={settings.pg_database}", f"dbname={dbname}"),
-                         connect_timeout=3) as conn:
+    with psycopg.connect(
+        settings.pg_dsn.replace(f"dbname={settings.pg_database}", f"dbname={dbname}"), connect_timeout=3
+    ) as conn:
         row = conn.execute("SHOW wal_level").fetchone()
         return str(row[0]) if row else ""
 

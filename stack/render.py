@@ -60,8 +60,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     )
     (conf / "server.properties").write_text(
         _render(
-            "server.properties.tmpl", port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port, data=layout.data / "kafka",
+            "server.properties.tmpl",
+            port=settings.kafka_port,
+            controller_port=settings.kafka_controller_port,
+            data=layout.data / "kafka",
         )
     )
     (conf / "log4j2.properties").write_text(_render("log4j2.properties.tmpl"))
@@ -69,8 +71,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     (connect_dir / "secrets").mkdir(parents=True, exist_ok=True)
     (conf / "connect-distributed.properties").write_text(
         _render(
-            "connect-distributed.properties.tmpl", bootstrap=settings.kafka_bootstrap,
-            port=settings.connect_port, plugin_path=layout.connect_plugins,
+            "connect-distributed.properties.tmpl",
+            bootstrap=settings.kafka_bootstrap,
+            port=settings.connect_port,
+            plugin_path=layout.connect_plugins,
         )
     )
     # Read by the connector through ${file:secrets/postgres.properties:...} (relative to Connect's cwd).
@@ -88,9 +92,11 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     (es_conf / "jvm.options.d").mkdir(exist_ok=True)
     (es_conf / "elasticsearch.yml").write_text(
         _render(
-            "elasticsearch.yml.tmpl", port=settings.elasticsearch_port,
+            "elasticsearch.yml.tmpl",
+            port=settings.elasticsearch_port,
             transport_port=settings.elasticsearch_port + 100,
-            data=layout.data / "elasticsearch", logs=layout.logs / "elasticsearch",
+            data=layout.data / "elasticsearch",
+            logs=layout.logs / "elasticsearch",
         )
     )
 
@@ -99,18 +105,32 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     py = sys.executable
     programs = [
         Program(
-            "postgres", [str(installed.pg_bindir / "postgres"), "-D", str(layout.data / "postgres")],
-            directory=layout.data, stopsignal="INT", startsecs=3,
+            "postgres",
+            [str(installed.pg_bindir / "postgres"), "-D", str(layout.data / "postgres")],
+            directory=layout.data,
+            stopsignal="INT",
+            startsecs=3,
         ),
         Program(
             "kafka",
-            [java, f"-Xms{settings.kafka_heap}", f"-Xmx{settings.kafka_heap}", log4j, "-cp", classpath,
-             "kafka.Kafka", str(conf / "server.properties")],
-            directory=layout.data, startsecs=5,
+            [
+                java,
+                f"-Xms{settings.kafka_heap}",
+                f"-Xmx{settings.kafka_heap}",
+                log4j,
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(conf / "server.properties"),
+            ],
+            directory=layout.data,
+            startsecs=5,
         ),
         Program(
-            "elasticsearch", [str(layout.elasticsearch_home / "bin" / "elasticsearch")],
-            directory=layout.elasticsearch_home, startsecs=5,
+            "elasticsearch",
+            [str(layout.elasticsearch_home / "bin" / "elasticsearch")],
+            directory=layout.elasticsearch_home,
+            startsecs=5,
             environment={
                 "ES_JAVA_HOME": str(installed.java.home),
                 "ES_PATH_CONF": str(es_conf),
@@ -119,16 +139,22 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         ),
         Program(
             "connect",
-            [java, f"-Xms{settings.connect_heap}", f"-Xmx{settings.connect_heap}", log4j, "-cp", classpath,
-             "org.apache.kafka.connect.cli.ConnectDistributed", str(conf / "connect-distributed.properties")],
-            directory=connect_dir, startsecs=5,
+            [
+                java,
+                f"-Xms{settings.connect_heap}",
+                f"-Xmx{settings.connect_heap}",
+                log4j,
+                "-cp",
+                classpath,
+                "org.apache.kafka.connect.cli.ConnectDistributed",
+                str(conf / "connect-distributed.properties"),
+            ],
+            directory=connect_dir,
+            startsecs=5,
         ),
         Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
         Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
-        *(
-            Program(sink_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False)
-            for v in SINK_VIEWS
-        ),
+        *(Program(sink_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False) for v in SINK_VIEWS),
     ]
 
     parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]
@@ -137,9 +163,15 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         run_as = user if (p.as_service_user and user) else None
         parts.append(
             _render(
-                "program.conf.tmpl", name=p.name, command=shlex.join(p.command), directory=p.directory,
-                user_line=f"user={run_as}" if run_as else "", environment=env,
-                startsecs=p.startsecs, stopsignal=p.stopsignal, logs=layout.logs,
+                "program.conf.tmpl",
+                name=p.name,
+                command=shlex.join(p.command),
+                directory=p.directory,
+                user_line=f"user={run_as}" if run_as else "",
+                environment=env,
+                startsecs=p.startsecs,
+                stopsignal=p.stopsignal,
+                logs=layout.logs,
             )
         )
     layout.supervisord_conf.write_text("\n".join(parts))

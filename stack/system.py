@@ -43,7 +43,9 @@ def apt_install(*packages: str) -> None:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(
             ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
-            check=True, env=env, stdout=subprocess.DEVNULL,
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
 
 

@@ -14,15 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 REQUESTS = Counter("farmacy_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
-    "farmacy_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    "farmacy_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 log = structlog.get_logger("http")
 
 
-def install_observability(
-    app: FastAPI, service: str, ready: Callable[[FastAPI], Awaitable[dict[str, str]]]
-) -> None:
+def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI], Awaitable[dict[str, str]]]) -> None:
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
@@ -38,8 +38,14 @@ def install_observability(
         LATENCY.labels(service, request.method, route).observe(elapsed)
         response.headers["X-Request-ID"] = request_id
         if route not in ("/health", "/metrics"):
-            log.info("request", request_id=request_id, method=request.method, path=request.url.path,
-                     status=response.status_code, ms=round(elapsed * 1000, 1))
+            log.info(
+                "request",
+                request_id=request_id,
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round(elapsed * 1000, 1),
+            )
         return response
 
     @app.get("/health", tags=["ops"], summary="Liveness and readiness of this service")

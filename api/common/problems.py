@@ -44,12 +44,23 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str | None, request: Request,
-    errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None, **extra: Any,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    request: Request,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
-        "instance": request.url.path, "errors": errors or [], **extra,
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "errors": errors or [],
+        **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -77,8 +88,11 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _loc_to_field(err.get("loc", ())), "rule": str(err.get("type", "invalid")),
-         "message": str(err.get("msg", ""))}
+        {
+            "field": _loc_to_field(err.get("loc", ())),
+            "rule": str(err.get("type", "invalid")),
+            "message": str(err.get("msg", "")),
+        }
         for err in exc.errors()
     ]
     fields = ", ".join(sorted({x["field"] for x in errors}))
@@ -87,11 +101,21 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-              406: "Not acceptable", 415: "Unsupported media type"}
+    titles = {
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        406: "Not acceptable",
+        415: "Unsupported media type",
+    }
     title = titles.get(exc.status_code, "HTTP error")
     return problem_response(
-        exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), request,
+        exc.status_code,
+        title.lower().replace(" ", "-"),
+        title,
+        str(exc.detail),
+        request,
         headers=dict(exc.headers or {}),
     )
 
@@ -105,8 +129,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}, "description": desc}
     for code, desc in {
-        401: "Missing or invalid bearer token", 403: "Role not allowed", 404: "Not found",
-        409: "Conflicts with the current state", 412: "Stale version (If-Match)",
-        422: "Invalid input: the errors name each field and rule", 428: "If-Match required",
+        401: "Missing or invalid bearer token",
+        403: "Role not allowed",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        412: "Stale version (If-Match)",
+        422: "Invalid input: the errors name each field and rule",
+        428: "If-Match required",
     }.items()
 }

@@ -12,8 +12,9 @@ from farmacy.settings import Settings
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.query_port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings), host=settings.bind_host, port=settings.query_port, log_config=None, access_log=False
+    )
 
 
 if __name__ == "__main__":

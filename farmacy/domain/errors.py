@@ -12,8 +12,9 @@ class DomainError(Exception):
     code = "domain-error"
     title = "Domain rule violated"
 
-    def __init__(self, detail: str, *, field: str | None = None, rule: str | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, rule: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field

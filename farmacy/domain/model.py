@@ -103,3 +103,51 @@ def delta_sign_rule(reason: AdjustmentReason, delta: int) -> str | None:
     if reason in DECREASING_REASONS and delta > 0:
         return f"reason '{reason}' needs a negative delta"
     return None
+
+
+MEAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    MealStatus.DRAFT: frozenset({MealStatus.ACTIVE, MealStatus.RETIRED}),
+    MealStatus.ACTIVE: frozenset({MealStatus.RETIRED}),
+    MealStatus.RETIRED: frozenset(),
+}
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    READY = "ready"
+    PICKED_UP = "picked_up"
+    CANCELLED = "cancelled"
+
+
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.READY, OrderStatus.CANCELLED}),
+    OrderStatus.READY: frozenset({OrderStatus.PICKED_UP, OrderStatus.CANCELLED}),
+    OrderStatus.PICKED_UP: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+# An order's pick-up window: at most this long, starting at most this far ahead.
+MAX_PICKUP_WINDOW_HOURS = 12
+MAX_PICKUP_DAYS_AHEAD = 14
+MAX_ORDER_LINES = 20
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+SUBSCRIPTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SubscriptionStatus.ACTIVE: frozenset({SubscriptionStatus.PAUSED, SubscriptionStatus.CANCELLED}),
+    SubscriptionStatus.PAUSED: frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELLED}),
+    SubscriptionStatus.CANCELLED: frozenset(),
+}
+
+
+def transition_error(kind: str, current: str, target: str, table: dict[str, frozenset[str]]) -> str | None:
+    """Returns why ``current -> target`` is not allowed, or None when it is."""
+    allowed = table.get(current, frozenset())
+    if target in allowed:
+        return None
+    options = ", ".join(sorted(allowed)) or "none (final state)"
+    return f"a {kind} cannot go from '{current}' to '{target}'; allowed from '{current}': {options}"

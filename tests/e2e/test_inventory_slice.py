@@ -19,8 +19,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _consumer_at_end(settings: Settings, topic: str) -> Consumer:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
     _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
     consumer.assign([TopicPartition(topic, 0, high)])
     return consumer
@@ -47,15 +48,24 @@ def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admi
         try:
             for delta, expected in ((7, 7), (-3, 4)):
                 started = time.monotonic()
-                r = cmd.post("/inventory/adjustments", json={
-                    "location_id": loc["id"], "meal_id": meal["id"], "delta": delta,
-                    "reason": "replenish" if delta > 0 else "remove"})
+                r = cmd.post(
+                    "/inventory/adjustments",
+                    json={
+                        "location_id": loc["id"],
+                        "meal_id": meal["id"],
+                        "delta": delta,
+                        "reason": "replenish" if delta > 0 else "remove",
+                    },
+                )
                 assert r.status_code == 201, r.text
                 assert r.json()["on_hand"] == expected
                 assert r.headers["X-Consistency-Token"] == r.json()["consistency_token"]
 
-                event = wait_until(lambda e=expected: _find_stock_event(consumer, loc["id"], meal["id"], e),
-                                   15, f"change event with on_hand={expected} on the stock topic")
+                event = wait_until(
+                    lambda e=expected: _find_stock_event(consumer, loc["id"], meal["id"], e),
+                    15,
+                    f"change event with on_hand={expected} on the stock topic",
+                )
                 assert event["op"] in ("c", "u") and event["after"]["reserved"] == 0
 
                 def visible(e: int = expected) -> dict[str, Any] | None:
@@ -69,9 +79,16 @@ def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admi
                 lag_ms = (time.monotonic() - started) * 1000
                 print(f"\nwrite-to-read lag (delta {delta:+d}): {lag_ms:.0f} ms")
                 item = _stock_item(doc, meal["id"])
-                assert item == {"meal_id": meal["id"], "meal_name": "Slice Bowl", "meal_status": "draft",
-                                "price_cents": 900, "on_hand": expected, "reserved": 0,
-                                "available": expected, "low_stock": expected <= 2}
+                assert item == {
+                    "meal_id": meal["id"],
+                    "meal_name": "Slice Bowl",
+                    "meal_status": "draft",
+                    "price_cents": 900,
+                    "on_hand": expected,
+                    "reserved": 0,
+                    "available": expected,
+                    "low_stock": expected <= 2,
+                }
                 assert doc["code"] == loc["code"] and doc["operational"] is True
                 assert doc["totals"]["on_hand"] == expected
                 assert doc["freshness"]["source_lsn"]

@@ -23,11 +23,13 @@ def conn(stack: Settings) -> Iterator[psycopg.Connection]:  # type: ignore[type-
 
 @pytest.fixture
 def stock_row(conn: psycopg.Connection) -> tuple[uuid.UUID, uuid.UUID]:  # type: ignore[type-arg]
-    meal = conn.execute("INSERT INTO catalog.meals (name, calories, price_cents) VALUES ('c', 1, 1) RETURNING id"
-                        ).fetchone()
+    meal = conn.execute(
+        "INSERT INTO catalog.meals (name, calories, price_cents) VALUES ('c', 1, 1) RETURNING id"
+    ).fetchone()
     loc = conn.execute(
         "INSERT INTO inventory.locations (code, name, kind, city, latitude, longitude, status) "
-        "VALUES (%s, 'x', 'smart_fridge', 'c', 0, 0, 'online') RETURNING id", [unique_code()]
+        "VALUES (%s, 'x', 'smart_fridge', 'c', 0, 0, 'online') RETURNING id",
+        [unique_code()],
     ).fetchone()
     assert meal and loc
     conn.execute("INSERT INTO inventory.stock (location_id, meal_id, on_hand) VALUES (%s, %s, 3)", [loc[0], meal[0]])
@@ -45,8 +47,11 @@ def test_reserved_cannot_exceed_on_hand(conn: psycopg.Connection, stock_row: tup
 
 
 def test_ledger_is_append_only(conn: psycopg.Connection, stock_row: tuple) -> None:  # type: ignore[type-arg]
-    conn.execute("INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor) "
-                 "VALUES (%s, %s, 3, 'replenish', 't')", stock_row)
+    conn.execute(
+        "INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor) "
+        "VALUES (%s, %s, 3, 'replenish', 't')",
+        stock_row,
+    )
     with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"):
         conn.execute("UPDATE inventory.adjustments SET delta = 4 WHERE location_id = %s", [stock_row[0]])
 
@@ -55,5 +60,6 @@ def test_location_status_must_fit_its_kind(conn: psycopg.Connection) -> None:  #
     with pytest.raises(psycopg.errors.CheckViolation, match="location_status_fits_kind"):
         conn.execute(
             "INSERT INTO inventory.locations (code, name, kind, city, latitude, longitude, status) "
-            "VALUES (%s, 'x', 'kiosk', 'c', 0, 0, 'online')", [unique_code()]
+            "VALUES (%s, 'x', 'kiosk', 'c', 0, 0, 'online')",
+            [unique_code()],
         )

@@ -9,8 +9,16 @@ from sinks.events import lsn_int, lsn_text, parse
 
 
 def _value(op: str, lsn: int = 1234, **extra: object) -> bytes:
-    return json.dumps({"op": op, "before": None, "after": {"id": "x"}, "ts_ms": 1,
-                       "source": {"lsn": lsn, "schema": "inventory", "table": "stock"}, **extra}).encode()
+    return json.dumps(
+        {
+            "op": op,
+            "before": None,
+            "after": {"id": "x"},
+            "ts_ms": 1,
+            "source": {"lsn": lsn, "schema": "inventory", "table": "stock"},
+            **extra,
+        }
+    ).encode()
 
 
 def test_parse_update_event_carries_table_key_op_and_lsn() -> None:

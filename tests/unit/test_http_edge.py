@@ -19,8 +19,9 @@ def client() -> TestClient:
 
 
 def _auth(role: Role = Role.ADMIN) -> dict[str, str]:
-    token = mint(Settings().jwt_secret.get_secret_value(), "unit", role,
-                 uuid.uuid4() if role is Role.CUSTOMER else None)
+    token = mint(
+        Settings().jwt_secret.get_secret_value(), "unit", role, uuid.uuid4() if role is Role.CUSTOMER else None
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -46,8 +47,13 @@ def test_malformed_body_is_422_naming_each_field_and_rule(client: TestClient) ->
 
 
 def test_unknown_field_is_rejected(client: TestClient) -> None:
-    body = {"location_id": str(uuid.uuid4()), "meal_id": str(uuid.uuid4()), "delta": 1, "reason": "replenish",
-            "on_hand": 5}
+    body = {
+        "location_id": str(uuid.uuid4()),
+        "meal_id": str(uuid.uuid4()),
+        "delta": 1,
+        "reason": "replenish",
+        "on_hand": 5,
+    }
     r = client.post("/inventory/adjustments", json=body, headers=_auth())
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["on_hand"]

@@ -33,10 +33,13 @@ def test_embedded_entity_change_becomes_a_lookup_for_fan_out() -> None:
 
 
 def test_delete_and_tombstone_map_to_the_same_root() -> None:
-    refs = route(INVENTORY, [
-        ev("inventory.stock", {"location_id": L1, "meal_id": M1}, op="d"),
-        ev("inventory.stock", {"location_id": L1, "meal_id": M1}, lsn=None, op="tombstone"),
-    ])
+    refs = route(
+        INVENTORY,
+        [
+            ev("inventory.stock", {"location_id": L1, "meal_id": M1}, op="d"),
+            ev("inventory.stock", {"location_id": L1, "meal_id": M1}, lsn=None, op="tombstone"),
+        ],
+    )
     assert refs.direct == {L1}
 
 
@@ -45,8 +48,9 @@ def test_tables_outside_the_view_are_ignored() -> None:
 
 
 def test_max_lsn_is_the_newest_event_in_the_batch() -> None:
-    refs = route(INVENTORY, [ev("inventory.locations", {"id": L1}, lsn=5),
-                             ev("inventory.locations", {"id": L2}, lsn=42)])
+    refs = route(
+        INVENTORY, [ev("inventory.locations", {"id": L1}, lsn=5), ev("inventory.locations", {"id": L2}, lsn=42)]
+    )
     assert refs.max_lsn == 42
 
 
@@ -65,14 +69,21 @@ def test_bulk_operations_version_every_action_with_the_snapshot_lsn_external_gte
 
 
 def test_bulk_response_sorts_items_into_applied_stale_rejected_and_retryable() -> None:
-    response = {"items": [
-        {"index": {"_id": "a", "status": 201}},
-        {"index": {"_id": "b", "status": 409, "error": {"type": "version_conflict_engine_exception"}}},
-        {"delete": {"_id": "c", "status": 404}},
-        {"index": {"_id": "d", "status": 400, "error": {"type": "strict_dynamic_mapping_exception",
-                                                         "reason": "field x"}}},
-        {"index": {"_id": "e", "status": 429, "error": {"type": "es_rejected_execution_exception"}}},
-    ]}
+    response = {
+        "items": [
+            {"index": {"_id": "a", "status": 201}},
+            {"index": {"_id": "b", "status": 409, "error": {"type": "version_conflict_engine_exception"}}},
+            {"delete": {"_id": "c", "status": 404}},
+            {
+                "index": {
+                    "_id": "d",
+                    "status": 400,
+                    "error": {"type": "strict_dynamic_mapping_exception", "reason": "field x"},
+                }
+            },
+            {"index": {"_id": "e", "status": 429, "error": {"type": "es_rejected_execution_exception"}}},
+        ]
+    }
     outcome = read_bulk_response(response)
     assert outcome.applied == 2
     assert outcome.stale == 1

@@ -12,10 +12,17 @@ from farmacy.domain.model import AdjustmentReason
 class AdjustmentCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "location_id": "6f1c0b7e-2f7e-4a39-9a57-1d7f8f3f0a11", "meal_id": "0b7c4a55-59a8-4a4e-8b0f-3c3f1e2d4a10",
-            "delta": 12, "reason": "replenish", "note": "morning delivery",
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "location_id": "6f1c0b7e-2f7e-4a39-9a57-1d7f8f3f0a11",
+                    "meal_id": "0b7c4a55-59a8-4a4e-8b0f-3c3f1e2d4a10",
+                    "delta": 12,
+                    "reason": "replenish",
+                    "note": "morning delivery",
+                }
+            ]
+        },
     )
 
     location_id: UUID

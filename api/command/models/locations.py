@@ -23,11 +23,20 @@ class LocationBase(BaseModel):
 class LocationCreate(LocationBase):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "code": "SF-CENTRAL-01", "name": "Central Station Fridge", "kind": "smart_fridge",
-            "address": "1 Station Square", "city": "Springfield", "latitude": 39.7817, "longitude": -89.6501,
-            "status": "online",
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "SF-CENTRAL-01",
+                    "name": "Central Station Fridge",
+                    "kind": "smart_fridge",
+                    "address": "1 Station Square",
+                    "city": "Springfield",
+                    "latitude": 39.7817,
+                    "longitude": -89.6501,
+                    "status": "online",
+                }
+            ]
+        },
     )
 
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]

@@ -31,12 +31,22 @@ class MealBase(BaseModel):
 class MealCreate(MealBase):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "name": "Green Goddess Bowl", "description": "Quinoa, kale and avocado with a herb dressing.",
-            "ingredients": ["quinoa", "kale", "avocado", "basil"], "allergens": ["sesame"],
-            "dietary_tags": ["vegan", "gluten_free"], "calories": 540, "protein_g": 18, "carbs_g": 62,
-            "fat_g": 22, "price_cents": 1195,
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Green Goddess Bowl",
+                    "description": "Quinoa, kale and avocado with a herb dressing.",
+                    "ingredients": ["quinoa", "kale", "avocado", "basil"],
+                    "allergens": ["sesame"],
+                    "dietary_tags": ["vegan", "gluten_free"],
+                    "calories": 540,
+                    "protein_g": 18,
+                    "carbs_g": 62,
+                    "fat_g": 22,
+                    "price_cents": 1195,
+                }
+            ]
+        },
     )
 
 

@@ -13,9 +13,7 @@ router = APIRouter(prefix="/locations", tags=["locations"], responses=PROBLEM_RE
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationPublic, summary="Create a location")
-async def create_location(
-    body: LocationCreate, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> LocationPublic:
+async def create_location(body: LocationCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> LocationPublic:
     row = await locations.create_location(CreateLocation(**body.model_dump()), uow)
     token = stamp(response, uow)
     response.headers["Location"] = f"/locations/{row['id']}"

@@ -12,8 +12,11 @@ from api.query.models import Freshness, LocationInventory
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/locations/{location_id}", response_model=LocationInventory,
-            summary="A location with its stock per meal, from the inventory view")
+@router.get(
+    "/locations/{location_id}",
+    response_model=LocationInventory,
+    summary="A location with its stock per meal, from the inventory view",
+)
 async def get_location(location_id: UUID, es: Es) -> LocationInventory:
     try:
         hit = await es.get(index="inventory", id=str(location_id))
