@@ -43,6 +43,19 @@ def down() -> None:
 
 
 @app.command()
+def restart(names: Annotated[list[str], typer.Argument(help="Programs, e.g. command-api sink-inventory")]) -> None:
+    """Restart supervised programs (after a code or config change)."""
+    from stack.lifecycle import layout_for
+    from stack.supervisor import Supervisor
+
+    sup = Supervisor(layout_for(_settings()))
+    for name in names:
+        sup.stop(name)
+        sup.start(name)
+        print(f"{name}: {sup.info(name)['statename']}")
+
+
+@app.command()
 def status() -> None:
     """Show each component's process state and health, and the connector's state."""
     healthy = _print_status(_settings())

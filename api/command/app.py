@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.command.routers import inventory, locations, meals
+from api.command.routers import customers, inventory, locations, meals, orders, plans, subscriptions
 from api.common.observability import install_observability
-from api.common.problems import install_problem_handlers
+from api.common.problems import install_problem_handlers, install_replay_handler
 from farmacy.settings import Settings
 from farmacy.uow import make_pool
 
@@ -35,8 +35,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     install_problem_handlers(app)
+    install_replay_handler(app)
     install_observability(app, "command-api", ready=_ready)
-    for router in (meals.router, locations.router, inventory.router):
+    for router in (
+        meals.router,
+        locations.router,
+        inventory.router,
+        customers.router,
+        orders.router,
+        plans.router,
+        subscriptions.router,
+    ):
         app.include_router(router)
     return app
 

@@ -1,25 +1,126 @@
-"""Dependencies of the command API."""
+"""Dependencies of the command API: unit of work (with idempotency claim), If-Match, responses."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+import re
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
 
-from farmacy.uow import UnitOfWork
+from api.common.auth import InvalidToken, verify
+from api.common.deps import bearer
+from farmacy.domain.errors import InvalidInput, PreconditionRequired
+from farmacy.uow import IdempotencyClaim, IdempotentReplay, UnitOfWork, canonical_json, stored_response
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
+M = TypeVar("M", bound=BaseModel)
 
 
-def unit_of_work(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.pool)
+async def _principal_name(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """Scope of idempotency keys: the token's subject (keys of different principals never collide)."""
+    if creds is None:
+        return "anonymous"
+    try:
+        p = verify(request.app.state.settings.jwt_secret.get_secret_value(), creds.credentials)
+    except InvalidToken:
+        return "anonymous"  # the route's own auth dependency answers 401
+    return f"{p.role}:{p.subject}"
+
+
+async def idempotency_claim(
+    request: Request,
+    principal: Annotated[str, Depends(_principal_name)],
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Retry-safe POST: the same key and body return the first response with no second effect; "
+            "the same key with another body is 422.",
+        ),
+    ] = None,
+) -> IdempotencyClaim | None:
+    if key is None or request.method != "POST":
+        return None
+    digest = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical_json(await request.body())
+    ).hexdigest()
+    claim = IdempotencyClaim(principal, key, request.method, request.url.path, digest)
+    stored = await stored_response(request.app.state.pool, principal, key, wait_s=0)
+    if stored is not None:
+        if stored["request_hash"] != digest:
+            raise InvalidInput(
+                "this Idempotency-Key was used with a different request",
+                field="Idempotency-Key",
+                rule="must not be reused with a different request",
+            )
+        raise IdempotentReplay(claim)
+    return claim
+
+
+def unit_of_work(request: Request, claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]) -> UnitOfWork:
+    return UnitOfWork(request.app.state.pool, claim)
 
 
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 
+ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
-def stamp(response: Response, uow: UnitOfWork) -> str:
-    """Puts the commit's WAL position on the response and returns it for the body."""
+
+def _parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = ETAG.match(value.strip())
+    if match is None:
+        raise InvalidInput(
+            f"If-Match {value!r} is not an ETag of this API",
+            field="If-Match",
+            rule='must be the ETag of the resource, like "3"',
+        )
+    return int(match.group(1))
+
+
+def optional_if_match(
+    value: Annotated[str | None, Header(alias="If-Match", description='ETag the change is based on, e.g. "3"')] = None,
+) -> int | None:
+    return _parse_if_match(value)
+
+
+def required_if_match(
+    value: Annotated[str | None, Header(alias="If-Match", description='ETag the update is based on, e.g. "3"')] = None,
+) -> int:
+    version = _parse_if_match(value)
+    if version is None:
+        raise PreconditionRequired("send If-Match with the ETag you read", field="If-Match", rule="required on updates")
+    return version
+
+
+IfMatch = Annotated[int | None, Depends(optional_if_match)]
+RequiredIfMatch = Annotated[int, Depends(required_if_match)]
+
+
+async def respond(
+    uow: UnitOfWork,
+    response: Response,
+    model: type[M],
+    row: dict[str, Any],
+    status_code: int,
+    location: str | None = None,
+) -> M:
+    """Builds the response body with the consistency token, sets ETag / Location, and records it for replays."""
     token = uow.commit_lsn or ""
-    response.headers[CONSISTENCY_HEADER] = token
-    return token
+    body = model(**row, consistency_token=token)
+    headers = {CONSISTENCY_HEADER: token}
+    if "version" in row:
+        headers["ETag"] = f'"{row["version"]}"'
+    if location:
+        headers["Location"] = location
+    response.headers.update(headers)
+    await uow.record_response(status_code, body.model_dump(mode="json"), headers)
+    return body

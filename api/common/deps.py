@@ -40,3 +40,4 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require(Role.ADMIN))]
+CustomerOrAdmin = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.ADMIN))]

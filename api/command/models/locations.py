@@ -54,3 +54,24 @@ class LocationPublic(LocationBase, CommandResult):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class LocationUpdate(BaseModel):
+    """Details to change; omitted fields keep their value. Needs If-Match. Status has its own endpoint."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Central Station Fridge 2"}]})
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    address: str | None = Field(None, max_length=500)
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+
+class LocationStatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "offline"}]})
+
+    status: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="Fridges: installed_off, online, offline, out_of_order, maintenance, decommissioned. "
+        "Kiosks and restaurants: open, closed_temporarily, closed."
+    )

@@ -56,3 +56,23 @@ class MealPublic(MealBase, CommandResult):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class MealUpdate(BaseModel):
+    """Fields to change; omitted fields keep their value. Needs If-Match."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"price_cents": 1245, "description": "Now with toasted seeds."}]},
+    )
+
+    name: Name | None = None
+    description: str | None = Field(None, max_length=20000)
+    ingredients: list[Ingredient] | None = Field(None, max_length=100)
+    allergens: list[Allergen] | None = Field(None, max_length=20)
+    dietary_tags: list[DietaryTag] | None = Field(None, max_length=20)
+    calories: int | None = Field(None, ge=0, le=5000)
+    protein_g: int | None = Field(None, ge=0, le=500)
+    carbs_g: int | None = Field(None, ge=0, le=500)
+    fat_g: int | None = Field(None, ge=0, le=500)
+    price_cents: int | None = Field(None, ge=0, le=1_000_000)

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.command.deps import Uow, stamp
-from api.command.models.inventory import AdjustmentCreate, AdjustmentPublic
+from api.command.deps import Uow, respond
+from api.command.models.inventory import AdjustmentCreate, AdjustmentPublic, CountCreate, CountPublic
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import Actor, AdjustStock
+from farmacy.commands import Actor, AdjustStock, CountStock
 from farmacy.handlers import inventory
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
@@ -31,5 +31,19 @@ async def post_adjustment(
         actor=Actor(admin.subject, admin.role.value),
         note=body.note,
     )
-    result = await inventory.adjust_stock(cmd, uow)
-    return AdjustmentPublic(**result, consistency_token=stamp(response, uow))
+    row = await inventory.adjust_stock(cmd, uow)
+    return await respond(uow, response, AdjustmentPublic, row, 201)
+
+
+@router.post(
+    "/counts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CountPublic,
+    summary="Record a stock count after inspection",
+    description="Sets on_hand to the counted units; the difference is appended to the ledger (reason 'count'). "
+    "409 if the count is below what is reserved for orders.",
+)
+async def post_count(body: CountCreate, uow: Uow, response: Response, admin: AdminPrincipal) -> CountPublic:
+    cmd = CountStock(body.location_id, body.meal_id, body.counted, Actor(admin.subject, admin.role.value), body.note)
+    row = await inventory.count_stock(cmd, uow)
+    return await respond(uow, response, CountPublic, row, 201)
