@@ -1,6 +1,34 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class CommandBody(BaseModel):
+    """Base of every request body: unknown fields are refused, and text may not contain NUL characters
+    (PostgreSQL cannot store them; refusing them here names the field instead of failing later)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in items):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class UpdateBody(CommandBody):
+    """Base of PATCH bodies: omit a field to keep its value; an explicit null is refused (no column is nullable)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("omit the field to keep its value; null is not allowed")
+        return value
 
 
 class CommandResult(BaseModel):

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from api.command.models.common import CommandResult
+from api.command.models.common import CommandBody, CommandResult
 from farmacy.domain.model import AdjustmentReason
 
 
-class AdjustmentCreate(BaseModel):
+class AdjustmentCreate(CommandBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -44,7 +44,7 @@ class AdjustmentPublic(CommandResult):
     created_at: datetime
 
 
-class CountCreate(BaseModel):
+class CountCreate(CommandBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

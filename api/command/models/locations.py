@@ -4,13 +4,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from api.command.models.common import CommandResult
+from api.command.models.common import CommandBody, CommandResult, UpdateBody
 from farmacy.domain.model import LocationKind
 
 
-class LocationBase(BaseModel):
+class LocationBase(CommandBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -56,7 +56,7 @@ class LocationPublic(LocationBase, CommandResult):
     updated_at: datetime
 
 
-class LocationUpdate(BaseModel):
+class LocationUpdate(UpdateBody):
     """Details to change; omitted fields keep their value. Needs If-Match. Status has its own endpoint."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Central Station Fridge 2"}]})
@@ -68,7 +68,7 @@ class LocationUpdate(BaseModel):
     longitude: float | None = Field(None, ge=-180, le=180)
 
 
-class LocationStatusChange(BaseModel):
+class LocationStatusChange(CommandBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "offline"}]})
 
     status: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(

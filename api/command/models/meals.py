@@ -4,16 +4,16 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from api.command.models.common import CommandResult
+from api.command.models.common import CommandBody, CommandResult, UpdateBody
 from farmacy.domain.model import Allergen, DietaryTag, MealStatus
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Ingredient = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class MealBase(BaseModel):
+class MealBase(CommandBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -58,7 +58,7 @@ class MealPublic(MealBase, CommandResult):
     updated_at: datetime
 
 
-class MealUpdate(BaseModel):
+class MealUpdate(UpdateBody):
     """Fields to change; omitted fields keep their value. Needs If-Match."""
 
     model_config = ConfigDict(

@@ -6,18 +6,18 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from api.command.models.common import CommandResult
+from api.command.models.common import CommandBody, CommandResult
 from farmacy.domain.model import MAX_ORDER_LINES, OrderStatus
 
 
-class OrderLineIn(BaseModel):
+class OrderLineIn(CommandBody):
     model_config = ConfigDict(extra="forbid")
 
     meal_id: UUID
     quantity: int = Field(ge=1, le=50)
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(CommandBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -4,13 +4,13 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from api.command.models.common import CommandResult
+from api.command.models.common import CommandBody, CommandResult, UpdateBody
 from farmacy.domain.model import SubscriptionStatus
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(CommandBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -24,7 +24,7 @@ class PlanCreate(BaseModel):
     price_cents: int = Field(ge=0, le=1_000_000)
 
 
-class PlanUpdate(BaseModel):
+class PlanUpdate(UpdateBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"price_cents": 5295}]})
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
@@ -44,7 +44,7 @@ class PlanPublic(CommandResult):
     updated_at: datetime
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(CommandBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -62,7 +62,7 @@ class SubscriptionCreate(BaseModel):
     location_id: UUID = Field(description="Preferred pick-up location")
 
 
-class SubscriptionUpdate(BaseModel):
+class SubscriptionUpdate(UpdateBody):
     """Change plan or pick-up location. Needs If-Match."""
 
     model_config = ConfigDict(
@@ -73,7 +73,7 @@ class SubscriptionUpdate(BaseModel):
     location_id: UUID | None = None
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(CommandBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"until": "2026-12-14"}]})
 
     until: date = Field(description="First day the subscription is active again (after today, within 180 days)")

@@ -1,0 +1,32 @@
+"""Runs schemathesis over every operation of a live OpenAPI schema (without its pytest plugin)."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+def fuzz_api(base_url: str, headers: dict[str, str], max_examples: int = 25) -> dict[str, str]:
+    """Returns {operation: failure} for every operation that answered 5xx or broke its own schema."""
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    failures: dict[str, str] = {}
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def exercise(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+
+        try:
+            exercise()
+        except Exception as exc:
+            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:1500]}"
+    assert operations > 0, "the schema has no operations"
+    return failures
