@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Capture: topic names are "<topic_prefix>.<schema>.<table>".
     topic_prefix: str = "farmacy"
     connector_name: str = "farmacy-postgres-source"
+    slot_name: str = "farmacy_views"  # must match connectors/*.json slot.name
+    sync_index: str = "farmacy-sync"  # one document per view: the WAL position it has applied
+    consistency_wait_s: float = Field(2.0, ge=0, le=30)
 
     # Sink workers; each serves /health and /metrics on sink_port_base + its index in VIEW_NAMES.
     sink_port_base: int = 8010

@@ -10,9 +10,10 @@ from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
 from farmacy.settings import Settings
-from sinks.indices import ensure_index
+from sinks.indices import ensure_index, ensure_sync_index
 from sinks.runner import Runner, RunnerConfig
 from sinks.views import VIEWS
+from sinks.watermark import Watermark
 
 
 def group_id(view: str) -> str:
@@ -44,6 +45,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     view = VIEWS[view_name]
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True, max_retries=3)
     ensure_index(es, view)
+    ensure_sync_index(es, settings.sync_index)
     dlq = dead_letter_topic(settings, view_name)
     ensure_topic(settings, dlq)
     consumer = Consumer(
@@ -82,4 +84,5 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
         retry_backoff_s=settings.sink_retry_backoff_s,
         dead_letter_topic=dlq,
     )
-    return Runner(view, topics, consumer, producer, es, pool, config)
+    watermark = Watermark(view_name, view.alias, pool, consumer, es, settings.slot_name, settings.sync_index)
+    return Runner(view, topics, consumer, producer, es, pool, config, watermark)

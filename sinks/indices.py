@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import structlog
 from elasticsearch import ApiError, Elasticsearch
 
-from sinks.view import View
+from sinks.view import MAPPINGS, View
 
 log = structlog.get_logger("indices")
 
@@ -29,3 +31,15 @@ def ensure_index(es: Elasticsearch, view: View) -> str:
             raise
         es.indices.put_alias(index=view.index_name, name=view.alias, is_write_index=True)
     return view.index_name
+
+
+def ensure_sync_index(es: Elasticsearch, name: str) -> None:
+    """The index where each view publishes the WAL position it has fully applied."""
+    if es.indices.exists(index=name):
+        return
+    mapping = json.loads((MAPPINGS / "sync.json").read_text())
+    try:
+        es.indices.create(index=name, settings=mapping["settings"], mappings=mapping["mappings"])
+    except ApiError as exc:
+        if "resource_already_exists" not in str(exc):
+            raise

@@ -28,10 +28,12 @@ from sinks.events import ChangeEvent, lsn_text, parse
 from sinks.pipeline import bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
 from sinks.view import View
+from sinks.watermark import Watermark
 
 log = structlog.get_logger("sink")
 
 MAX_BACKOFF_S = 30.0
+PROGRESS_EVERY_S = 5.0
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Runner:
         es: Elasticsearch,
         pool: ConnectionPool,
         config: RunnerConfig,
+        watermark: Watermark | None = None,
     ) -> None:
         self.view = view
         self.topics = topics
@@ -71,14 +74,23 @@ class Runner:
         self.es = es
         self.pool = pool
         self.config = config
+        self.watermark = watermark
         self.state = RunnerState()
         self.stopping = threading.Event()
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
-        self.consumer.subscribe(self.topics)
+        if self.watermark is not None:
+            wm = self.watermark
+            self.consumer.subscribe(
+                self.topics, on_assign=lambda _c, ps: wm.on_assign(ps), on_revoke=lambda _c, ps: wm.on_revoke(ps)
+            )
+        else:
+            self.consumer.subscribe(self.topics)
         self.log.info("sink started", topics=self.topics, index=self.view.index_name)
+        next_progress = time.monotonic() + PROGRESS_EVERY_S
+        progress_events = 0
         try:
             while not self.stopping.is_set():
                 messages = self.consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
@@ -86,6 +98,11 @@ class Runner:
                 if records:
                     self.handle(records)
                     self._commit(records)
+                self._tick_watermark()
+                if time.monotonic() >= next_progress:
+                    self._report_progress(self.state.events - progress_events)
+                    progress_events = self.state.events
+                    next_progress = time.monotonic() + PROGRESS_EVERY_S
         finally:
             self.consumer.close()
             self.log.info("sink stopped")
@@ -238,6 +255,38 @@ class Runner:
             last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         self.consumer.commit(offsets=offsets, asynchronous=False)
+        if self.watermark is not None:
+            self.watermark.committed({(t, p): o + 1 for (t, p), o in last.items()})
+
+    def _tick_watermark(self) -> None:
+        if self.watermark is None:
+            return
+        try:
+            self.watermark.tick(self.state.events, self.state.dead_letters)
+        except Exception as exc:
+            self.log.warning("watermark not published", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    def _report_progress(self, recent_events: int) -> None:
+        """While behind (a backfill, a replay, a burst), log how far there is still to go."""
+        if self.watermark is None:
+            return
+        try:
+            lag = self.watermark.lag()
+        except Exception:
+            return
+        for (topic, partition), behind in lag.items():
+            metrics.LAG.labels(self.view.name, topic, str(partition)).set(behind)
+        behind = sum(lag.values())
+        if behind:
+            rate = recent_events / PROGRESS_EVERY_S
+            eta = f"{behind / rate:.0f}s" if rate else "unknown"
+            self.log.info(
+                "catching up",
+                records_behind=behind,
+                events_per_s=round(rate, 1),
+                eta=eta,
+                applied_lsn=lsn_text(self.watermark.applied) if self.watermark.applied else None,
+            )
 
     def _sleep(self, seconds: float) -> None:
         self.stopping.wait(seconds)

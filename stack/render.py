@@ -35,7 +35,7 @@ class Program:
 
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
 SERVICES = ("command-api", "query-api")
-SINK_VIEWS = ("inventory",)
+SINK_VIEWS = ("inventory", "catalog", "orders", "subscriptions")
 
 
 def sink_program(view: str) -> str:

@@ -15,7 +15,7 @@ from farmacy.domain import errors as e
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://farmacy.food/problems/"
 
-STATUS = {
+STATUS: dict[type[e.DomainError], int] = {
     e.NotFound: 404,
     e.ReferenceNotFound: 422,
     e.InvalidInput: 422,
@@ -65,6 +65,11 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def register_status(error: type[e.DomainError], status: int) -> None:
+    """Maps an error class defined by one API (not the domain) to its HTTP status."""
+    STATUS[error] = status
+
+
 def status_of(exc: e.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -82,7 +87,9 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, e.DomainError)
     errors = [{"field": exc.field, "rule": exc.rule or exc.detail, "message": exc.detail}] if exc.field else []
-    return problem_response(status_of(exc), exc.code, exc.title, exc.detail, request, errors, **exc.extra)
+    status = status_of(exc)
+    headers = {"Retry-After": str(exc.extra["retry_after_s"])} if "retry_after_s" in exc.extra else None
+    return problem_response(status, exc.code, exc.title, exc.detail, request, errors, headers=headers, **exc.extra)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

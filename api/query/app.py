@@ -9,8 +9,9 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from api.common.observability import install_observability
-from api.common.problems import install_problem_handlers
-from api.query.routers import inventory
+from api.common.problems import install_problem_handlers, register_status
+from api.query.freshness import ViewBehind
+from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy.settings import Settings
 
 
@@ -27,14 +28,17 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Farmacy Food query API",
         version="0.1.0",
-        description="Reads the denormalized Elasticsearch views. Every response says how fresh it is.",
+        description="Reads the denormalized Elasticsearch views, never the master. Every response says how fresh "
+        "its view is; send X-Consistency-Token from a command response to read your own write.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.es = es
     install_problem_handlers(app)
+    register_status(ViewBehind, 503)
     install_observability(app, "query-api", ready=_ready)
-    app.include_router(inventory.router)
+    for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
+        app.include_router(router)
     return app
 
 

@@ -5,9 +5,25 @@ from typing import Annotated
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
+from api.query.catalog_query import GeoPoint
+from farmacy.domain.errors import InvalidInput
+
 
 def es_client(request: Request) -> AsyncElasticsearch:
     return request.app.state.es  # type: ignore[no-any-return]
 
 
 Es = Annotated[AsyncElasticsearch, Depends(es_client)]
+
+
+def parse_near(near: str | None) -> GeoPoint | None:
+    if near is None:
+        return None
+    try:
+        lat_s, lon_s = near.split(",")
+        lat, lon = float(lat_s), float(lon_s)
+    except ValueError as exc:
+        raise InvalidInput("near must be 'lat,lon'", field="near", rule="lat,lon in degrees") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("near is outside the globe", field="near", rule="lat in [-90, 90], lon in [-180, 180]")
+    return GeoPoint(lat, lon)

@@ -1,27 +1,100 @@
 from __future__ import annotations
 
+from typing import Annotated, Any
 from uuid import UUID
 
 from elasticsearch import NotFoundError
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.common.problems import PROBLEM_RESPONSES
-from api.query.deps import Es
-from api.query.models import Freshness, LocationInventory
+from api.query.catalog_query import distance_km
+from api.query.deps import Es, parse_near
+from api.query.documents import split_freshness
+from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.models import LocationInventory, LocationList, LocationSummary
+from farmacy.domain.model import LocationKind
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+VIEW = "inventory"
 
 
 @router.get(
     "/locations/{location_id}",
     response_model=LocationInventory,
-    summary="A location with its stock per meal, from the inventory view",
+    summary="A location with its stock per meal (what is in this fridge now)",
 )
-async def get_location(location_id: UUID, es: Es) -> LocationInventory:
+async def get_location(
+    location_id: UUID,
+    request: Request,
+    es: Es,
+    token_header: ConsistencyHeader = None,
+    token_query: ConsistencyQuery = None,
+) -> LocationInventory:
+    view = await freshness(request, VIEW, parse_token(token_header, token_query))
     try:
-        hit = await es.get(index="inventory", id=str(location_id))
+        hit = await es.get(index=VIEW, id=str(location_id))
     except NotFoundError as exc:
         raise HTTPException(404, f"location {location_id} is not in the inventory view") from exc
-    doc = dict(hit["_source"])
-    freshness = Freshness(source_lsn=doc.pop("source_lsn"), indexed_at=doc.pop("indexed_at"))
-    return LocationInventory(**doc, freshness=freshness)
+    doc, doc_freshness = split_freshness(hit["_source"])
+    doc["low_stock_meals"] = [s["meal_name"] for s in doc["stock"] if s["low_stock"]]
+    return LocationInventory(**doc, freshness=doc_freshness, view=view)
+
+
+@router.get(
+    "/locations",
+    response_model=LocationList,
+    summary="Locations by place and status (where to restock: low_stock=true)",
+)
+async def list_locations(
+    request: Request,
+    es: Es,
+    near: Annotated[str | None, Query(max_length=60, description="lat,lon; sorts nearest first")] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=500)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    kind: LocationKind | None = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    low_stock: Annotated[bool, Query(description="Only locations with at least one meal low on stock")] = False,
+    size: Annotated[int, Query(ge=1, le=100)] = 50,
+    token_header: ConsistencyHeader = None,
+    token_query: ConsistencyQuery = None,
+) -> LocationList:
+    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    point = parse_near(near)
+    filters: list[dict[str, Any]] = []
+    if status:
+        filters.append({"term": {"status": status}})
+    if kind:
+        filters.append({"term": {"kind": kind.value}})
+    if city:
+        filters.append({"term": {"city": city}})
+    if point is not None and radius_km is not None:
+        filters.append({"geo_distance": {"distance": f"{radius_km}km", "geo": {"lat": point.lat, "lon": point.lon}}})
+    low = {
+        "nested": {
+            "path": "stock",
+            "query": {"term": {"stock.low_stock": True}},
+            "score_mode": "none",
+            "inner_hits": {"size": 20, "_source": ["stock.meal_name"]},
+        }
+    }
+    query: dict[str, Any] = {"bool": {"filter": filters}}
+    if low_stock:
+        query["bool"]["filter"].append(low)
+    else:
+        query["bool"]["should"] = [low]
+    sort: list[dict[str, Any]] = (
+        [{"_geo_distance": {"geo": {"lat": point.lat, "lon": point.lon}, "order": "asc", "unit": "km"}}]
+        if point is not None
+        else [{"code": "asc"}]
+    )
+    body = {"query": query, "sort": sort, "size": size, "_source": {"excludes": ["stock"]}}
+    resp = await es.search(index=VIEW, body=body)
+    items = []
+    for hit in resp["hits"]["hits"]:
+        doc, _ = split_freshness(hit["_source"])
+        inner = hit.get("inner_hits", {}).get("stock", {}).get("hits", {}).get("hits", [])
+        doc["low_stock_meals"] = [h["_source"]["meal_name"] for h in inner]
+        if point is not None:
+            doc["distance_km"] = round(distance_km(point, doc["geo"]["lat"], doc["geo"]["lon"]), 3)
+        items.append(LocationSummary(**doc))
+    return LocationList(items=items, view=view)

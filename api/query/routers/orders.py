@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from elasticsearch import NotFoundError
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from api.common.auth import Principal, Role
+from api.common.deps import CurrentPrincipal
+from api.common.problems import PROBLEM_RESPONSES
+from api.query.deps import Es
+from api.query.documents import split_freshness
+from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.models import OrderDetail, OrderPage, OrderView
+from api.query.paging import page
+from farmacy.domain.model import OrderStatus
+
+router = APIRouter(prefix="/orders", tags=["ordering"], responses=PROBLEM_RESPONSES)
+VIEW = "orders"
+
+
+def scope(principal: Principal) -> list[dict[str, Any]]:
+    """A customer sees only their own orders; admins and operators see all."""
+    if principal.role is Role.CUSTOMER:
+        return [{"term": {"customer.customer_id": str(principal.customer_id)}}]
+    return []
+
+
+@router.get("", response_model=OrderPage, summary="Orders: a customer's own; admins search by status, place, date")
+async def list_orders(
+    request: Request,
+    es: Es,
+    principal: CurrentPrincipal,
+    status: OrderStatus | None = None,
+    location_id: UUID | None = None,
+    customer_id: Annotated[UUID | None, Query(description="Admins only; customers always see their own")] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    token_header: ConsistencyHeader = None,
+    token_query: ConsistencyQuery = None,
+) -> OrderPage:
+    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    filters = scope(principal)
+    if status:
+        filters.append({"term": {"status": status.value}})
+    if location_id:
+        filters.append({"term": {"location.location_id": str(location_id)}})
+    if customer_id and principal.role is not Role.CUSTOMER:
+        filters.append({"term": {"customer.customer_id": str(customer_id)}})
+    if created_from or created_to:
+        rng = {k: v.isoformat() for k, v in (("gte", created_from), ("lte", created_to)) if v is not None}
+        filters.append({"range": {"created_at": rng}})
+    hits, total, next_cursor = await page(
+        es, VIEW, {"bool": {"filter": filters}}, [{"created_at": "desc"}, {"order_id": "asc"}], size, cursor
+    )
+    items = []
+    for h in hits:
+        doc, doc_freshness = split_freshness(h["_source"])
+        items.append(OrderView(**doc, freshness=doc_freshness))
+    return OrderPage(items=items, total=total, next_cursor=next_cursor, view=view)
+
+
+@router.get("/{order_id}", response_model=OrderDetail, summary="One order (customers: only their own)")
+async def get_order(
+    order_id: UUID,
+    request: Request,
+    es: Es,
+    principal: CurrentPrincipal,
+    token_header: ConsistencyHeader = None,
+    token_query: ConsistencyQuery = None,
+) -> OrderDetail:
+    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    try:
+        hit = await es.get(index=VIEW, id=str(order_id))
+    except NotFoundError as exc:
+        raise HTTPException(404, f"order {order_id} not found") from exc
+    doc, doc_freshness = split_freshness(hit["_source"])
+    if principal.role is Role.CUSTOMER and doc["customer"]["customer_id"] != str(principal.customer_id):
+        raise HTTPException(404, f"order {order_id} not found")  # not 403: do not reveal that it exists
+    return OrderDetail(**doc, freshness=doc_freshness, view=view)
