@@ -277,7 +277,7 @@ class Runner:
         for (topic, partition), behind in lag.items():
             metrics.LAG.labels(self.view.name, topic, str(partition)).set(behind)
         behind = sum(lag.values())
-        if behind:
+        if behind > self.config.batch_size:  # a backfill, replay or burst, not the usual in-flight few
             rate = recent_events / PROGRESS_EVERY_S
             eta = f"{behind / rate:.0f}s" if rate else "unknown"
             self.log.info(

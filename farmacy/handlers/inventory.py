@@ -36,7 +36,12 @@ async def _check_references(conn: AsyncConnection[DictRow], location_id: UUID, m
             rule="location must not be decommissioned or closed",
         )
     if stocking and meal["status"] == MealStatus.RETIRED:
-        raise Conflict("a retired meal cannot be stocked", field="meal_id", rule="meal must not be retired")
+        raise _retired_meal()
+    return str(meal["status"])
+
+
+def _retired_meal() -> Conflict:
+    return Conflict("a retired meal cannot be stocked", field="meal_id", rule="meal must not be retired")
 
 
 async def append_ledger(
@@ -104,7 +109,7 @@ async def adjust_stock(cmd: AdjustStock, uow: UnitOfWork) -> dict[str, Any]:
 
 async def count_stock(cmd: CountStock, uow: UnitOfWork) -> dict[str, Any]:
     async with uow.transaction() as conn:
-        await _check_references(conn, cmd.location_id, cmd.meal_id, stocking=cmd.counted > 0)
+        meal_status = await _check_references(conn, cmd.location_id, cmd.meal_id, stocking=False)
         await conn.execute(
             "INSERT INTO inventory.stock (location_id, meal_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
             [cmd.location_id, cmd.meal_id],
@@ -123,6 +128,8 @@ async def count_stock(cmd: CountStock, uow: UnitOfWork) -> dict[str, Any]:
                 extra={"on_hand": stock["on_hand"], "reserved": stock["reserved"]},
             )
         delta = cmd.counted - stock["on_hand"]
+        if delta > 0 and meal_status == MealStatus.RETIRED:
+            raise _retired_meal()  # a count may find fewer units of a retired meal, never more
         adjustment_id = None
         if delta != 0:
             cur = await conn.execute(

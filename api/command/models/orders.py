@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.command.models.common import CommandBody, CommandResult
 from farmacy.domain.model import MAX_ORDER_LINES, OrderStatus
@@ -38,12 +37,13 @@ class OrderCreate(CommandBody):
     pickup_until: AwareDatetime
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_ORDER_LINES)
 
-    @model_validator(mode="after")
-    def _one_line_per_meal(self) -> Self:
-        meals = [line.meal_id for line in self.lines]
+    @field_validator("lines", mode="after")
+    @classmethod
+    def _one_line_per_meal(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
+        meals = [line.meal_id for line in lines]
         if len(set(meals)) != len(meals):
-            raise ValueError("lines: each meal may appear once; add up the quantities")
-        return self
+            raise ValueError("each meal may appear once; add up the quantities")
+        return lines
 
 
 class OrderLinePublic(BaseModel):

@@ -24,7 +24,7 @@ from farmacy.domain.model import Allergen, DietaryTag
 
 router = APIRouter(tags=["catalog"], responses=PROBLEM_RESPONSES)
 VIEW = "catalog"
-NEAR = Query(None, description="lat,lon of the customer, e.g. 39.80,-89.64", max_length=60)
+NEAR = Query(description="lat,lon of the customer, e.g. 39.80,-89.64", max_length=60)
 
 
 def meal_from_doc(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any]:

@@ -1,0 +1,157 @@
+"""Idempotency-Key on POST commands: replays, reuse with another body, concurrent duplicates, failed commands."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from api.common.auth import Role, mint
+from farmacy.settings import Settings
+from tests.support.commands import (
+    active_meal,
+    adjust,
+    assert_problem,
+    client,
+    created,
+    customer_token,
+    ledger,
+    levels,
+    order_body,
+    register_customer,
+    scalar,
+    stock,
+    stocked_location,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
+    with client(stack, admin_token) as http:
+        yield http
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f"test-{uuid.uuid4()}"}
+
+
+def _meal_body() -> dict[str, Any]:
+    return {"name": f"Idem {uuid.uuid4().hex}", "calories": 300, "price_cents": 700}
+
+
+def _meals_named(settings: Settings, name: str) -> int:
+    return int(scalar(settings, "SELECT count(*) FROM catalog.meals WHERE name = %s", [name]))
+
+
+def _key_rows(settings: Settings, key: str) -> int:
+    return int(scalar(settings, "SELECT count(*) FROM platform.idempotency_keys WHERE key = %s", [key]))
+
+
+def test_same_key_and_body_twice_replays_the_first_response_and_creates_one_row(
+    stack: Settings, admin: httpx.Client
+) -> None:
+    key, body = _key(), _meal_body()
+    first = admin.post("/catalog/meals", json=body, headers=key)
+    second = admin.post("/catalog/meals", json=body, headers=key)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
+    for header in ("ETag", "Location", "X-Consistency-Token"):
+        assert second.headers[header] == first.headers[header]
+    assert _meals_named(stack, body["name"]) == 1
+    assert _key_rows(stack, key["Idempotency-Key"]) == 1
+
+
+def test_same_key_with_key_order_and_spacing_changes_is_the_same_request(stack: Settings, admin: httpx.Client) -> None:
+    key, body = _key(), _meal_body()
+    first = created(admin.post("/catalog/meals", json=body, headers=key))
+    reordered = json.dumps(dict(reversed(body.items())), indent=2)
+    r = admin.post("/catalog/meals", content=reordered, headers={**key, "Content-Type": "application/json"})
+    assert r.status_code == 201 and r.json() == first and r.headers["Idempotent-Replayed"] == "true"
+    assert _meals_named(stack, body["name"]) == 1
+
+
+def test_same_key_with_a_different_body_is_422_on_the_key_and_writes_nothing(
+    stack: Settings, admin: httpx.Client
+) -> None:
+    key, body, other = _key(), _meal_body(), _meal_body()
+    created(admin.post("/catalog/meals", json=body, headers=key))
+    r = admin.post("/catalog/meals", json=other, headers=key)
+    assert_problem(r, 422, "Idempotency-Key", rule="must not be reused with a different request")
+    assert _meals_named(stack, body["name"]) == 1
+    assert _meals_named(stack, other["name"]) == 0
+
+
+def test_ten_concurrent_requests_with_one_key_create_one_row_and_answer_the_same_id(
+    stack: Settings, admin_token: str
+) -> None:
+    key, body, n = _key(), _meal_body(), 10
+    start = threading.Barrier(n)
+
+    def send(_: int) -> httpx.Response:
+        with client(stack, admin_token) as http:
+            start.wait(timeout=10)
+            return http.post("/catalog/meals", json=body, headers=key)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        responses = list(pool.map(send, range(n)))
+
+    assert [r.status_code for r in responses] == [201] * n, [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == n - 1
+    assert _meals_named(stack, body["name"]) == 1
+    assert _key_rows(stack, key["Idempotency-Key"]) == 1
+
+
+def test_a_failed_command_does_not_consume_its_key(stack: Settings, admin: httpx.Client) -> None:
+    meal = active_meal(admin)
+    loc = stocked_location(admin, {meal["id"]: 2})
+    key = _key()
+    body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": -3, "reason": "remove"}
+
+    r = admin.post("/inventory/adjustments", json=body, headers=key)
+    assert_problem(r, 409, "delta", type_="insufficient-stock")
+    assert _key_rows(stack, key["Idempotency-Key"]) == 0
+    assert stock(stack, loc["id"], meal["id"]) == (2, 0, 2)
+
+    adjust(admin, loc["id"], meal["id"], 5, "replenish")  # fix the cause
+    retried = admin.post("/inventory/adjustments", json=body, headers=key)
+    assert created(retried)["on_hand"] == 4
+    assert "Idempotent-Replayed" not in retried.headers
+    replayed = admin.post("/inventory/adjustments", json=body, headers=key)
+    assert replayed.json() == retried.json() and replayed.headers["Idempotent-Replayed"] == "true"
+    assert levels(stack, loc["id"], meal["id"]) == (4, 0)
+    assert [e[0] for e in ledger(stack, loc["id"], meal["id"])] == [2, 5, -3]
+
+
+def test_a_replayed_order_reserves_stock_once(stack: Settings, admin: httpx.Client) -> None:
+    meal = active_meal(admin)
+    loc = stocked_location(admin, {meal["id"]: 5})
+    customer = register_customer(stack)
+    body, key = order_body(loc["id"], [(meal["id"], 2)]), _key()
+    with client(stack, customer_token(stack, customer["id"])) as http:
+        first = created(http.post("/orders", json=body, headers=key))
+        second = http.post("/orders", json=body, headers=key)
+    assert second.status_code == 201 and second.json()["id"] == first["id"]
+    assert levels(stack, loc["id"], meal["id"]) == (5, 2)
+    assert scalar(stack, "SELECT count(*) FROM ordering.orders WHERE customer_id = %s", [customer["id"]]) == 1
+
+
+def test_the_same_key_used_by_two_principals_does_not_collide(stack: Settings, admin: httpx.Client) -> None:
+    key, body, other = _key(), _meal_body(), _meal_body()
+    first = created(admin.post("/catalog/meals", json=body, headers=key))
+    with client(stack, mint(stack.jwt_secret.get_secret_value(), "test-admin-2", Role.ADMIN)) as http:
+        r = http.post("/catalog/meals", json=other, headers=key)
+    second = created(r)
+    assert "Idempotent-Replayed" not in r.headers and second["id"] != first["id"]
+    assert _meals_named(stack, body["name"]) == _meals_named(stack, other["name"]) == 1
+    assert _key_rows(stack, key["Idempotency-Key"]) == 2
