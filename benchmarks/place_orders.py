@@ -30,26 +30,49 @@ async def setup(http: httpx.AsyncClient, meals: int, locations: int) -> tuple[li
         meal_ids.append(r.raise_for_status().json()["id"])
         (await http.post(f"/catalog/meals/{meal_ids[-1]}/publish")).raise_for_status()
     for _ in range(locations):
-        r = await http.post("/locations", json={
-            "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}", "name": "Bench Fridge", "kind": "smart_fridge",
-            "status": "online", "city": "Benchville", "latitude": 40.0, "longitude": -89.0})
+        r = await http.post(
+            "/locations",
+            json={
+                "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
+                "name": "Bench Fridge",
+                "kind": "smart_fridge",
+                "status": "online",
+                "city": "Benchville",
+                "latitude": 40.0,
+                "longitude": -89.0,
+            },
+        )
         loc_ids.append(r.raise_for_status().json()["id"])
         for meal in meal_ids:
-            (await http.post("/inventory/adjustments", json={
-                "location_id": loc_ids[-1], "meal_id": meal, "delta": 10_000, "reason": "replenish"})).raise_for_status()
+            (
+                await http.post(
+                    "/inventory/adjustments",
+                    json={"location_id": loc_ids[-1], "meal_id": meal, "delta": 10_000, "reason": "replenish"},
+                )
+            ).raise_for_status()
     return meal_ids, loc_ids
 
 
-async def client(http: httpx.AsyncClient, customer: str, meals: list[str], locs: list[str], until: float,
-                 latencies: list[float], errors: list[int]) -> None:
+async def client(
+    http: httpx.AsyncClient,
+    customer: str,
+    meals: list[str],
+    locs: list[str],
+    until: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     rnd = random.Random(customer)
     while time.perf_counter() < until:
         now = datetime.now(UTC)
         chosen = rnd.sample(meals, rnd.randint(1, min(3, len(meals))))
-        body = {"customer_id": customer, "location_id": rnd.choice(locs),
-                "pickup_from": (now + timedelta(hours=1)).isoformat(),
-                "pickup_until": (now + timedelta(hours=2)).isoformat(),
-                "lines": [{"meal_id": m, "quantity": rnd.randint(1, 2)} for m in chosen]}
+        body = {
+            "customer_id": customer,
+            "location_id": rnd.choice(locs),
+            "pickup_from": (now + timedelta(hours=1)).isoformat(),
+            "pickup_until": (now + timedelta(hours=2)).isoformat(),
+            "lines": [{"meal_id": m, "quantity": rnd.randint(1, 2)} for m in chosen],
+        }
         started = time.perf_counter()
         r = await http.post("/orders", json=body)
         if r.status_code == 201:
@@ -61,14 +84,18 @@ async def client(http: httpx.AsyncClient, customer: str, meals: list[str], locs:
 async def main(args: argparse.Namespace) -> None:
     settings = Settings()
     token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN, ttl_s=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.command_port}", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"},
-                                 limits=httpx.Limits(max_connections=args.clients + 4)) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{settings.command_port}",
+        timeout=60,
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=args.clients + 4),
+    ) as http:
         meals, locs = await setup(http, args.meals, args.locations)
         customers = []
         for i in range(args.clients):
-            r = await http.post("/customers", json={"email": f"bench-{uuid.uuid4().hex[:12]}@example.com",
-                                                    "name": f"Bench {i}"})
+            r = await http.post(
+                "/customers", json={"email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "name": f"Bench {i}"}
+            )
             customers.append(r.raise_for_status().json()["id"])
         latencies: list[float] = []
         errors: list[int] = []
@@ -78,9 +105,11 @@ async def main(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
     latencies.sort()
     p99 = latencies[max(0, round(0.99 * len(latencies)) - 1)]
-    print(f"clients={args.clients} seconds={elapsed:.1f} orders={len(latencies)} errors={len(errors)} "
-          f"throughput={len(latencies) / elapsed:.1f} orders/s  latency ms: median {statistics.median(latencies):.1f} "
-          f"p99 {p99:.1f} max {latencies[-1]:.1f}")
+    print(
+        f"clients={args.clients} seconds={elapsed:.1f} orders={len(latencies)} errors={len(errors)} "
+        f"throughput={len(latencies) / elapsed:.1f} orders/s  latency ms: median {statistics.median(latencies):.1f} "
+        f"p99 {p99:.1f} max {latencies[-1]:.1f}"
+    )
 
 
 if __name__ == "__main__":

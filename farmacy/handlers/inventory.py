@@ -16,7 +16,8 @@ from farmacy.uow import UnitOfWork
 STOCK_COLUMNS = "location_id, meal_id, on_hand, reserved, version, updated_at"
 
 
-async def _check_references(conn: AsyncConnection[DictRow], location_id: UUID, meal_id: UUID, stocking: bool) -> None:
+async def _check_references(conn: AsyncConnection[DictRow], location_id: UUID, meal_id: UUID, stocking: bool) -> str:
+    """Checks both references exist and the location still takes stock; returns the meal's status."""
     cur = await conn.execute("SELECT status FROM inventory.locations WHERE id = %s", [location_id])
     location = await cur.fetchone()
     if location is None:
