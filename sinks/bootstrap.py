@@ -84,5 +84,6 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
         retry_backoff_s=settings.sink_retry_backoff_s,
         dead_letter_topic=dlq,
     )
-    watermark = Watermark(view_name, view.alias, pool, consumer, es, settings.slot_name, settings.sync_index)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-offsets"})
+    watermark = Watermark(view_name, view.alias, pool, consumer, admin, es, settings.slot_name, settings.sync_index)
     return Runner(view, topics, consumer, producer, es, pool, config, watermark)

@@ -142,6 +142,7 @@ class Runner:
                 self._dead_letter(msg, self._last_error or PoisonEventError("unknown failure"))
 
     _last_error: Exception | None = None
+    _last_watermark_warning = 0.0
 
     def _apply_with_retries(self, events: list[ChangeEvent], report: bool = False) -> bool:
         attempt = 0

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
@@ -40,12 +41,16 @@ class Watermark:
         alias: str,
         pool: ConnectionPool,
         consumer: Consumer,
+        admin: AdminClient,
         es: Elasticsearch,
         slot: str,
         sync_index: str,
         interval_s: float = 0.1,
     ) -> None:
+        # End offsets are read through a separate admin client: on the consumer's own connection the
+        # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms.
         self.view, self.alias, self.pool, self.consumer, self.es = view, alias, pool, consumer, es
+        self.admin = admin
         self.slot, self.sync_index, self.interval_s = slot, sync_index, interval_s
         self.positions: dict[Partition, int] = {}
         self.pending: deque[Pending] = deque()
@@ -70,13 +75,17 @@ class Watermark:
     def committed(self, offsets: dict[Partition, int]) -> None:
         self.positions.update(offsets)
 
+    def end_offsets(self) -> dict[Partition, int]:
+        """Current end offset of every assigned partition, in one request."""
+        if not self.positions:
+            return {}
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        futures = self.admin.list_offsets({TopicPartition(t, p): latest for t, p in self.positions}, request_timeout=5)
+        return {(tp.topic, tp.partition): int(f.result().offset) for tp, f in futures.items()}
+
     def lag(self) -> dict[Partition, int]:
-        """Records not yet applied per partition (reads end offsets from the broker)."""
-        result = {}
-        for (topic, partition), position in self.positions.items():
-            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5, cached=False)
-            result[(topic, partition)] = max(0, high - position)
-        return result
+        """Records not yet applied per partition."""
+        return {p: max(0, end - self.positions.get(p, 0)) for p, end in self.end_offsets().items()}
 
     def tick(self, events: int, dead_letters: int) -> None:
         """Observes the slot at most every ``interval_s`` and publishes what became fully applied."""
@@ -99,12 +108,8 @@ class Watermark:
         if row is None or row[0] is None or int(row[0]) <= self._last_lsn:
             return
         lsn = int(row[0])
-        ends = {}
-        for topic, partition in self.positions:
-            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5, cached=False)
-            ends[(topic, partition)] = high
         self._last_lsn = lsn
-        self.pending.append(Pending(lsn, ends))
+        self.pending.append(Pending(lsn, self.end_offsets()))
 
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
         self.es.indices.refresh(index=self.alias)
