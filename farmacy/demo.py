@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -174,6 +175,17 @@ LOCATIONS: list[dict[str, Any]] = [
 ]
 
 
+PLANS: list[dict[str, Any]] = [
+    {"code": "three-a-week", "name": "Three a week", "meals_per_week": 3, "price_cents": 3495},
+    {"code": "five-a-week", "name": "Five a week", "meals_per_week": 5, "price_cents": 5495},
+]
+CUSTOMERS: list[dict[str, Any]] = [
+    {"email": "ada@example.com", "name": "Ada Lovelace"},
+    {"email": "grace@example.com", "name": "Grace Hopper"},
+    {"email": "alan@example.com", "name": "Alan Turing"},
+]
+
+
 def seed_demo(settings: Settings) -> None:
     with psycopg.connect(settings.pg_dsn) as conn:
         row = conn.execute("SELECT count(*) FROM catalog.meals").fetchone()
@@ -185,6 +197,8 @@ def seed_demo(settings: Settings) -> None:
         base_url=f"http://127.0.0.1:{settings.command_port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as http:
         meals = [http.post("/catalog/meals", json=m).raise_for_status().json() for m in MEALS]
+        for meal in meals[:-1]:  # the last one stays a draft: not in the catalog yet
+            http.post(f"/catalog/meals/{meal['id']}/publish").raise_for_status()
         locations = [http.post("/locations", json=loc).raise_for_status().json() for loc in LOCATIONS]
         adjustments = 0
         for i, loc in enumerate(locations):
@@ -203,4 +217,29 @@ def seed_demo(settings: Settings) -> None:
                     },
                 ).raise_for_status()
                 adjustments += 1
-    say(f"seeded {len(meals)} meals, {len(locations)} locations, {adjustments} stock adjustments")
+        plans = [http.post("/subscription/plans", json=p).raise_for_status().json() for p in PLANS]
+        customers = [http.post("/customers", json=c).raise_for_status().json() for c in CUSTOMERS]
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        orders = 0
+        for i, customer in enumerate(customers):
+            loc = locations[i % 2]  # the two online hospital/station fridges
+            http.post(
+                "/subscriptions",
+                json={"customer_id": customer["id"], "plan_id": plans[i % 2]["id"], "location_id": loc["id"]},
+            ).raise_for_status()
+            order = http.post(
+                "/orders",
+                json={
+                    "customer_id": customer["id"],
+                    "location_id": loc["id"],
+                    "pickup_from": (now + timedelta(hours=2)).isoformat(),
+                    "pickup_until": (now + timedelta(hours=4)).isoformat(),
+                    "lines": [{"meal_id": meals[(3 * i) % 7]["id"], "quantity": 1}],  # stocked there
+                },
+            )
+            if order.status_code == 201:
+                orders += 1
+    say(
+        f"seeded {len(meals)} meals ({len(meals) - 1} published), {len(locations)} locations, {adjustments} stock "
+        f"adjustments, {len(plans)} plans, {len(customers)} customers with a subscription, {orders} orders"
+    )
