@@ -192,5 +192,58 @@ def topics() -> None:
         consumer.close()
 
 
+@app.command()
+def reconcile(
+    view: Annotated[list[str] | None, typer.Option(help="View(s) to check; default: all")] = None,
+    repair: Annotated[bool, typer.Option(help="Rebuild and rewrite every drifted document")] = False,
+    show: Annotated[int, typer.Option(help="How many drifted ids to list per kind")] = 5,
+) -> None:
+    """Compare each view with the projection of the master: missing, extra and different documents."""
+    from elasticsearch import Elasticsearch
+
+    from sinks.bootstrap import read_pool
+    from sinks.reconcile import reconcile as run
+    from sinks.views import VIEWS
+
+    settings = _settings()
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    drifted = 0
+    with read_pool(settings, "reconcile") as pool:
+        for name in view or list(VIEWS):
+            d = run(pool, es, VIEWS[name], repair=repair)
+            drifted += d.total
+            print(
+                f"{name:14s} master={d.master_documents} view={d.view_documents} missing={len(d.missing)} "
+                f"extra={len(d.extra)} different={len(d.different)}" + (f" repaired={d.repaired}" if repair else "")
+            )
+            for kind in ("missing", "extra", "different"):
+                ids = getattr(d, kind)
+                if ids:
+                    print(f"  {kind}: {', '.join(ids[:show])}{' ...' if len(ids) > show else ''}")
+    es.close()
+    raise typer.Exit(1 if drifted and not repair else 0)
+
+
+@app.command()
+def replay(
+    view: Annotated[str, typer.Argument(help="View whose worker re-reads its topics")],
+    from_offset: Annotated[
+        list[str] | None, typer.Option(help="TOPIC:PARTITION:OFFSET to restart from (repeatable)")
+    ] = None,
+    from_beginning: Annotated[bool, typer.Option(help="Re-read every topic of the view from its start")] = False,
+) -> None:
+    """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again.
+
+    Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
+    """
+    from sinks.replay import replay_view
+
+    if not from_offset and not from_beginning:
+        raise typer.BadParameter("give --from-beginning or at least one --from-offset")
+    moved = replay_view(_settings(), view, from_offset or [], from_beginning)
+    for tp in moved:
+        print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
+
+
 def main() -> None:
     app()

@@ -67,15 +67,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
             "client.id": f"sink-{view_name}-dlq",
         }
     )
-    pool = ConnectionPool(
-        settings.pg_dsn,
-        min_size=1,
-        max_size=2,
-        configure=_configure,
-        check=ConnectionPool.check_connection,
-        name=f"sink-{view_name}",
-        open=True,
-    )
+    pool = read_pool(settings, f"sink-{view_name}")
     topics = [settings.topic(*table.split(".")) for table in view.sources]
     config = RunnerConfig(
         batch_size=settings.sink_batch_size,
@@ -87,3 +79,16 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-offsets"})
     watermark = Watermark(view_name, view.alias, pool, consumer, admin, es, settings.slot_name, settings.sync_index)
     return Runner(view, topics, consumer, producer, es, pool, config, watermark)
+
+
+def read_pool(settings: Settings, name: str, max_size: int = 2) -> ConnectionPool:
+    """A pool of REPEATABLE READ, read-only connections: every rebuild reads one snapshot."""
+    return ConnectionPool(
+        settings.pg_dsn,
+        min_size=1,
+        max_size=max_size,
+        configure=_configure,
+        check=ConnectionPool.check_connection,
+        name=name,
+        open=True,
+    )

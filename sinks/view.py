@@ -37,6 +37,7 @@ RootSource = Direct | Lookup
 @dataclass(frozen=True)
 class View:
     name: str
+    root: str  # "schema.table" whose primary key "id" is the document id
     sources: dict[str, RootSource]  # "schema.table" -> how its changes map to roots
     build_sql: str  # one parameter (uuid[] of roots); returns (id text, doc json) for each live root
     mapping_file: str

@@ -45,6 +45,7 @@ WHERE m.id = ANY(%(ids)s::uuid[]) AND m.status = 'active'
 
 CATALOG = View(
     name="catalog",
+    root="catalog.meals",
     sources={
         "catalog.meals": Direct("id"),
         "inventory.stock": Direct("meal_id"),

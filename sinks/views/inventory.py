@@ -42,6 +42,7 @@ WHERE l.id = ANY(%(ids)s::uuid[])
 
 INVENTORY = View(
     name="inventory",
+    root="inventory.locations",
     sources={
         "inventory.locations": Direct("id"),
         "inventory.stock": Direct("location_id"),

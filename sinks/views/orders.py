@@ -36,6 +36,7 @@ WHERE o.id = ANY(%(ids)s::uuid[])
 
 ORDERS = View(
     name="orders",
+    root="ordering.orders",
     sources={
         "ordering.orders": Direct("id"),
         "ordering.order_lines": Direct("order_id"),

@@ -28,6 +28,7 @@ WHERE s.id = ANY(%(ids)s::uuid[])
 
 SUBSCRIPTIONS = View(
     name="subscriptions",
+    root="subscription.subscriptions",
     sources={
         "subscription.subscriptions": Direct("id"),
         "ordering.customers": Lookup(
