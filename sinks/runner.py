@@ -133,18 +133,22 @@ class Runner:
         for _, ev in events:
             metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
         self.state.events += len(events)
-        if self._apply_with_retries([e for _, e in events]):
+        if self._apply_with_retries([e for _, e in events]) is None:
             return
-        # Bounded retries are spent: find the events that fail on their own.
+        # The batch cannot be applied: find the events that fail on their own; only those are dead-lettered.
         self.log.warning("batch keeps failing; applying its events one by one", events=len(events))
         for msg, ev in events:
-            if not self._apply_with_retries([ev], report=True):
-                self._dead_letter(msg, self._last_error or PoisonEventError("unknown failure"))
+            if (error := self._apply_with_retries([ev])) is not None:
+                self._dead_letter(msg, error)
 
-    _last_error: Exception | None = None
     _last_watermark_warning = 0.0
 
-    def _apply_with_retries(self, events: list[ChangeEvent], report: bool = False) -> bool:
+    def _apply_with_retries(self, events: list[ChangeEvent]) -> Exception | None:
+        """Applies the events; returns None, or the error that stopped them.
+
+        Outages are retried for as long as they last. A PoisonEventError is returned at once: the same
+        input fails the same way. Anything else (a bug, an unexpected answer) gets bounded retries.
+        """
         attempt = 0
         outage = 0
         while not self.stopping.is_set():
@@ -153,7 +157,7 @@ class Runner:
                 if self.state.degraded:
                     self.log.info("recovered", after=self.state.degraded)
                 self.state.degraded = None
-                return True
+                return None
             except RetryableError as exc:
                 outage += 1
                 self.state.degraded = str(exc)[:300]
@@ -161,8 +165,12 @@ class Runner:
                 delay = min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** min(outage, 8))
                 self.log.warning("dependency unavailable; retrying", error=str(exc)[:300], in_s=round(delay, 2))
                 self._sleep(delay)
+            except PoisonEventError as exc:
+                self.log.warning(
+                    "poison in batch", events=len(events), first=events[0].coordinates, error=str(exc)[:300]
+                )
+                return exc
             except Exception as exc:
-                self._last_error = exc
                 attempt += 1
                 metrics.RETRIES.labels(self.view.name, "failure").inc()
                 self.log.warning(
@@ -173,7 +181,7 @@ class Runner:
                     error=f"{type(exc).__name__}: {str(exc)[:300]}",
                 )
                 if attempt > self.config.max_retries:
-                    return False
+                    return exc
                 self._sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
         raise InterruptedError("stopping")
 

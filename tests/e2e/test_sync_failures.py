@@ -1,0 +1,72 @@
+"""Invariant 4: a poison event goes, after bounded retries, to the dead-letter topic with its error, and the
+view keeps moving."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from farmacy.settings import Settings
+from tests.support.api import command_client
+from tests.support.views import doc, es_client, wait_applied
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
+    stack: Settings, admin_token: str
+) -> None:
+    dlq = f"{stack.topic_prefix}.dlq.inventory"
+    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}"})
+    _low, high = consumer.get_watermark_offsets(TopicPartition(dlq, 0), timeout=10)
+    consumer.assign([TopicPartition(dlq, 0, high)])
+    marker = uuid.uuid4().hex
+    poison_key = json.dumps({"id": f"not-a-uuid-{marker}"}).encode()
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    producer.produce(stack.topic("inventory", "locations"), key=poison_key, value=b'{"op": "u", "source": {"lsn": 1}}')
+    producer.produce(stack.topic("inventory", "locations"), key=b'{"id": "x"}', value=b"\x00not json")
+    assert producer.flush(10) == 0
+    try:
+
+        def dead_letters() -> list[tuple[bytes | None, dict[str, str]]] | None:
+            found = []
+            while (msg := consumer.poll(0.5)) is not None:
+                if msg.error() is None:
+                    headers = {k: (v or b"").decode() for k, v in (msg.headers() or [])}
+                    found.append((msg.key(), headers))
+            return found or None
+
+        seen: list[tuple[bytes | None, dict[str, str]]] = []
+        wait_until(lambda: seen.extend(dead_letters() or []) or len(seen) >= 2, 60, "two dead letters")
+        by_key = {k: h for k, h in seen}
+        headers = by_key[poison_key]
+        assert headers["dlq.view"] == "inventory"
+        assert headers["dlq.topic"] == stack.topic("inventory", "locations")
+        assert headers["dlq.error.class"] == "PoisonEventError"
+        assert "is not a UUID" in headers["dlq.error"]
+        assert "not JSON" in by_key[b'{"id": "x"}']["dlq.error"]
+    finally:
+        consumer.close()
+
+    # ... and the view still applies new writes.
+    es = es_client(stack)
+    with command_client(stack, admin_token) as cmd:
+        r = cmd.post(
+            "/locations",
+            json={
+                "code": f"DLQ-{marker[:10].upper()}",
+                "name": "After Poison",
+                "kind": "kiosk",
+                "city": "X",
+                "latitude": 1,
+                "longitude": 1,
+            },
+        )
+        assert r.status_code == 201
+    wait_applied(es, stack, r.headers["X-Consistency-Token"], ["inventory"])
+    assert doc(es, "inventory", r.json()["id"])["name"] == "After Poison"  # type: ignore[index]
+    es.close()
