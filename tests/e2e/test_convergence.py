@@ -184,14 +184,18 @@ async def _worker(http: httpx.AsyncClient, w: World, n: int, rnd: random.Random)
             continue
         assert r.status_code < 500, r.text
         w.codes[r.status_code] = w.codes.get(r.status_code, 0) + 1
-        if (
-            ("ETag" in r.headers
-            and r.request.method == "PATCH")
-            or r.request.url.path.endswith(("publish", "retire", "status"))
-        ):
-            target = r.request.url.path.split("/")[3 if r.request.url.path.startswith("/catalog") else 2]
-            if "ETag" in r.headers:
-                w.etags[target] = r.headers["ETag"]
+        if "ETag" in r.headers and (resource := _resource_id(r.request.url.path)):
+            w.etags[resource] = r.headers["ETag"]
+
+
+def _resource_id(path: str) -> str | None:
+    """The meal, location or plan a versioned response is about (their ETags are tracked for If-Match)."""
+    parts = path.strip("/").split("/")
+    if parts[:2] in (["catalog", "meals"], ["subscription", "plans"]) and len(parts) > 2:
+        return parts[2]
+    if parts[0] == "locations" and len(parts) > 1:
+        return parts[1]
+    return None
 
 
 async def _workload(stack: Settings, token: str, seed: int) -> World:
