@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool
 from sinks import metrics
 from sinks.errors import PoisonEventError, RetryableError
 from sinks.events import ChangeEvent, lsn_text, parse
-from sinks.pipeline import bulk_operations, read_bulk_response, route
+from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
 from sinks.view import View
 from sinks.watermark import Watermark
@@ -125,7 +125,9 @@ class Runner:
         for msg in records:
             try:
                 topic, partition, offset = _coordinates(msg)
-                events.append((msg, parse(topic, partition, offset, msg.key(), msg.value())))
+                event = parse(topic, partition, offset, msg.key(), msg.value())
+                RootRefs().add(self.view, event)  # a key that names no root is poison on its own
+                events.append((msg, event))
             except PoisonEventError as exc:
                 self._dead_letter(msg, exc)
         if not events:
@@ -243,9 +245,12 @@ class Runner:
             ("dlq.failed_at", datetime.now(UTC).isoformat()),
         ]
         self.producer.produce(self.config.dead_letter_topic, key=msg.key(), value=msg.value(), headers=headers)
-        remaining = self.producer.flush(30)
-        if remaining:
-            raise RetryableError("dead-letter topic did not acknowledge within 30s")
+        delay = self.config.retry_backoff_s
+        while self.producer.flush(30) and not self.stopping.is_set():
+            # Kafka itself is unreachable: an outage, not a reason to drop the event. Keep trying.
+            self.log.warning("dead-letter topic unavailable; retrying", topic=self.config.dead_letter_topic)
+            self._sleep(delay)
+            delay = min(MAX_BACKOFF_S, delay * 2)
         self.state.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.view.name).inc()
         self.log.error(
