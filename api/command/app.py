@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.command.routers import customers, inventory, locations, meals, orders, plans, subscriptions
 from api.common.observability import install_observability
-from api.common.problems import install_problem_handlers, install_replay_handler
+from api.common.problems import install_fallback_handler, install_problem_handlers, install_replay_handler
 from farmacy.settings import Settings
 from farmacy.uow import make_pool
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     install_problem_handlers(app)
+    install_fallback_handler(app)
     install_replay_handler(app)
     install_observability(app, "command-api", ready=_ready)
     for router in (

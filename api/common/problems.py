@@ -184,3 +184,42 @@ def install_replay_handler(app: FastAPI) -> None:
     from farmacy.uow import IdempotentReplay
 
     app.add_exception_handler(IdempotentReplay, _replay)
+
+
+def _described(code: int, desc: str) -> dict[str, Any]:
+    return {"model": Problem, "content": {PROBLEM: {}}, "description": desc}
+
+
+QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _described(401, "Missing or invalid bearer token"),
+    404: _described(404, "Not in the view"),
+    422: _described(422, "Invalid input: the errors name each field and rule"),
+    503: {
+        **_described(503, "The view has not applied the X-Consistency-Token within the bound, or is unreachable"),
+        "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
+    },
+}
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    from elasticsearch import ConnectionError as EsConnectionError
+    from elasticsearch import ConnectionTimeout
+
+    if isinstance(exc, EsConnectionError | ConnectionTimeout):
+        return problem_response(
+            503,
+            "view-store-unavailable",
+            "The view store is unavailable",
+            "retry shortly",
+            request,
+            headers={"Retry-After": "1"},
+        )
+    import structlog
+
+    structlog.get_logger("http").error("unhandled error", path=request.url.path, exc_info=exc)
+    return problem_response(500, "internal-error", "Internal error", "the error was logged", request)
+
+
+def install_fallback_handler(app: FastAPI) -> None:
+    """Anything unexpected still answers problem+json (and is logged), never a bare text 500."""
+    app.add_exception_handler(Exception, _unhandled)

@@ -9,7 +9,7 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
 from api.common.observability import install_observability
-from api.common.problems import install_problem_handlers, register_status
+from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.query.freshness import ViewBehind
 from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy.settings import Settings
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.es = es
     install_problem_handlers(app)
+    install_fallback_handler(app)
     register_status(ViewBehind, 503)
     install_observability(app, "query-api", ready=_ready)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):

@@ -60,16 +60,26 @@ def encode_cursor(sort_values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(sort_values, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+def decode_cursor(cursor: str, sort: list[dict[str, Any]]) -> list[Any]:
+    """The sort values of the last hit of the previous page. Every sort of this API is numeric keys followed by
+    an id tiebreak (a string); anything else did not come from next_cursor."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
-        raise InvalidInput(
-            "cursor is not one this API issued", field="cursor", rule="must come from next_cursor"
-        ) from exc
-    if not isinstance(values, list) or not values or not all(isinstance(v, str | int | float) for v in values):
-        raise InvalidInput("cursor is not one this API issued", field="cursor", rule="must come from next_cursor")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad_cursor() from exc
+    if (
+        not isinstance(values, list)
+        or len(values) != len(sort)
+        or not isinstance(values[-1], str)
+        or not all(_sort_number(v) for v in values[:-1])
+    ):
+        raise _bad_cursor()
     return values
+
+
+def _sort_number(value: Any) -> bool:
+    # A distance sort gives a meal without any location the value Infinity, which JSON spells as a string.
+    return (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("Infinity", "-Infinity")
 
 
 def _bad_cursor() -> InvalidInput:
@@ -91,7 +101,7 @@ def _text_query(q: str) -> dict[str, Any]:
                     }
                 },
                 # Typing in progress: the last word may be a prefix ("green godd").
-                {"match_bool_prefix": {"name": {"query": q, "boost": 2}}},
+                {"match_bool_prefix": {"name": {"query": q, "operator": "and", "boost": 2}}},
             ],
             "minimum_should_match": 1,
         }
@@ -132,7 +142,7 @@ def build_search(s: CatalogSearch) -> dict[str, Any]:
         },
     }
     if s.cursor:
-        body["search_after"] = decode_cursor(s.cursor)
+        body["search_after"] = decode_cursor(s.cursor, body["sort"])
     return body
 
 

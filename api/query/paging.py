@@ -21,7 +21,7 @@ async def page(
     """Returns (hits, total, next_cursor) for one page of ``size`` hits."""
     body: dict[str, Any] = {"query": query, "sort": sort, "size": size + 1, "track_total_hits": True}
     if cursor:
-        body["search_after"] = decode_cursor(cursor)
+        body["search_after"] = decode_cursor(cursor, sort)
     if source_excludes:
         body["_source"] = {"excludes": source_excludes}
     resp = await es.search(index=index, body=body)

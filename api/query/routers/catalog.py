@@ -6,7 +6,7 @@ from uuid import UUID
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.common.problems import PROBLEM_RESPONSES
+from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_search, distance_km, encode_cursor
 from api.query.deps import Es, parse_near
 from api.query.documents import split_freshness
@@ -22,7 +22,7 @@ from api.query.models import (
 )
 from farmacy.domain.model import Allergen, DietaryTag
 
-router = APIRouter(tags=["catalog"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"
 NEAR = Query(description="lat,lon of the customer, e.g. 39.80,-89.64", max_length=60)
 
@@ -60,7 +60,7 @@ async def search_meals(
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
 ) -> CatalogPage:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    token = parse_token(token_header, token_query)
     point = parse_near(near)
     search = CatalogSearch(
         q=q.strip() or None if q else None,
@@ -78,7 +78,8 @@ async def search_meals(
         size=size,
         cursor=cursor,
     )
-    body = build_search(search)
+    body = build_search(search)  # refuses inconsistent parameters before any wait
+    view = await freshness(request, VIEW, token)
     resp = await es.search(index=VIEW, body=body)
     hits = resp["hits"]["hits"]
     next_cursor = None
@@ -116,18 +117,23 @@ async def get_meal(
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
 ) -> CatalogMealDetail:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
-    return CatalogMealDetail(**meal_from_doc(await _get_meal(es, meal_id), parse_near(near)), view=view)
+    point, token = parse_near(near), parse_token(token_header, token_query)
+    view = await freshness(request, VIEW, token)
+    return CatalogMealDetail(**meal_from_doc(await _get_meal(es, meal_id), point), view=view)
 
 
 @router.get("/catalog/suggest", response_model=Suggestions, summary="Meal names completing a prefix")
 async def suggest(
     request: Request,
     es: Es,
-    prefix: Annotated[str, Query(min_length=1, max_length=50)],
+    prefix: Annotated[
+        str, Query(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$", description="No control characters")
+    ],
     size: Annotated[int, Query(ge=1, le=20)] = 8,
+    token_header: ConsistencyHeader = None,
+    token_query: ConsistencyQuery = None,
 ) -> Suggestions:
-    view = await freshness(request, VIEW, None)
+    view = await freshness(request, VIEW, parse_token(token_header, token_query))
     body = {
         "suggest": {
             "meals": {
@@ -160,8 +166,8 @@ async def meal_availability(
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
 ) -> MealAvailability:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
-    point = parse_near(near)
+    point, token = parse_near(near), parse_token(token_header, token_query)
+    view = await freshness(request, VIEW, token)
     doc = meal_from_doc(await _get_meal(es, meal_id), point)
     locations = doc["availability"]
     if point is None:

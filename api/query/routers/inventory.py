@@ -6,15 +6,16 @@ from uuid import UUID
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.common.problems import PROBLEM_RESPONSES
+from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import distance_km
 from api.query.deps import Es, parse_near
 from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
 from api.query.models import LocationInventory, LocationList, LocationSummary
+from farmacy.domain.errors import InvalidInput
 from farmacy.domain.model import LocationKind
 
-router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/inventory", tags=["inventory"], responses=QUERY_RESPONSES)
 VIEW = "inventory"
 
 
@@ -58,8 +59,10 @@ async def list_locations(
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
 ) -> LocationList:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
-    point = parse_near(near)
+    point, token = parse_near(near), parse_token(token_header, token_query)
+    if radius_km is not None and point is None:
+        raise InvalidInput("radius_km needs near=lat,lon", field="radius_km", rule="needs near")
+    view = await freshness(request, VIEW, token)
     filters: list[dict[str, Any]] = []
     if status:
         filters.append({"term": {"status": status}})

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.common.auth import Principal, Role
 from api.common.deps import CurrentPrincipal
-from api.common.problems import PROBLEM_RESPONSES
+from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
 from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
@@ -17,8 +17,12 @@ from api.query.models import OrderDetail, OrderPage, OrderView
 from api.query.paging import page
 from farmacy.domain.model import OrderStatus
 
-router = APIRouter(prefix="/orders", tags=["ordering"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/orders", tags=["ordering"], responses=QUERY_RESPONSES)
 VIEW = "orders"
+
+
+def _utc(value: datetime) -> str:
+    return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def scope(principal: Principal) -> list[dict[str, Any]]:
@@ -52,7 +56,8 @@ async def list_orders(
     if customer_id and principal.role is not Role.CUSTOMER:
         filters.append({"term": {"customer.customer_id": str(customer_id)}})
     if created_from or created_to:
-        rng = {k: v.isoformat() for k, v in (("gte", created_from), ("lte", created_to)) if v is not None}
+        # In UTC: Elasticsearch parses offsets only up to +-18:00, the API accepts any ISO 8601 offset.
+        rng = {k: _utc(v) for k, v in (("gte", created_from), ("lte", created_to)) if v is not None}
         filters.append({"range": {"created_at": rng}})
     hits, total, next_cursor = await page(
         es, VIEW, {"bool": {"filter": filters}}, [{"created_at": "desc"}, {"order_id": "asc"}], size, cursor

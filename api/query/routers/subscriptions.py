@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.common.auth import Role
 from api.common.deps import CurrentPrincipal
-from api.common.problems import PROBLEM_RESPONSES
+from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
 from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
@@ -17,7 +17,7 @@ from api.query.paging import page
 from api.query.routers.orders import scope
 from farmacy.domain.model import SubscriptionStatus
 
-router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=QUERY_RESPONSES)
 VIEW = "subscriptions"
 
 
