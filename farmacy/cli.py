@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 connectors_app = typer.Typer(help="Kafka Connect connectors (Debezium).", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
+dlq_app = typer.Typer(help="Dead-lettered events of the sink workers.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 
 
 def _settings() -> Settings:
@@ -243,6 +245,29 @@ def replay(
     moved = replay_view(_settings(), view, from_offset or [], from_beginning)
     for tp in moved:
         print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
+
+
+@dlq_app.command("list")
+def dlq_list(view: str, limit: int = 50) -> None:
+    """Show a view's dead letters: where each came from and why it failed."""
+    from sinks.dead_letters import list_dead_letters
+
+    letters = list_dead_letters(_settings(), view, limit)
+    for d in letters:
+        h = d.headers
+        print(
+            f"#{d.offset} {h.get('dlq.failed_at', '?')} {h.get('dlq.topic')}[{h.get('dlq.partition')}]@"
+            f"{h.get('dlq.offset')} {h.get('dlq.error.class')}: {h.get('dlq.error', '')[:200]}"
+        )
+    print(f"{len(letters)} dead letter(s) shown")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(view: str) -> None:
+    """Send a view's dead letters back to their source topics (after fixing the cause)."""
+    from sinks.dead_letters import redrive
+
+    print(f"re-drove {redrive(_settings(), view)} event(s)")
 
 
 def main() -> None:
