@@ -86,8 +86,10 @@ def _print_status(settings: Settings) -> bool:
 def test(ctx: typer.Context) -> None:
     """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
     from stack import lifecycle
+    from stack.system import find_promtool
 
     settings = _settings()
+    find_promtool()  # the monitoring tests run the alert-rule tests with it
     if not lifecycle.is_up(settings):
         lifecycle.up(settings, seed=True)
     result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT)

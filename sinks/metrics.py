@@ -16,3 +16,8 @@ LAST_APPLIED = Gauge("farmacy_sink_last_applied_timestamp_seconds", "When a batc
 LAG = Gauge(
     "farmacy_sink_consumer_lag", "Records not yet consumed, per topic partition", ["view", "topic", "partition"]
 )
+DEGRADED = Gauge("farmacy_sink_degraded", "1 while the worker is retrying an outage of a dependency", ["view"])
+WATERMARK_LSN = Gauge("farmacy_sink_watermark_lsn", "WAL position the view has fully applied (published)", ["view"])
+WATERMARK_AT = Gauge(
+    "farmacy_sink_watermark_timestamp_seconds", "When the view last published a newer applied position", ["view"]
+)

@@ -158,11 +158,13 @@ class Runner:
                 self._apply(events)
                 if self.state.degraded:
                     self.log.info("recovered", after=self.state.degraded)
+                    metrics.DEGRADED.labels(self.view.name).set(0)
                 self.state.degraded = None
                 return None
             except RetryableError as exc:
                 outage += 1
                 self.state.degraded = str(exc)[:300]
+                metrics.DEGRADED.labels(self.view.name).set(1)
                 metrics.RETRIES.labels(self.view.name, "outage").inc()
                 delay = min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** min(outage, 8))
                 self.log.warning("dependency unavailable; retrying", error=str(exc)[:300], in_s=round(delay, 2))

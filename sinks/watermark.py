@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
+from sinks import metrics
 from sinks.events import lsn_text
 
 log = structlog.get_logger("watermark")
@@ -124,3 +125,5 @@ class Watermark:
         }
         self.es.index(index=self.sync_index, id=self.view, document=doc)
         self.applied = lsn
+        metrics.WATERMARK_LSN.labels(self.view).set(lsn)
+        metrics.WATERMARK_AT.labels(self.view).set_to_current_time()

@@ -152,3 +152,13 @@ def chown_tree(path: Path, user: str | None) -> None:
         os.chown(dirpath, entry.pw_uid, entry.pw_gid)
         for name in filenames:
             os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+
+
+def find_promtool() -> Path:
+    """promtool checks the Prometheus config and runs the alert-rule tests (Debian's prometheus package)."""
+    if (found := shutil.which("promtool")) is None:
+        apt_install("prometheus")
+        found = shutil.which("promtool")
+    if found is None:
+        raise StackSetupError("promtool not found after installing prometheus")
+    return Path(found)
