@@ -73,6 +73,9 @@ class ConnectClient:
         params = {"includeTasks": str(include_tasks).lower(), "onlyFailed": str(only_failed).lower()}
         self._http.post(f"/connectors/{name}/restart", params=params).raise_for_status()
 
+    def restart_task(self, name: str, task: int) -> None:
+        self._http.post(f"/connectors/{name}/tasks/{task}/restart").raise_for_status()
+
     def pause(self, name: str) -> None:
         self._http.put(f"/connectors/{name}/pause").raise_for_status()
 

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
 
     # Sink workers; each serves /health and /metrics on sink_port_base + its index in VIEW_NAMES.
     sink_port_base: int = 8010
+    watchdog_port: int = 8020
     sink_batch_size: int = Field(500, ge=1, le=10_000)
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)

@@ -21,7 +21,11 @@ needs_promtool = pytest.mark.skipif(
 
 def _exported_metric_names() -> set[str]:
     names = set()
-    for path in [*(ROOT / "sinks").glob("*.py"), ROOT / "api" / "common" / "observability.py"]:
+    for path in [
+        *(ROOT / "sinks").glob("*.py"),
+        ROOT / "api" / "common" / "observability.py",
+        ROOT / "farmacy" / "watchdog.py",
+    ]:
         names |= set(re.findall(r'"(farmacy_[a-z_]+)"', path.read_text()))
     return names
 
