@@ -26,7 +26,17 @@ ENGINE_SECTIONS = {
     "connect": "debezium",
 }
 ONE_SHOTS = ("migrate", "register")
-OUR_SERVICES = ("migrate", "register", "command-api", "query-api", "sink-inventory")
+OUR_SERVICES = (
+    "migrate",
+    "register",
+    "command-api",
+    "query-api",
+    "sink-inventory",
+    "sink-catalog",
+    "sink-orders",
+    "sink-subscriptions",
+    "watchdog",
+)
 # What our processes' Settings must read inside the compose network: variable -> (value, service).
 SERVICE_ADDRESSES = {
     "FARMACY_PG_HOST": ("postgres", "postgres"),
@@ -247,12 +257,15 @@ def test_command_and_query_ports_published_equal_settings_defaults() -> None:
     assert _published("query-api") == [(query_port, query_port)]
 
 
-def test_sink_inventory_publishes_its_settings_health_port() -> None:
-    port = Settings.model_fields["sink_port_base"].default + VIEW_NAMES.index("inventory")
-    assert _published("sink-inventory") == [(port, port)]
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_every_sink_publishes_its_settings_health_port(view: str) -> None:
+    port = Settings.model_fields["sink_port_base"].default + VIEW_NAMES.index(view)
+    assert _published(f"sink-{view}") == [(port, port)]
 
 
-@pytest.mark.parametrize("service", ["command-api", "query-api", "sink-inventory"])
+@pytest.mark.parametrize(
+    "service", ["command-api", "query-api", "sink-inventory", "sink-catalog", "sink-orders", "sink-subscriptions"]
+)
 def test_our_healthchecks_probe_health_on_the_published_port(service: str) -> None:
     ((_, container_port),) = _published(service)
     check = " ".join(_services()[service]["healthcheck"]["test"])
