@@ -249,6 +249,15 @@ def replay(
         print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
 
 
+@app.command()
+def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals")]) -> None:
+    """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
+    from farmacy.snapshots import request_incremental_snapshot
+
+    signal_id = request_incremental_snapshot(_settings(), tables)
+    print(f"incremental snapshot requested (signal {signal_id}); progress in .stack/logs/connect.log")
+
+
 @dlq_app.command("list")
 def dlq_list(view: str, limit: int = 50) -> None:
     """Show a view's dead letters: where each came from and why it failed."""
