@@ -29,9 +29,13 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.read_only = True
 
 
+# As the connector creates table topics (connectors/*.json, topic.creation.default.*); a unit test keeps them equal.
+CAPTURE_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "3600000"}
+
+
 def ensure_topic(settings: Settings, name: str, compacted: bool = False) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    config = {"cleanup.policy": "compact"} if compacted else {"retention.ms": str(30 * 24 * 3600 * 1000)}
+    config = CAPTURE_TOPIC_CONFIG if compacted else {"retention.ms": str(30 * 24 * 3600 * 1000)}
     futures = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
     for future in futures.values():
         try:
@@ -48,6 +52,12 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     ensure_sync_index(es, settings.sync_index)
     dlq = dead_letter_topic(settings, view_name)
     ensure_topic(settings, dlq)
+    topics = [settings.topic(*table.split(".")) for table in view.sources]
+    # Debezium creates a table's topic with its first event; on a fresh system that can be after this worker
+    # subscribed, and a consumer notices new topics only on a metadata refresh. Create them now, with the
+    # settings the connector would use (connectors/*.json: topic.creation.default.*).
+    for topic in topics:
+        ensure_topic(settings, topic, compacted=True)
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -56,6 +66,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
             "auto.offset.reset": "earliest",
             "max.poll.interval.ms": 900_000,
             "enable.partition.eof": False,
+            "topic.metadata.refresh.interval.ms": 10_000,
             "client.id": f"sink-{view_name}",
         }
     )
@@ -68,7 +79,6 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
         }
     )
     pool = read_pool(settings, f"sink-{view_name}")
-    topics = [settings.topic(*table.split(".")) for table in view.sources]
     config = RunnerConfig(
         batch_size=settings.sink_batch_size,
         poll_timeout_s=settings.sink_poll_timeout_s,

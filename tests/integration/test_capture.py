@@ -43,3 +43,17 @@ def test_every_published_table_has_a_primary_key_and_default_replica_identity(st
     assert len(rows) == 10
     for table, identity, has_pk in rows:
         assert identity == "d" and has_pk, table
+
+
+def test_every_topic_a_view_reads_exists_and_is_compacted(stack: Settings) -> None:
+    from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
+
+    from sinks.views import VIEWS
+
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    existing = admin.list_topics(timeout=10).topics
+    needed = {stack.topic(*t.split(".")) for v in VIEWS.values() for t in v.sources}
+    assert needed <= set(existing), needed - set(existing)
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sorted(needed)]
+    for resource, future in admin.describe_configs(resources).items():
+        assert future.result()["cleanup.policy"].value == "compact", resource.name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -10,15 +9,9 @@ import pytest
 
 from farmacy.settings import Settings
 from tests.support.api import new_meal
-from tests.support.commands import LSN, assert_problem, client, created, fetch_one, if_match
+from tests.support.commands import LSN, assert_problem, created, fetch_one, if_match
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
 
 
 def _meal_row(settings: Settings, meal_id: str) -> tuple[Any, ...] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,12 +30,6 @@ from tests.support.commands import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
 
 
 def _key() -> dict[str, str]:

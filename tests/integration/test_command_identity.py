@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,12 +26,6 @@ from tests.support.commands import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
 
 
 def _meal_body() -> dict[str, Any]:

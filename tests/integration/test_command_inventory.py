@@ -3,8 +3,6 @@ ledger invariant (for each location and meal, the ledger sums to on_hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -26,12 +24,6 @@ from tests.support.commands import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
 
 
 def _place(stack: Settings, location_id: str, meal_id: str, quantity: int) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -10,15 +9,9 @@ import pytest
 
 from farmacy.settings import Settings
 from tests.support.api import new_location, unique_code
-from tests.support.commands import assert_problem, client, created, fetch_one, if_match, scalar
+from tests.support.commands import assert_problem, created, fetch_one, if_match, scalar
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
 
 
 def _body(kind: str, **overrides: Any) -> dict[str, Any]:

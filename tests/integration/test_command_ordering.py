@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,23 +32,6 @@ from tests.support.commands import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
-
-
-@pytest.fixture
-def customer(stack: Settings) -> dict[str, Any]:
-    return register_customer(stack)
-
-
-@pytest.fixture
-def as_customer(stack: Settings, customer: dict[str, Any]) -> Iterator[httpx.Client]:
-    with client(stack, customer_token(stack, customer["id"])) as http:
-        yield http
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,23 +23,6 @@ from tests.support.commands import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack: Settings, admin_token: str) -> Iterator[httpx.Client]:
-    with client(stack, admin_token) as http:
-        yield http
-
-
-@pytest.fixture
-def customer(stack: Settings) -> dict[str, Any]:
-    return register_customer(stack)
-
-
-@pytest.fixture
-def as_customer(stack: Settings, customer: dict[str, Any]) -> Iterator[httpx.Client]:
-    with client(stack, customer_token(stack, customer["id"])) as http:
-        yield http
 
 
 @pytest.fixture

@@ -56,3 +56,14 @@ def test_credentials_come_from_a_config_provider_not_the_file() -> None:
     c = _connector()
     for key in ("database.hostname", "database.user", "database.password"):
         assert c[key].startswith("${file:"), key
+
+
+def test_sinks_pre_create_table_topics_as_the_connector_would() -> None:
+    from sinks.bootstrap import CAPTURE_TOPIC_CONFIG
+
+    c = _connector()
+    assert {
+        "cleanup.policy": c["topic.creation.default.cleanup.policy"],
+        "min.compaction.lag.ms": c["topic.creation.default.min.compaction.lag.ms"],
+    } == CAPTURE_TOPIC_CONFIG
+    assert c["topic.creation.default.partitions"] == "1"
