@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="first generate a dataset (see its options)")
     parser.add_argument("--meals", type=int, default=10_000)
     parser.add_argument("--locations", type=int, default=200)
-    parser.add_argument("--density", type=float, default=0.1)
+    parser.add_argument("--density", type=float, default=0.025)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--view", action="append", help="only these views")
     args = parser.parse_args()
