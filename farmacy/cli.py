@@ -250,6 +250,46 @@ def replay(
 
 
 @app.command()
+def rebuild(
+    view: Annotated[str, typer.Argument(help="View to rebuild into a new index")],
+    keep_old: Annotated[bool, typer.Option(help="Keep the previous index instead of deleting it")] = False,
+) -> None:
+    """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker."""
+    from elasticsearch import Elasticsearch
+
+    from sinks.bluegreen import rebuild_view
+    from sinks.bootstrap import read_pool
+    from sinks.views import VIEWS
+    from stack.lifecycle import layout_for
+    from stack.render import sink_program
+    from stack.supervisor import Supervisor
+
+    settings = _settings()
+    sup = Supervisor(layout_for(settings))
+    program = sink_program(view)
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  filled {done}/{total} roots", end="", flush=True)
+
+    with read_pool(settings, "rebuild") as pool:
+        result = rebuild_view(
+            pool,
+            es,
+            VIEWS[view],
+            lambda: sup.stop(program),
+            lambda: sup.start(program),
+            delete_old=not keep_old,
+            progress=progress,
+        )
+    es.close()
+    print(
+        f"\n{view}: {result.documents} documents into {result.new_index} in {result.seconds:.1f}s; alias swapped "
+        f"from {result.old_index}" + (" (kept)" if keep_old else " (deleted)")
+    )
+
+
+@app.command()
 def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals")]) -> None:
     """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
     from farmacy.snapshots import request_incremental_snapshot

@@ -312,7 +312,7 @@ class Runner:
         return {
             "status": "degraded" if self.state.degraded else "ok",
             "view": self.view.name,
-            "index": self.view.index_name,
+            "index": self.view.alias,
             "applied_lsn": lsn_text(self.state.applied_lsn) if self.state.applied_lsn else None,
             "last_batch_at": self.state.last_batch_at,
             "events": self.state.events,

@@ -1,0 +1,87 @@
+"""Blue/green rebuild of a view: fill a new index from the master, then swap the alias atomically.
+
+Order matters for read-your-writes: the view's worker is stopped first, so the published applied position
+stays at what the old index holds; the new index is then filled from snapshots taken after that, so it holds
+at least as much; the alias swap is one atomic _aliases call; the worker resumes from its committed offsets
+and re-applies what came in meanwhile (rebuilds are versioned, so re-applying is harmless). Queries read
+the old index until the swap and the new one after it: no downtime; the view only pauses advancing during
+the fill.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from elasticsearch import Elasticsearch
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response
+from sinks.rebuild import rebuild
+from sinks.view import View
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    old_index: str | None
+    new_index: str
+    documents: int
+    seconds: float
+
+
+def current_index(es: Elasticsearch, alias: str) -> str | None:
+    if not es.indices.exists_alias(name=alias):
+        return None
+    return str(next(iter(es.indices.get_alias(name=alias).body)))
+
+
+def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progress: Callable[[int, int], None]) -> int:
+    """Writes the document of every root into ``index``, chunk by chunk, each from its own snapshot."""
+    schema, table = view.root.split(".")
+    with pool.connection() as conn, conn.transaction():
+        query = sql.SQL("SELECT id::text FROM {}.{} ORDER BY id").format(sql.Identifier(schema), sql.Identifier(table))
+        ids = [str(r[0]) for r in conn.execute(query)]
+    target = replace(view, name=index)  # bulk_operations writes to the view's alias; here, the new index itself
+    written = 0
+    for i in range(0, len(ids), CHUNK):
+        rebuilt = rebuild(pool, view, RootRefs(direct=set(ids[i : i + CHUNK])))
+        outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(target.alias, rebuilt)).body))
+        if outcome.rejected or outcome.retryable:
+            raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
+        written += len(rebuilt.docs)
+        progress(min(i + CHUNK, len(ids)), len(ids))
+    return written
+
+
+def rebuild_view(
+    pool: ConnectionPool,
+    es: Elasticsearch,
+    view: View,
+    stop_worker: Callable[[], None],
+    start_worker: Callable[[], None],
+    delete_old: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildResult:
+    started = time.monotonic()
+    old = current_index(es, view.alias)
+    new = f"{view.index_name}-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    mapping = view.mapping
+    es.indices.create(index=new, settings=mapping["settings"], mappings=mapping["mappings"])
+    stop_worker()
+    try:
+        documents = fill(pool, es, view, new, progress or (lambda _done, _total: None))
+        es.indices.refresh(index=new)
+        actions: list[dict[str, object]] = [{"add": {"index": new, "alias": view.alias, "is_write_index": True}}]
+        if old is not None:
+            actions.insert(0, {"remove": {"index": old, "alias": view.alias}})
+        es.indices.update_aliases(actions=actions)  # one atomic step: readers see old, then new
+    finally:
+        start_worker()
+    if delete_old and old is not None:
+        es.indices.delete(index=old)
+    return RebuildResult(old, new, documents, time.monotonic() - started)
