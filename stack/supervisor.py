@@ -76,6 +76,10 @@ class Supervisor:
             if "NOT_RUNNING" not in fault.faultString:
                 raise
 
+    def kill(self, name: str) -> None:
+        """SIGKILL the program (no clean shutdown); supervisord restarts it (autorestart)."""
+        self._rpc.supervisor.signalProcess(name, "KILL")
+
     def shutdown(self) -> None:
         self._rpc.supervisor.shutdown()
         deadline = time.monotonic() + 60
