@@ -53,6 +53,7 @@ class Settings(BaseSettings):
 
     command_port: int = 8001
     query_port: int = 8002
+    ops_port: int = 8003
     bind_host: str = "127.0.0.1"
 
     # Capture: topic names are "<topic_prefix>.<schema>.<table>".

@@ -33,6 +33,7 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "connect": lambda: health.connect_health(settings, settings.connector_name),
         "command-api": lambda: health.http_health(f"http://127.0.0.1:{settings.command_port}/health"),
         "query-api": lambda: health.http_health(f"http://127.0.0.1:{settings.query_port}/health"),
+        "ops-api": lambda: health.http_health(f"http://127.0.0.1:{settings.ops_port}/health"),
         "watchdog": lambda: health.http_health(f"http://127.0.0.1:{settings.watchdog_port}/health"),
     }
     for view in SINK_VIEWS:

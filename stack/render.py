@@ -34,7 +34,7 @@ class Program:
 
 
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
-SERVICES = ("command-api", "query-api", "watchdog")
+SERVICES = ("command-api", "query-api", "ops-api", "watchdog")
 SINK_VIEWS = ("inventory", "catalog", "orders", "subscriptions")
 
 
@@ -154,6 +154,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         ),
         Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
         Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
+        Program("ops-api", [py, "-m", "api.ops"], directory=ROOT, as_service_user=False),
         Program("watchdog", [py, "-m", "farmacy.watchdog"], directory=ROOT, as_service_user=False),
         *(Program(sink_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False) for v in SINK_VIEWS),
     ]
