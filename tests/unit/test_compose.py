@@ -35,6 +35,7 @@ OUR_SERVICES = (
     "sink-catalog",
     "sink-orders",
     "sink-subscriptions",
+    "ops-api",
     "watchdog",
 )
 # What our processes' Settings must read inside the compose network: variable -> (value, service).
