@@ -37,6 +37,11 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
                     docs[str(root_id)] = doc
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise RetryableError(f"master unavailable: {exc}") from exc
-    except (psycopg.DataError, psycopg.ProgrammingError) as exc:
+    except psycopg.ProgrammingError as exc:
+        if exc.sqlstate and exc.sqlstate[:2] in ("42", "28"):
+            # Missing table/column or privilege: a deploy or grant problem, not the event's fault. Retry.
+            raise RetryableError(f"master schema or privileges not as expected: {exc}") from exc
+        raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
+    except psycopg.DataError as exc:
         raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
     return Rebuilt(lsn=lsn, docs=docs, deleted=frozenset(roots - docs.keys()))

@@ -246,11 +246,31 @@ class Runner:
             ("dlq.error", str(error)[:2000]),
             ("dlq.failed_at", datetime.now(UTC).isoformat()),
         ]
-        self.producer.produce(self.config.dead_letter_topic, key=msg.key(), value=msg.value(), headers=headers)
         delay = self.config.retry_backoff_s
-        while self.producer.flush(30) and not self.stopping.is_set():
-            # Kafka itself is unreachable: an outage, not a reason to drop the event. Keep trying.
-            self.log.warning("dead-letter topic unavailable; retrying", topic=self.config.dead_letter_topic)
+        while True:
+            # Count it as dead-lettered only once Kafka confirmed the delivery; a lost dead letter is a lost event.
+            outcome: list[object] = []
+
+            def delivered(err: object, _msg: object, out: list[object] = outcome) -> None:
+                out.append(err)
+
+            self.producer.produce(
+                self.config.dead_letter_topic,
+                key=msg.key(),
+                value=msg.value(),
+                headers=headers,
+                on_delivery=delivered,
+            )
+            self.producer.flush(30)
+            if outcome and outcome[0] is None:
+                break
+            if self.stopping.is_set():
+                raise InterruptedError("stopping before the dead letter was delivered")
+            self.log.warning(
+                "dead letter not delivered; retrying",
+                topic=self.config.dead_letter_topic,
+                error=str(outcome[0]) if outcome else "no delivery report within 30s",
+            )
             self._sleep(delay)
             delay = min(MAX_BACKOFF_S, delay * 2)
         self.state.dead_letters += 1

@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
@@ -17,7 +18,7 @@ from stack.layout import Layout
 from stack.progress import say, step
 from stack.render import ENGINES, SERVICES, SINK_VIEWS, kafka_cluster_id, render_all, sink_program
 from stack.supervisor import Supervisor
-from stack.system import chown_tree, service_user
+from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
 
 
@@ -46,6 +47,8 @@ def up(settings: Settings, seed: bool = True) -> None:
     layout = layout_for(settings)
     installed = install(layout)
     user = service_user()
+    if user is not None:
+        _check_traversable(layout.root)
     postgres.init_cluster(settings, layout, installed.pg_bindir, user)
     owned_by_engines = (
         layout.data,
@@ -121,6 +124,16 @@ def up(settings: Settings, seed: bool = True) -> None:
         with step("seeding the demo dataset through the command API"):
             seed_demo(settings)
     say(f"stack up in {time.monotonic() - started:.1f}s")
+
+
+def _check_traversable(root: Path) -> None:
+    """The engines run as another user, who must be able to reach the stack directory."""
+    for parent in root.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            raise StackSetupError(
+                f"{parent} is not traversable by other users, so the engines (run as farmacy-stack) cannot reach "
+                f"{root}; clone the project elsewhere, set FARMACY_STACK_DIR, or run `chmod o+x {parent}`"
+            )
 
 
 def is_up(settings: Settings) -> bool:

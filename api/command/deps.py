@@ -29,6 +29,8 @@ async def _principal_name(
         p = verify(request.app.state.settings.jwt_secret.get_secret_value(), creds.credentials)
     except InvalidToken:
         return "anonymous"  # the route's own auth dependency answers 401
+    if p.customer_id is not None:  # a customer's keys are theirs, whatever the token's subject
+        return f"customer:{p.customer_id}"
     return f"{p.role}:{p.subject}"
 
 

@@ -202,8 +202,8 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    from elasticsearch import BadRequestError, ConnectionTimeout
     from elasticsearch import ConnectionError as EsConnectionError
-    from elasticsearch import ConnectionTimeout
 
     if isinstance(exc, EsConnectionError | ConnectionTimeout):
         return problem_response(
@@ -216,6 +216,15 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         )
     import structlog
 
+    if isinstance(exc, BadRequestError):  # parameters our validation let through but the view store refuses
+        structlog.get_logger("http").warning("view store refused the query", path=request.url.path, error=str(exc))
+        return problem_response(
+            422,
+            "invalid-input",
+            "Request cannot be answered",
+            "these parameters cannot be answered by the view",
+            request,
+        )
     structlog.get_logger("http").error("unhandled error", path=request.url.path, exc_info=exc)
     return problem_response(500, "internal-error", "Internal error", "the error was logged", request)
 

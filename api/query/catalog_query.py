@@ -71,15 +71,17 @@ def decode_cursor(cursor: str, sort: list[dict[str, Any]]) -> list[Any]:
         not isinstance(values, list)
         or len(values) != len(sort)
         or not isinstance(values[-1], str)
-        or not all(_sort_number(v) for v in values[:-1])
+        or not all(_sort_number(v, "_geo_distance" in c) for v, c in zip(values[:-1], sort[:-1], strict=True))
     ):
         raise _bad_cursor()
     return values
 
 
-def _sort_number(value: Any) -> bool:
+def _sort_number(value: Any, distance: bool) -> bool:
     # A distance sort gives a meal without any location the value Infinity, which JSON spells as a string.
-    return (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("Infinity", "-Infinity")
+    if distance and value in ("Infinity", "-Infinity"):
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**63
 
 
 def _bad_cursor() -> InvalidInput:

@@ -24,6 +24,11 @@ class ViewFreshness(BaseModel):
     applied_lsn: str | None = Field(description="Every commit at or before this WAL position is in the view")
     applied_at: datetime | None = Field(description="When the view reached that position")
     waited_ms: float = Field(0, description="Time spent waiting for the consistency token")
+    dead_letters: int = Field(
+        0,
+        description="Events this view's worker dead-lettered since it started: their "
+        "changes are missing from the view until re-driven",
+    )
 
 
 class ViewBehind(DomainError):
@@ -85,4 +90,5 @@ async def freshness(request: Request, view: str, token: int | None) -> ViewFresh
         applied_lsn=str(source["applied_lsn"]) if source else None,
         applied_at=source.get("applied_at") if source else None,
         waited_ms=round((time.perf_counter() - started) * 1000, 1) if token is not None else 0,
+        dead_letters=int(str(source.get("dead_letters") or 0)),
     )

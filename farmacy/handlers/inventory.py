@@ -18,13 +18,13 @@ STOCK_COLUMNS = "location_id, meal_id, on_hand, reserved, version, updated_at"
 
 async def _check_references(conn: AsyncConnection[DictRow], location_id: UUID, meal_id: UUID, stocking: bool) -> str:
     """Checks both references exist and the location still takes stock; returns the meal's status."""
-    cur = await conn.execute("SELECT status FROM inventory.locations WHERE id = %s", [location_id])
+    cur = await conn.execute("SELECT status FROM inventory.locations WHERE id = %s FOR SHARE", [location_id])
     location = await cur.fetchone()
     if location is None:
         raise ReferenceNotFound(
             f"location {location_id} does not exist", field="location_id", rule="must reference an existing location"
         )
-    cur = await conn.execute("SELECT status FROM catalog.meals WHERE id = %s", [meal_id])
+    cur = await conn.execute("SELECT status FROM catalog.meals WHERE id = %s FOR SHARE", [meal_id])
     meal = await cur.fetchone()
     if meal is None:
         raise ReferenceNotFound(

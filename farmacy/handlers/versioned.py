@@ -12,16 +12,25 @@ from farmacy.domain.errors import NotFound, VersionMismatch
 
 
 async def load_for_update(
-    conn: AsyncConnection[DictRow], table: str, row_id: UUID, expected_version: int | None, what: str
+    conn: AsyncConnection[DictRow],
+    table: str,
+    row_id: UUID,
+    expected_version: int | None,
+    what: str,
+    customer_id: UUID | None = None,
 ) -> dict[str, Any]:
-    """Locks the row and checks its version; NotFound / VersionMismatch otherwise."""
+    """Locks the row and checks its version; NotFound / VersionMismatch otherwise.
+
+    With ``customer_id`` (a customer acting), a row of another customer is NotFound, checked before the
+    version, so nothing about it (not even its existence or version) reaches that customer.
+    """
     schema, name = table.split(".")
     cur = await conn.execute(
         sql.SQL("SELECT * FROM {}.{} WHERE id = %s FOR UPDATE").format(sql.Identifier(schema), sql.Identifier(name)),
         [row_id],
     )
     row = await cur.fetchone()
-    if row is None:
+    if row is None or (customer_id is not None and row["customer_id"] != customer_id):
         raise NotFound(f"{what} {row_id} does not exist")
     if expected_version is not None and row["version"] != expected_version:
         raise VersionMismatch(

@@ -305,7 +305,7 @@ def test_cancel_a_picked_up_order_is_409_and_changes_nothing(
     assert scalar(stack, "SELECT status FROM ordering.orders WHERE id = %s", [order["id"]]) == "picked_up"
 
 
-def test_customer_cannot_cancel_another_customers_order_403(
+def test_customer_cannot_cancel_another_customers_order_404(
     stack: Settings, as_customer: httpx.Client, shop: Any
 ) -> None:
     loc, a, _ = shop
@@ -314,14 +314,14 @@ def test_customer_cannot_cancel_another_customers_order_403(
         order = created(_place(as_other, loc["id"], [(a["id"], 1)]))
     r = as_customer.post(f"/orders/{order['id']}/cancel")
     # Ownership is about the resource, not an input field: the problem names no field.
-    problem = assert_problem(r, 403, None, type_="forbidden")
-    assert "another customer" in problem["detail"]
+    problem = assert_problem(r, 404, None, type_="not-found")
+    assert "does not exist" in problem["detail"]
     rows = fetch_all(stack, "SELECT status, version FROM ordering.orders WHERE id = %s", [order["id"]])
     assert rows == [("placed", 1)]
     assert levels(stack, loc["id"], a["id"]) == (5, 1)
 
 
-def test_customer_cannot_pick_up_another_customers_order_403(
+def test_customer_cannot_pick_up_another_customers_order_404(
     stack: Settings, admin: httpx.Client, as_customer: httpx.Client, shop: Any
 ) -> None:
     loc, a, _ = shop
@@ -330,7 +330,7 @@ def test_customer_cannot_pick_up_another_customers_order_403(
         order = created(_place(as_other, loc["id"], [(a["id"], 1)]))
     created(admin.post(f"/orders/{order['id']}/ready"), 200)
     r = as_customer.post(f"/orders/{order['id']}/pickup")
-    assert_problem(r, 403, None, type_="forbidden")
+    assert_problem(r, 404, None, type_="not-found")
     assert fetch_all(stack, "SELECT status FROM ordering.orders WHERE id = %s", [order["id"]]) == [("ready",)]
     assert levels(stack, loc["id"], a["id"]) == (5, 1)
 

@@ -194,7 +194,7 @@ def test_subscribing_to_a_retired_plan_is_409_on_plan_id(
         ("PATCH", "", {}),
     ],
 )
-def test_another_customers_subscription_is_403_and_unchanged(
+def test_another_customers_subscription_is_404_and_unchanged(
     stack: Settings, subscription: dict[str, Any], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     intruder = register_customer(stack)
@@ -202,8 +202,8 @@ def test_another_customers_subscription_is_403_and_unchanged(
     url = f"/subscriptions/{subscription['id']}" + (f"/{path}" if path else "")
     with client(stack, customer_token(stack, intruder["id"])) as http:
         r = http.request(method, url, json=body, headers=if_match(1))
-    problem = assert_problem(r, 403, None, type_="forbidden")
-    assert "another customer" in problem["detail"]
+    problem = assert_problem(r, 404, None, type_="not-found")
+    assert "does not exist" in problem["detail"]
     assert _row(stack, subscription["id"]) == before
 
 

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 class CommandBody(BaseModel):
-    """Base of every request body: unknown fields are refused, and text may not contain NUL characters
-    (PostgreSQL cannot store them; refusing them here names the field instead of failing later)."""
+    """Base of every request body: unknown fields are refused, and text may not contain control characters
+    other than tab and line breaks (PostgreSQL cannot store NUL, Elasticsearch's completion field refuses
+    U+001E/U+001F; refusing them here names the field instead of failing downstream)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -15,8 +19,8 @@ class CommandBody(BaseModel):
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         items = value if isinstance(value, list) else [value]
-        if any(isinstance(v, str) and "\x00" in v for v in items):
-            raise ValueError("must not contain NUL characters")
+        if any(isinstance(v, str) and CONTROL.search(v) for v in items):
+            raise ValueError("must not contain control characters (tab and line breaks are fine)")
         return value
 
 

@@ -15,14 +15,18 @@ from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
 from api.query.models import OrderDetail, OrderPage, OrderView
 from api.query.paging import page
+from farmacy.domain.errors import InvalidInput
 from farmacy.domain.model import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["ordering"], responses=QUERY_RESPONSES)
 VIEW = "orders"
 
 
-def _utc(value: datetime) -> str:
-    return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+def _utc(value: datetime, field: str) -> str:
+    try:
+        return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise InvalidInput(f"{field} is out of range", field=field, rule="a date between years 1 and 9999") from exc
 
 
 def scope(principal: Principal) -> list[dict[str, Any]]:
@@ -57,7 +61,11 @@ async def list_orders(
         filters.append({"term": {"customer.customer_id": str(customer_id)}})
     if created_from or created_to:
         # In UTC: Elasticsearch parses offsets only up to +-18:00, the API accepts any ISO 8601 offset.
-        rng = {k: _utc(v) for k, v in (("gte", created_from), ("lte", created_to)) if v is not None}
+        rng = {
+            k: _utc(v, name)
+            for k, name, v in (("gte", "created_from", created_from), ("lte", "created_to", created_to))
+            if v is not None
+        }
         filters.append({"range": {"created_at": rng}})
     hits, total, next_cursor = await page(
         es, VIEW, {"bool": {"filter": filters}}, [{"created_at": "desc"}, {"order_id": "asc"}], size, cursor
