@@ -47,7 +47,12 @@ def all_programs() -> list[str]:
 
 
 def kafka_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random base64url id. Like Kafka's own Uuid.randomUuid, never one starting with '-', which the
+    storage tool's command line would read as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def render_all(settings: Settings, layout: Layout, installed: Installed, user: str | None) -> list[Program]:

@@ -23,3 +23,11 @@ def test_production_refuses_placeholder_database_password() -> None:
 def test_production_accepts_real_secrets() -> None:
     s = Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password")
     assert s.mode == "production"
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash() -> None:
+    from stack.render import kafka_cluster_id
+
+    ids = [kafka_cluster_id() for _ in range(2000)]  # ~1 in 64 raw ids would start with '-'
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)
