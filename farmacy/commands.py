@@ -17,6 +17,14 @@ class Actor:
     role: str
     customer_id: UUID | None = None
 
+    @property
+    def customer_scope(self) -> UUID | None:
+        """The customer whose rows this actor may reach; None for admins (all rows)."""
+        if self.role == "customer":
+            assert self.customer_id is not None, "customer tokens always carry a customer id"
+            return self.customer_id
+        return None
+
 
 @dataclass(frozen=True)
 class CreateMeal:

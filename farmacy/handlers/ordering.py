@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from farmacy.commands import Actor, ChangeOrderStatus, PlaceOrder, RegisterCustomer
+from farmacy.commands import ChangeOrderStatus, PlaceOrder, RegisterCustomer
 from farmacy.domain.errors import (
     Conflict,
     InsufficientStock,
@@ -177,18 +176,10 @@ async def _reserve(conn: AsyncConnection[DictRow], cmd: PlaceOrder) -> list[dict
     return sorted(short, key=lambda s: s["line"])
 
 
-def _customer_scope(actor: Actor) -> UUID | None:
-    """Customers reach only their own rows; admins reach all."""
-    if actor.role == "customer":
-        assert actor.customer_id is not None
-        return actor.customer_id
-    return None
-
-
 async def change_order_status(cmd: ChangeOrderStatus, uow: UnitOfWork) -> dict[str, Any]:
     async with uow.transaction() as conn:
         order = await load_for_update(
-            conn, "ordering.orders", cmd.order_id, cmd.expected_version, "order", _customer_scope(cmd.actor)
+            conn, "ordering.orders", cmd.order_id, cmd.expected_version, "order", cmd.actor.customer_scope
         )
         if (why := transition_error("order", order["status"], cmd.target, ORDER_TRANSITIONS)) is not None:
             raise InvalidTransition(why, field="status", rule="valid order status transition")

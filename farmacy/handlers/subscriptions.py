@@ -11,7 +11,6 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from farmacy.commands import (
-    Actor,
     ChangeSubscriptionStatus,
     CreatePlan,
     RetirePlan,
@@ -125,14 +124,6 @@ async def subscribe(cmd: Subscribe, uow: UnitOfWork) -> dict[str, Any]:
     return dict(row)
 
 
-def _customer_scope(actor: Actor) -> UUID | None:
-    """Customers reach only their own subscriptions; admins reach all."""
-    if actor.role == "customer":
-        assert actor.customer_id is not None
-        return actor.customer_id
-    return None
-
-
 async def change_subscription_status(cmd: ChangeSubscriptionStatus, uow: UnitOfWork) -> dict[str, Any]:
     async with uow.transaction() as conn:
         sub = await load_for_update(
@@ -141,7 +132,7 @@ async def change_subscription_status(cmd: ChangeSubscriptionStatus, uow: UnitOfW
             cmd.subscription_id,
             cmd.expected_version,
             "subscription",
-            _customer_scope(cmd.actor),
+            cmd.actor.customer_scope,
         )
         if why := transition_error("subscription", sub["status"], cmd.target, SUBSCRIPTION_TRANSITIONS):
             raise InvalidTransition(why, field="status", rule="valid subscription status transition")
@@ -170,7 +161,7 @@ async def update_subscription(cmd: UpdateSubscription, uow: UnitOfWork) -> dict[
             cmd.subscription_id,
             cmd.expected_version,
             "subscription",
-            _customer_scope(cmd.actor),
+            cmd.actor.customer_scope,
         )
         if sub["status"] == SubscriptionStatus.CANCELLED:
             raise Conflict("a cancelled subscription cannot change", rule="subscription must not be cancelled")
