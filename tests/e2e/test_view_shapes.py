@@ -56,6 +56,22 @@ def patch(cmd: httpx.Client, path: str, body: dict[str, Any], etag: str) -> http
     return cmd.patch(path, json=body, headers={"If-Match": etag})
 
 
+def place_order(cmd: httpx.Client, shop: dict[str, Any], prefix: str, name: str, quantity: int) -> dict[str, Any]:
+    """Registers a customer and places their order for the shop's meal at the shop's fridge."""
+    customer = ok(
+        cmd.post("/customers", json={"email": f"{prefix}-{shop['loc_code'].lower()}@example.com", "name": name}), 201
+    )
+    now = datetime.now(UTC)
+    body = {
+        "customer_id": customer["id"],
+        "location_id": shop["loc"],
+        "pickup_from": (now + timedelta(hours=1)).isoformat(),
+        "pickup_until": (now + timedelta(hours=2)).isoformat(),
+        "lines": [{"meal_id": shop["meal"], "quantity": quantity}],
+    }
+    return ok(cmd.post("/orders", json=body), 201)
+
+
 def settle(es: Elasticsearch, stack: Settings, response: httpx.Response | None = None) -> None:
     token = response.headers["X-Consistency-Token"] if response is not None else current_lsn(stack)
     wait_applied(es, stack, token)
@@ -147,23 +163,7 @@ def test_long_text_left_untouched_by_an_update_keeps_its_value(
 def test_meal_rename_reaches_inventory_orders_and_catalog(
     cmd: httpx.Client, es: Elasticsearch, stack: Settings, shop: dict[str, Any]
 ) -> None:
-    customer = ok(
-        cmd.post("/customers", json={"email": f"shape-{shop['loc_code'].lower()}@example.com", "name": "Shape"}), 201
-    )
-    now = datetime.now(UTC)
-    order = ok(
-        cmd.post(
-            "/orders",
-            json={
-                "customer_id": customer["id"],
-                "location_id": shop["loc"],
-                "pickup_from": (now + timedelta(hours=1)).isoformat(),
-                "pickup_until": (now + timedelta(hours=2)).isoformat(),
-                "lines": [{"meal_id": shop["meal"], "quantity": 2}],
-            },
-        ),
-        201,
-    )
+    order = place_order(cmd, shop, "shape", "Shape", 2)
     r = patch(cmd, f"/catalog/meals/{shop['meal']}", {"name": "Renamed Bowl"}, '"2"')
     ok(r)
     settle(es, stack, r)
@@ -191,23 +191,7 @@ def test_deleted_location_row_is_deleted_from_inventory(cmd: httpx.Client, es: E
 def test_order_status_change_and_delete_reach_the_orders_view(
     cmd: httpx.Client, es: Elasticsearch, stack: Settings, shop: dict[str, Any]
 ) -> None:
-    customer = ok(
-        cmd.post("/customers", json={"email": f"ord-{shop['loc_code'].lower()}@example.com", "name": "Ord"}), 201
-    )
-    now = datetime.now(UTC)
-    order = ok(
-        cmd.post(
-            "/orders",
-            json={
-                "customer_id": customer["id"],
-                "location_id": shop["loc"],
-                "pickup_from": (now + timedelta(hours=1)).isoformat(),
-                "pickup_until": (now + timedelta(hours=2)).isoformat(),
-                "lines": [{"meal_id": shop["meal"], "quantity": 1}],
-            },
-        ),
-        201,
-    )
+    order = place_order(cmd, shop, "ord", "Ord", 1)
     r = cmd.post(f"/orders/{order['id']}/cancel")
     ok(r)
     settle(es, stack, r)
