@@ -23,12 +23,12 @@ from elasticsearch import Elasticsearch
 
 from benchmarks.generate_dataset import generate
 from farmacy.logs import configure_logging
+from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
+from ops.reconcile import projection
 from sinks.bootstrap import ensure_topic, read_pool
-from sinks.events import lsn_int
 from sinks.indices import ensure_index
 from sinks.pipeline import Rebuilt, bulk_operations
-from sinks.reconcile import projection
 from sinks.runner import Runner, RunnerConfig
 from sinks.view import View
 from sinks.views import VIEWS

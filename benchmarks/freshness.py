@@ -19,9 +19,9 @@ import time
 import httpx
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
+from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
-from sinks.events import lsn_int
 
 
 def pct(values: list[float], p: float) -> float:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
 

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal, query_client
 

@@ -13,8 +13,9 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from farmacy.views import VIEW_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
-VIEW_NAMES = ("inventory", "catalog", "orders", "subscriptions")
 LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "farmacy", "secret", ""})
 
@@ -22,6 +23,13 @@ PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "f
 class Mode(StrEnum):
     LOCAL = "local"
     PRODUCTION = "production"
+
+
+class WorkerControlKind(StrEnum):
+    """What runs the sink workers, so operator tooling can stop and start them (ops/workers.py)."""
+
+    SUPERVISOR = "supervisor"  # the local stack (bin/farmacy up)
+    COMPOSE = "compose"  # docker-compose.yml
 
 
 class Settings(BaseSettings):
@@ -63,13 +71,18 @@ class Settings(BaseSettings):
     sync_index: str = "farmacy-sync"  # one document per view: the WAL position it has applied
     consistency_wait_s: float = Field(2.0, ge=0, le=30)
 
-    # Sink workers; each serves /health and /metrics on sink_port_base + its index in VIEW_NAMES.
+    # The views this stack runs (farmacy/views.py lists them all); each view's sink worker serves /health and
+    # /metrics on sink_port_base + the view's index in this list.
+    views: tuple[str, ...] = VIEW_NAMES
     sink_port_base: int = 8010
     watchdog_port: int = 8020
     sink_batch_size: int = Field(500, ge=1, le=10_000)
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
+
+    worker_control: WorkerControlKind = WorkerControlKind.SUPERVISOR
+    compose_project_dir: Path = ROOT
 
     jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
 
@@ -86,7 +99,12 @@ class Settings(BaseSettings):
         return f"postgresql+psycopg://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
 
     def sink_port(self, view: str) -> int:
-        return self.sink_port_base + VIEW_NAMES.index(view)
+        return self.sink_port_base + self.views.index(view)
+
+    @property
+    def supervisor_socket(self) -> Path:
+        """supervisord's XML-RPC socket in the local stack (stack/layout.py puts it there)."""
+        return self.stack_dir.resolve() / "run" / "supervisor.sock"
 
     def topic(self, schema: str, table: str) -> str:
         return f"{self.topic_prefix}.{schema}.{table}"

@@ -55,13 +55,3 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     if lsn is not None and not isinstance(lsn, int):
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
     return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn, doc.get("ts_ms"))
-
-
-def lsn_text(lsn: int) -> str:
-    """64-bit WAL position as PostgreSQL prints it ('16/B374D848')."""
-    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
-
-
-def lsn_int(text: str) -> int:
-    high, _, low = text.partition("/")
-    return (int(high, 16) << 32) | int(low, 16)

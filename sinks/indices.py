@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import structlog
 from elasticsearch import ApiError, Elasticsearch
 
-from sinks.view import MAPPINGS, View
+from sinks.view import View
 
 log = structlog.get_logger("indices")
 
@@ -37,7 +38,7 @@ def ensure_sync_index(es: Elasticsearch, name: str) -> None:
     """The index where each view publishes the WAL position it has fully applied."""
     if es.indices.exists(index=name):
         return
-    mapping = json.loads((MAPPINGS / "sync.json").read_text())
+    mapping = json.loads((Path(__file__).with_name("sync_mapping.json")).read_text())
     try:
         es.indices.create(index=name, settings=mapping["settings"], mappings=mapping["mappings"])
     except ApiError as exc:

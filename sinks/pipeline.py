@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from farmacy.lsn import lsn_text
 from sinks.errors import PoisonEventError
-from sinks.events import ChangeEvent, lsn_text
+from sinks.events import ChangeEvent
 from sinks.view import Direct, Lookup, View
 
 

@@ -32,7 +32,7 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
                     roots.add(str(root_id))
             docs: dict[str, dict[str, Any]] = {}
             if roots:
-                params = {"ids": sorted(roots), **view.extra}
+                params = {"ids": sorted(roots)}
                 for root_id, doc in conn.execute(view.build_sql, params):
                     docs[str(root_id)] = doc
     except (psycopg.OperationalError, PoolTimeout) as exc:

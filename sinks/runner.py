@@ -22,9 +22,10 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from psycopg_pool import ConnectionPool
 
+from farmacy.lsn import lsn_text
 from sinks import metrics
 from sinks.errors import PoisonEventError, RetryableError
-from sinks.events import ChangeEvent, lsn_text, parse
+from sinks.events import ChangeEvent, parse
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
 from sinks.view import View

@@ -6,11 +6,11 @@ A view knows nothing of Kafka or of the runner; the runner knows nothing of any 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MAPPINGS = Path(__file__).with_name("mappings")
+VIEWS_DIR = Path(__file__).with_name("views")
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,15 @@ class View:
     root: str  # "schema.table" whose primary key "id" is the document id
     sources: dict[str, RootSource]  # "schema.table" -> how its changes map to roots
     build_sql: str  # one parameter (uuid[] of roots); returns (id text, doc json) for each live root
-    mapping_file: str
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        """``sinks/views/<name>/``: the declaration and its index mapping."""
+        return VIEWS_DIR / self.name
 
     @property
     def mapping(self) -> dict[str, Any]:
-        return dict(json.loads((MAPPINGS / self.mapping_file).read_text()))
+        return dict(json.loads((self.folder / "mapping.json").read_text()))
 
     @property
     def index_version(self) -> int:

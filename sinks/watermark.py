@@ -22,8 +22,8 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
+from farmacy.lsn import lsn_text
 from sinks import metrics
-from sinks.events import lsn_text
 
 log = structlog.get_logger("watermark")
 Partition = tuple[str, int]

@@ -11,12 +11,13 @@ from pathlib import Path
 from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
 from farmacy.settings import Settings
+from farmacy.views import worker_program
 from stack import health, postgres
 from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.render import ENGINES, SERVICES, SINK_VIEWS, kafka_cluster_id, render_all, sink_program
+from stack.render import ENGINES, SERVICES, kafka_cluster_id, render_all
 from stack.supervisor import Supervisor
 from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
@@ -37,8 +38,10 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "ops-api": lambda: health.http_health(f"http://127.0.0.1:{settings.ops_port}/health"),
         "watchdog": lambda: health.http_health(f"http://127.0.0.1:{settings.watchdog_port}/health"),
     }
-    for view in SINK_VIEWS:
-        result[sink_program(view)] = partial(health.http_health, f"http://127.0.0.1:{settings.sink_port(view)}/health")
+    for view in settings.views:
+        result[worker_program(view)] = partial(
+            health.http_health, f"http://127.0.0.1:{settings.sink_port(view)}/health"
+        )
     return result
 
 
@@ -113,13 +116,13 @@ def up(settings: Settings, seed: bool = True) -> None:
         client.close()
     health.wait_healthy("connect", check["connect"], 60)
 
-    for name in (*SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+    for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
         sup.start(name)
-    for name in (*SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+    for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
         health.wait_healthy(name, check[name], 60)
 
     if seed:
-        from farmacy.demo import seed_demo
+        from stack.demo import seed_demo
 
         with step("seeding the demo dataset through the command API"):
             seed_demo(settings)
@@ -150,7 +153,7 @@ def down(settings: Settings) -> None:
     if not sup.running():
         say("stack is not running")
         return
-    order = [*(sink_program(v) for v in SINK_VIEWS), *SERVICES, "connect", "elasticsearch", "kafka", "postgres"]
+    order = [*(worker_program(v) for v in settings.views), *SERVICES, "connect", "elasticsearch", "kafka", "postgres"]
     for name in order:
         with step(f"stopping {name}"):
             sup.stop(name)
@@ -165,7 +168,7 @@ def status(settings: Settings) -> list[dict[str, str]]:
     infos = {i["name"]: i for i in sup.all_info()} if running else {}
     rows = []
     check = probes(settings)
-    for name in (*ENGINES, *SERVICES, *(sink_program(v) for v in SINK_VIEWS)):
+    for name in (*ENGINES, *SERVICES, *(worker_program(v) for v in settings.views)):
         info = infos.get(name, {})
         state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
         h = check[name]() if state == "RUNNING" else Health(False, "-")

@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 
 from farmacy.settings import ROOT, Settings
+from farmacy.views import worker_program
 from stack.install import Installed
 from stack.layout import Layout
 
@@ -35,15 +36,6 @@ class Program:
 
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
 SERVICES = ("command-api", "query-api", "ops-api", "watchdog")
-SINK_VIEWS = ("inventory", "catalog", "orders", "subscriptions")
-
-
-def sink_program(view: str) -> str:
-    return f"sink-{view}"
-
-
-def all_programs() -> list[str]:
-    return [*ENGINES, *SERVICES, *(sink_program(v) for v in SINK_VIEWS)]
 
 
 def kafka_cluster_id() -> str:
@@ -160,8 +152,11 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
         Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
         Program("ops-api", [py, "-m", "api.ops"], directory=ROOT, as_service_user=False),
-        Program("watchdog", [py, "-m", "farmacy.watchdog"], directory=ROOT, as_service_user=False),
-        *(Program(sink_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False) for v in SINK_VIEWS),
+        Program("watchdog", [py, "-m", "ops.watchdog"], directory=ROOT, as_service_user=False),
+        *(
+            Program(worker_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False)
+            for v in settings.views
+        ),
     ]
 
     parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]

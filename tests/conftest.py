@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
 

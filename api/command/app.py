@@ -11,7 +11,7 @@ from api.command.routers import customers, inventory, locations, meals, orders, 
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, install_replay_handler
 from farmacy.settings import Settings
-from farmacy.uow import make_pool
+from writemodel.uow import make_pool
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -10,10 +10,10 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from api.common.auth import InvalidToken, verify
 from api.common.deps import bearer
-from farmacy.domain.errors import InvalidInput, PreconditionRequired
-from farmacy.uow import IdempotencyClaim, IdempotentReplay, UnitOfWork, canonical_json, stored_response
+from farmacy.auth import InvalidToken, verify
+from farmacy.errors import InvalidInput, PreconditionRequired
+from writemodel.uow import IdempotencyClaim, IdempotentReplay, UnitOfWork, canonical_json, stored_response
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
 M = TypeVar("M", bound=BaseModel)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.common.auth import InvalidToken, Principal, Role, verify
+from farmacy.auth import InvalidToken, Principal, Role, verify
 
 bearer = HTTPBearer(auto_error=False, description="JWT minted by `farmacy token`")
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from farmacy.domain import errors as e
+from farmacy import errors as e
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://farmacy.food/problems/"
@@ -148,7 +148,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _replay(request: Request, exc: Exception) -> JSONResponse:
-    from farmacy.uow import IdempotentReplay, stored_response
+    from writemodel.uow import IdempotentReplay, stored_response
 
     assert isinstance(exc, IdempotentReplay)
     stored = await stored_response(request.app.state.pool, exc.claim.principal, exc.claim.key)
@@ -181,7 +181,7 @@ async def _replay(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_replay_handler(app: FastAPI) -> None:
-    from farmacy.uow import IdempotentReplay
+    from writemodel.uow import IdempotentReplay
 
     app.add_exception_handler(IdempotentReplay, _replay)
 

@@ -12,10 +12,10 @@ from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 
-from api.common.auth import Principal, Role
 from api.common.deps import require
 from api.common.observability import install_observability
 from api.common.problems import QUERY_RESPONSES, install_fallback_handler, install_problem_handlers
+from farmacy.auth import Principal, Role
 from farmacy.connect import ConnectClient, load_specs
 from farmacy.settings import Settings
 from sinks.views import VIEWS
@@ -32,7 +32,7 @@ def _view(view: str) -> str:
 
 @router.get("/views", summary="Every view: applied position and its age, consumer lag, dead letters")
 def views(request: Request, _op: Operator) -> list[dict[str, Any]]:
-    from sinks.status import view_status
+    from ops.status import view_status
 
     s = request.app.state
     return [view_status(s.settings, s.es, s.admin, name) for name in VIEWS]
@@ -86,7 +86,7 @@ def connector_action(name: str, action: str, request: Request, _op: Operator) ->
 def dead_letters(
     view: str, request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
-    from sinks.dead_letters import list_dead_letters
+    from ops.dead_letters import list_dead_letters
 
     letters = list_dead_letters(request.app.state.settings, _view(view), limit)
     return [{"offset": d.offset, "key": (d.key or b"").decode(errors="replace"), "headers": d.headers} for d in letters]
@@ -94,14 +94,14 @@ def dead_letters(
 
 @router.post("/views/{view}/dead-letters/redrive", summary="Send dead letters back to their source topics")
 def redrive(view: str, request: Request, _op: Operator) -> dict[str, int]:
-    from sinks.dead_letters import redrive as run
+    from ops.dead_letters import redrive as run
 
     return {"redriven": run(request.app.state.settings, _view(view))}
 
 
 @router.post("/views/{view}/reconcile", summary="Compare the view with the master; optionally repair")
 def reconcile(view: str, request: Request, _op: Operator, repair: bool = False) -> dict[str, Any]:
-    from sinks.reconcile import reconcile as run
+    from ops.reconcile import reconcile as run
 
     s = request.app.state
     drift = run(s.read_pool, s.es, VIEWS[_view(view)], repair=repair)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from farmacy.domain.errors import InvalidInput
+from farmacy.errors import InvalidInput
 
 PRICE_BANDS = [
     {"key": "under_8", "to": 800},

@@ -6,7 +6,7 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
 from api.query.catalog_query import GeoPoint
-from farmacy.domain.errors import InvalidInput
+from farmacy.errors import InvalidInput
 
 
 def es_client(request: Request) -> AsyncElasticsearch:

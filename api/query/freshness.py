@@ -13,8 +13,8 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from fastapi import Header, Query, Request
 from pydantic import BaseModel, Field
 
-from farmacy.domain.errors import DomainError, InvalidInput
-from sinks.events import lsn_int
+from farmacy.errors import DomainError, InvalidInput
+from farmacy.lsn import lsn_int
 
 POLL_S = 0.015
 

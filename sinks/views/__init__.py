@@ -1,11 +1,24 @@
-"""The views, by name. Each module declares one view: its sources, root mapping and document builder."""
+"""The views' declarations, loaded by name from their folders (``sinks/views/<name>/``)."""
 
 from __future__ import annotations
 
-from sinks.view import View
-from sinks.views.catalog import CATALOG
-from sinks.views.inventory import INVENTORY
-from sinks.views.orders import ORDERS
-from sinks.views.subscriptions import SUBSCRIPTIONS
+import importlib
+from collections.abc import Iterable
 
-VIEWS: dict[str, View] = {v.name: v for v in (INVENTORY, CATALOG, ORDERS, SUBSCRIPTIONS)}
+from farmacy.views import VIEW_NAMES
+from sinks.view import View
+
+
+def load_view(name: str) -> View:
+    """The ``VIEW`` declared in ``sinks/views/<name>/__init__.py``."""
+    view = importlib.import_module(f"sinks.views.{name}").VIEW
+    if not isinstance(view, View) or view.name != name:
+        raise TypeError(f"sinks/views/{name}/ must declare VIEW = View(name={name!r}, ...)")
+    return view
+
+
+def load_views(names: Iterable[str] = VIEW_NAMES) -> dict[str, View]:
+    return {name: load_view(name) for name in names}
+
+
+VIEWS: dict[str, View] = load_views()

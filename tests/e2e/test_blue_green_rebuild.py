@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from farmacy.settings import Settings
-from sinks.bluegreen import current_index
+from ops.bluegreen import current_index
+from ops.reconcile import reconcile
 from sinks.bootstrap import read_pool
-from sinks.reconcile import reconcile
 from sinks.views import VIEWS
 from tests.support.api import command_client, query_client
 from tests.support.views import es_client, wait_applied

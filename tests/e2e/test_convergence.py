@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
-from sinks.replay import replay_view
+from ops.replay import replay_view
 from sinks.views import VIEWS
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.workload import (

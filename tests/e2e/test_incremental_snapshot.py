@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from farmacy.settings import Settings
-from farmacy.snapshots import request_incremental_snapshot
+from ops.snapshots import request_incremental_snapshot
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.common.auth import Role, mint
 from api.query.catalog_query import GeoPoint, distance_km, encode_cursor
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal, query_client
 from tests.support.commands import created, levels, order_body, plan_body, register_customer

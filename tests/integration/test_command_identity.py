@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.commands import (
     active_meal,

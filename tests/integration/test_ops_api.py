@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from sinks.views import VIEWS
 

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from farmacy import commands as c
-from farmacy.domain.errors import DomainError
-from farmacy.domain.model import AdjustmentReason, LocationKind, MealStatus, OrderStatus
-from farmacy.handlers import catalog, inventory, locations, ordering
+from farmacy.errors import DomainError
 from farmacy.settings import Settings
-from farmacy.uow import UnitOfWork, make_pool
+from farmacy.vocabulary import AdjustmentReason, LocationKind, MealStatus, OrderStatus
 from tests.support.api import unique_code
+from writemodel.handlers import catalog, inventory, locations, ordering
+from writemodel.uow import UnitOfWork, make_pool
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.api import new_location, new_meal
 

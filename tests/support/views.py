@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 from elasticsearch import Elasticsearch, NotFoundError
 
+from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
-from sinks.events import lsn_int
 from sinks.views import VIEWS
 from tests.support.wait import wait_until
 

@@ -14,8 +14,8 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from farmacy.settings import Settings
+from ops.reconcile import reconcile
 from sinks.bootstrap import read_pool
-from sinks.reconcile import reconcile
 from sinks.views import VIEWS
 
 WORKERS = 8

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from api.common.auth import InvalidToken, Role, mint, verify
+from farmacy.auth import InvalidToken, Role, mint, verify
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 

@@ -20,7 +20,7 @@ from api.query.catalog_query import (
     distance_km,
     encode_cursor,
 )
-from farmacy.domain.errors import InvalidInput
+from farmacy.errors import InvalidInput
 
 TIEBREAK = {"meal_id": "asc"}
 NEAR = GeoPoint(39.78, -89.65)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from farmacy.domain.model import (
+from farmacy.vocabulary import AdjustmentReason
+from writemodel.domain.model import (
     FRIDGE_TRANSITIONS,
     STOREFRONT_TRANSITIONS,
-    AdjustmentReason,
     delta_sign_rule,
     is_operational,
     statuses_for,

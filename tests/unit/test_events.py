@@ -4,8 +4,9 @@ import json
 
 import pytest
 
+from farmacy.lsn import lsn_int, lsn_text
 from sinks.errors import PoisonEventError
-from sinks.events import lsn_int, lsn_text, parse
+from sinks.events import parse
 
 
 def _value(op: str, lsn: int = 1234, **extra: object) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.command.app import create_app
-from api.common.auth import Role, mint
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
 

@@ -24,7 +24,7 @@ def _exported_metric_names() -> set[str]:
     for path in [
         *(ROOT / "sinks").glob("*.py"),
         ROOT / "api" / "common" / "observability.py",
-        ROOT / "farmacy" / "watchdog.py",
+        ROOT / "ops" / "watchdog.py",
     ]:
         names |= set(re.findall(r'"(farmacy_[a-z_]+)"', path.read_text()))
     return names

@@ -8,7 +8,7 @@ import pytest
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
 from sinks.pipeline import Rebuilt, bulk_operations, read_bulk_response, route
-from sinks.views.inventory import INVENTORY
+from sinks.views.inventory import VIEW as INVENTORY
 
 L1, L2, M1 = (str(uuid.uuid4()) for _ in range(3))
 

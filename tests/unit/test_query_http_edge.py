@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.common.auth import Role, mint
 from api.query.app import create_app
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
 PROBLEM = "application/problem+json"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from farmacy.watchdog import BASE_BACKOFF_S, MAX_BACKOFF_S, Restart, Watchdog
+from ops.watchdog import BASE_BACKOFF_S, MAX_BACKOFF_S, Restart, Watchdog
 
 
 def status(connector: str = "RUNNING", *tasks: str) -> dict[str, Any]:

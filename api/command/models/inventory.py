@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from api.command.models.common import CommandBody, CommandResult
-from farmacy.domain.model import AdjustmentReason
+from farmacy.vocabulary import AdjustmentReason
 
 
 class AdjustmentCreate(CommandBody):

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.command.models.common import CommandBody, CommandResult, UpdateBody
-from farmacy.domain.model import Allergen, DietaryTag, MealStatus
+from farmacy.vocabulary import Allergen, DietaryTag, MealStatus
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Ingredient = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

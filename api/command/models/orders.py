@@ -6,7 +6,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.command.models.common import CommandBody, CommandResult
-from farmacy.domain.model import MAX_ORDER_LINES, OrderStatus
+from farmacy.vocabulary import OrderStatus
+from writemodel.domain.model import MAX_ORDER_LINES
 
 
 class OrderLineIn(CommandBody):

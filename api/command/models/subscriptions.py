@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.command.models.common import CommandBody, CommandResult, UpdateBody
-from farmacy.domain.model import SubscriptionStatus
+from farmacy.vocabulary import SubscriptionStatus
 
 
 class PlanCreate(CommandBody):

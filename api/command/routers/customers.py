@@ -5,8 +5,8 @@ from fastapi import APIRouter, Response, status
 from api.command.deps import Uow, respond
 from api.command.models.customers import CustomerCreate, CustomerPublic
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import RegisterCustomer
-from farmacy.handlers import ordering
+from writemodel.commands import RegisterCustomer
+from writemodel.handlers import ordering
 
 router = APIRouter(prefix="/customers", tags=["ordering"], responses=PROBLEM_RESPONSES)
 

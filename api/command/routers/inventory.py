@@ -6,8 +6,8 @@ from api.command.deps import Uow, respond
 from api.command.models.inventory import AdjustmentCreate, AdjustmentPublic, CountCreate, CountPublic
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import Actor, AdjustStock, CountStock
-from farmacy.handlers import inventory
+from writemodel.commands import Actor, AdjustStock, CountStock
+from writemodel.handlers import inventory
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RESPONSES)
 

@@ -8,8 +8,8 @@ from api.command.deps import IfMatch, RequiredIfMatch, Uow, respond
 from api.command.models.locations import LocationCreate, LocationPublic, LocationStatusChange, LocationUpdate
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import ChangeLocationStatus, CreateLocation, UpdateLocation
-from farmacy.handlers import locations
+from writemodel.commands import ChangeLocationStatus, CreateLocation, UpdateLocation
+from writemodel.handlers import locations
 
 router = APIRouter(prefix="/locations", tags=["locations"], responses=PROBLEM_RESPONSES)
 

@@ -8,9 +8,9 @@ from api.command.deps import IfMatch, RequiredIfMatch, Uow, respond
 from api.command.models.meals import MealCreate, MealPublic, MealUpdate
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import ChangeMealStatus, CreateMeal, UpdateMeal
-from farmacy.domain.model import MealStatus
-from farmacy.handlers import catalog
+from farmacy.vocabulary import MealStatus
+from writemodel.commands import ChangeMealStatus, CreateMeal, UpdateMeal
+from writemodel.handlers import catalog
 
 router = APIRouter(prefix="/catalog/meals", tags=["catalog"], responses=PROBLEM_RESPONSES)
 

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Response, status
 
 from api.command.deps import IfMatch, Uow, respond
 from api.command.models.orders import OrderCreate, OrderPublic
-from api.common.auth import Principal, Role
 from api.common.deps import AdminPrincipal, CustomerOrAdmin
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import Actor, ChangeOrderStatus, OrderLine, PlaceOrder
-from farmacy.domain.errors import Forbidden, InvalidInput
-from farmacy.domain.model import OrderStatus
-from farmacy.handlers import ordering
+from farmacy.auth import Principal, Role
+from farmacy.errors import Forbidden, InvalidInput
+from farmacy.vocabulary import OrderStatus
+from writemodel.commands import Actor, ChangeOrderStatus, OrderLine, PlaceOrder
+from writemodel.handlers import ordering
 
 router = APIRouter(prefix="/orders", tags=["ordering"], responses=PROBLEM_RESPONSES)
 

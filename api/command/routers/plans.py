@@ -8,8 +8,8 @@ from api.command.deps import IfMatch, RequiredIfMatch, Uow, respond
 from api.command.models.subscriptions import PlanCreate, PlanPublic, PlanUpdate
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import CreatePlan, RetirePlan, UpdatePlan
-from farmacy.handlers import subscriptions
+from writemodel.commands import CreatePlan, RetirePlan, UpdatePlan
+from writemodel.handlers import subscriptions
 
 router = APIRouter(prefix="/subscription/plans", tags=["subscriptions"], responses=PROBLEM_RESPONSES)
 

@@ -9,9 +9,9 @@ from api.command.models.subscriptions import PauseRequest, SubscriptionCreate, S
 from api.command.routers.orders import acting_customer, actor
 from api.common.deps import CustomerOrAdmin
 from api.common.problems import PROBLEM_RESPONSES
-from farmacy.commands import ChangeSubscriptionStatus, Subscribe, UpdateSubscription
-from farmacy.domain.model import SubscriptionStatus
-from farmacy.handlers import subscriptions
+from farmacy.vocabulary import SubscriptionStatus
+from writemodel.commands import ChangeSubscriptionStatus, Subscribe, UpdateSubscription
+from writemodel.handlers import subscriptions
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=PROBLEM_RESPONSES)
 

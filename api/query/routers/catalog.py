@@ -20,7 +20,7 @@ from api.query.models import (
     MealAvailability,
     Suggestions,
 )
-from farmacy.domain.model import Allergen, DietaryTag
+from farmacy.vocabulary import Allergen, DietaryTag
 
 router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"

@@ -12,8 +12,8 @@ from api.query.deps import Es, parse_near
 from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
 from api.query.models import LocationInventory, LocationList, LocationSummary
-from farmacy.domain.errors import InvalidInput
-from farmacy.domain.model import LocationKind
+from farmacy.errors import InvalidInput
+from farmacy.vocabulary import LocationKind
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=QUERY_RESPONSES)
 VIEW = "inventory"

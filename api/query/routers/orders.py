@@ -7,7 +7,6 @@ from uuid import UUID
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.common.auth import Principal, Role
 from api.common.deps import CurrentPrincipal
 from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
@@ -15,8 +14,9 @@ from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
 from api.query.models import OrderDetail, OrderPage, OrderView
 from api.query.paging import page
-from farmacy.domain.errors import InvalidInput
-from farmacy.domain.model import OrderStatus
+from farmacy.auth import Principal, Role
+from farmacy.errors import InvalidInput
+from farmacy.vocabulary import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["ordering"], responses=QUERY_RESPONSES)
 VIEW = "orders"

@@ -6,7 +6,6 @@ from uuid import UUID
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.common.auth import Role
 from api.common.deps import CurrentPrincipal
 from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
@@ -15,7 +14,8 @@ from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, 
 from api.query.models import SubscriptionDetail, SubscriptionPage, SubscriptionView
 from api.query.paging import page
 from api.query.routers.orders import scope
-from farmacy.domain.model import SubscriptionStatus
+from farmacy.auth import Role
+from farmacy.vocabulary import SubscriptionStatus
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=QUERY_RESPONSES)
 VIEW = "subscriptions"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from farmacy.domain.model import AdjustmentReason, LocationKind
+from farmacy.vocabulary import AdjustmentReason, LocationKind
 
 
 @dataclass(frozen=True)

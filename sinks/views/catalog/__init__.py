@@ -43,7 +43,7 @@ LEFT JOIN LATERAL (
 WHERE m.id = ANY(%(ids)s::uuid[]) AND m.status = 'active'
 """
 
-CATALOG = View(
+VIEW = View(
     name="catalog",
     root="catalog.meals",
     sources={
@@ -55,5 +55,4 @@ CATALOG = View(
         ),
     },
     build_sql=BUILD_SQL,
-    mapping_file="catalog.json",
 )

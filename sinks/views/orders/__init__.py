@@ -34,7 +34,7 @@ LEFT JOIN LATERAL (
 WHERE o.id = ANY(%(ids)s::uuid[])
 """
 
-ORDERS = View(
+VIEW = View(
     name="orders",
     root="ordering.orders",
     sources={
@@ -47,5 +47,4 @@ ORDERS = View(
         ),
     },
     build_sql=BUILD_SQL,
-    mapping_file="orders.json",
 )

@@ -10,7 +10,9 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from farmacy.commands import (
+from farmacy.errors import Conflict, InvalidInput, InvalidTransition, ReferenceNotFound
+from farmacy.vocabulary import SubscriptionStatus
+from writemodel.commands import (
     ChangeSubscriptionStatus,
     CreatePlan,
     RetirePlan,
@@ -18,15 +20,9 @@ from farmacy.commands import (
     UpdatePlan,
     UpdateSubscription,
 )
-from farmacy.domain.errors import Conflict, InvalidInput, InvalidTransition, ReferenceNotFound
-from farmacy.domain.model import (
-    RETIRED_LOCATION_STATUSES,
-    SUBSCRIPTION_TRANSITIONS,
-    SubscriptionStatus,
-    transition_error,
-)
-from farmacy.handlers.versioned import load_for_update, update_row
-from farmacy.uow import UnitOfWork
+from writemodel.domain.model import RETIRED_LOCATION_STATUSES, SUBSCRIPTION_TRANSITIONS, transition_error
+from writemodel.handlers.versioned import load_for_update, update_row
+from writemodel.uow import UnitOfWork
 
 PLAN_COLUMNS = "id, code, name, meals_per_week, price_cents, status, version, created_at, updated_at"
 SUBSCRIPTION_COLUMNS = (

@@ -1,7 +1,7 @@
 """Connector watchdog: restarts failed connectors and tasks with exponential backoff, exports their state,
 and keeps a failing task visible (metric and alert) when restarts do not help.
 
-    python -m farmacy.watchdog          (runs under the local stack's supervisor as `watchdog`)
+    python -m ops.watchdog          (runs under the local stack's supervisor as `watchdog`)
 """
 
 from __future__ import annotations

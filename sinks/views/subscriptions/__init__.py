@@ -26,7 +26,7 @@ JOIN inventory.locations l ON l.id = s.location_id
 WHERE s.id = ANY(%(ids)s::uuid[])
 """
 
-SUBSCRIPTIONS = View(
+VIEW = View(
     name="subscriptions",
     root="subscription.subscriptions",
     sources={
@@ -42,5 +42,4 @@ SUBSCRIPTIONS = View(
         ),
     },
     build_sql=BUILD_SQL,
-    mapping_file="subscriptions.json",
 )

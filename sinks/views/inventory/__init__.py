@@ -40,7 +40,7 @@ LEFT JOIN LATERAL (
 WHERE l.id = ANY(%(ids)s::uuid[])
 """
 
-INVENTORY = View(
+VIEW = View(
     name="inventory",
     root="inventory.locations",
     sources={
@@ -52,5 +52,4 @@ INVENTORY = View(
         ),
     },
     build_sql=BUILD_SQL,
-    mapping_file="inventory.json",
 )

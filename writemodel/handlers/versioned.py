@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, sql
 from psycopg.rows import DictRow
 
-from farmacy.domain.errors import NotFound, VersionMismatch
+from farmacy.errors import NotFound, VersionMismatch
 
 
 async def load_for_update(

@@ -6,17 +6,17 @@ from typing import Any
 
 import psycopg
 
-from farmacy.commands import ChangeLocationStatus, CreateLocation, UpdateLocation
-from farmacy.domain.errors import Conflict, InvalidInput, InvalidTransition
-from farmacy.domain.model import (
+from farmacy.errors import Conflict, InvalidInput, InvalidTransition
+from writemodel.commands import ChangeLocationStatus, CreateLocation, UpdateLocation
+from writemodel.domain.model import (
     INITIAL_STATUS,
     RETIRED_LOCATION_STATUSES,
     statuses_for,
     transition_error,
     transitions_for,
 )
-from farmacy.handlers.versioned import load_for_update, update_row
-from farmacy.uow import UnitOfWork
+from writemodel.handlers.versioned import load_for_update, update_row
+from writemodel.uow import UnitOfWork
 
 LOCATION_COLUMNS = "id, code, name, kind, address, city, latitude, longitude, status, version, created_at, updated_at"
 

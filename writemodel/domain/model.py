@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class MealStatus(StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    RETIRED = "retired"
-
-
-class LocationKind(StrEnum):
-    SMART_FRIDGE = "smart_fridge"
-    KIOSK = "kiosk"
-    RESTAURANT = "restaurant"
-
-
-class Allergen(StrEnum):
-    MILK = "milk"
-    EGGS = "eggs"
-    FISH = "fish"
-    SHELLFISH = "shellfish"
-    TREE_NUTS = "tree_nuts"
-    PEANUTS = "peanuts"
-    WHEAT = "wheat"
-    GLUTEN = "gluten"
-    SOY = "soy"
-    SESAME = "sesame"
-    CELERY = "celery"
-    MUSTARD = "mustard"
-    SULPHITES = "sulphites"
-
-
-class DietaryTag(StrEnum):
-    VEGAN = "vegan"
-    VEGETARIAN = "vegetarian"
-    PESCATARIAN = "pescatarian"
-    GLUTEN_FREE = "gluten_free"
-    DAIRY_FREE = "dairy_free"
-    NUT_FREE = "nut_free"
-    KETO = "keto"
-    PALEO = "paleo"
-    LOW_CARB = "low_carb"
-    HIGH_PROTEIN = "high_protein"
-
+from farmacy.vocabulary import (
+    AdjustmentReason,
+    LocationKind,
+    MealStatus,
+    OrderStatus,
+    SubscriptionStatus,
+)
 
 FRIDGE_TRANSITIONS: dict[str, frozenset[str]] = {
     "installed_off": frozenset({"online", "decommissioned"}),
@@ -80,16 +44,6 @@ def is_operational(status: str) -> bool:
     return status in OPERATIONAL_STATUSES
 
 
-class AdjustmentReason(StrEnum):
-    """Reasons an admin or replenisher may post; 'count' and 'sale' are written by the system."""
-
-    REPLENISH = "replenish"
-    REMOVE = "remove"
-    EXPIRED = "expired"
-    DAMAGED = "damaged"
-    CORRECTION = "correction"
-
-
 INCREASING_REASONS = frozenset({AdjustmentReason.REPLENISH})
 DECREASING_REASONS = frozenset({AdjustmentReason.REMOVE, AdjustmentReason.EXPIRED, AdjustmentReason.DAMAGED})
 
@@ -112,13 +66,6 @@ MEAL_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class OrderStatus(StrEnum):
-    PLACED = "placed"
-    READY = "ready"
-    PICKED_UP = "picked_up"
-    CANCELLED = "cancelled"
-
-
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.READY, OrderStatus.CANCELLED}),
     OrderStatus.READY: frozenset({OrderStatus.PICKED_UP, OrderStatus.CANCELLED}),
@@ -129,12 +76,6 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 MAX_PICKUP_WINDOW_HOURS = 12
 MAX_PICKUP_DAYS_AHEAD = 14
 MAX_ORDER_LINES = 20
-
-
-class SubscriptionStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CANCELLED = "cancelled"
 
 
 SUBSCRIPTION_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -10,26 +10,25 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from farmacy.commands import ChangeOrderStatus, PlaceOrder, RegisterCustomer
-from farmacy.domain.errors import (
+from farmacy.errors import (
     Conflict,
     InsufficientStock,
     InvalidInput,
     InvalidTransition,
     ReferenceNotFound,
 )
-from farmacy.domain.model import (
+from farmacy.vocabulary import MealStatus, OrderStatus
+from writemodel.commands import ChangeOrderStatus, PlaceOrder, RegisterCustomer
+from writemodel.domain.model import (
     MAX_PICKUP_DAYS_AHEAD,
     MAX_PICKUP_WINDOW_HOURS,
     ORDER_TRANSITIONS,
-    MealStatus,
-    OrderStatus,
     is_operational,
     transition_error,
 )
-from farmacy.handlers.inventory import append_ledger
-from farmacy.handlers.versioned import load_for_update, update_row
-from farmacy.uow import UnitOfWork
+from writemodel.handlers.inventory import append_ledger
+from writemodel.handlers.versioned import load_for_update, update_row
+from writemodel.uow import UnitOfWork
 
 CUSTOMER_COLUMNS = "id, email, name, version, created_at, updated_at"
 ORDER_COLUMNS = (

@@ -104,7 +104,7 @@ def token(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
 ) -> None:
     """Mint a bearer token for local use, signed with FARMACY_JWT_SECRET."""
-    from api.common.auth import Role, mint
+    from farmacy.auth import Role, mint
 
     settings = _settings()
     print(
@@ -125,7 +125,7 @@ def db_upgrade() -> None:
 @app.command()
 def seed() -> None:
     """Seed the demo dataset through the command API (skipped when the catalog is not empty)."""
-    from farmacy.demo import seed_demo
+    from stack.demo import seed_demo
 
     seed_demo(_settings())
 
@@ -205,8 +205,8 @@ def reconcile(
     """Compare each view with the projection of the master: missing, extra and different documents."""
     from elasticsearch import Elasticsearch
 
+    from ops.reconcile import reconcile as run
     from sinks.bootstrap import read_pool
-    from sinks.reconcile import reconcile as run
     from sinks.views import VIEWS
 
     settings = _settings()
@@ -240,7 +240,7 @@ def replay(
 
     Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
     """
-    from sinks.replay import replay_view
+    from ops.replay import replay_view
 
     if not from_offset and not from_beginning:
         raise typer.BadParameter("give --from-beginning or at least one --from-offset")
@@ -257,16 +257,13 @@ def rebuild(
     """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker."""
     from elasticsearch import Elasticsearch
 
-    from sinks.bluegreen import rebuild_view
+    from ops.bluegreen import rebuild_view
+    from ops.workers import worker_control
     from sinks.bootstrap import read_pool
     from sinks.views import VIEWS
-    from stack.lifecycle import layout_for
-    from stack.render import sink_program
-    from stack.supervisor import Supervisor
 
     settings = _settings()
-    sup = Supervisor(layout_for(settings))
-    program = sink_program(view)
+    workers = worker_control(settings)
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
 
     def progress(done: int, total: int) -> None:
@@ -277,8 +274,8 @@ def rebuild(
             pool,
             es,
             VIEWS[view],
-            lambda: sup.stop(program),
-            lambda: sup.start(program),
+            lambda: workers.stop(view),
+            lambda: workers.start(view),
             delete_old=not keep_old,
             progress=progress,
         )
@@ -292,7 +289,7 @@ def rebuild(
 @app.command()
 def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals")]) -> None:
     """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
-    from farmacy.snapshots import request_incremental_snapshot
+    from ops.snapshots import request_incremental_snapshot
 
     signal_id = request_incremental_snapshot(_settings(), tables)
     print(f"incremental snapshot requested (signal {signal_id}); progress in .stack/logs/connect.log")
@@ -301,7 +298,7 @@ def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g
 @dlq_app.command("list")
 def dlq_list(view: str, limit: int = 50) -> None:
     """Show a view's dead letters: where each came from and why it failed."""
-    from sinks.dead_letters import list_dead_letters
+    from ops.dead_letters import list_dead_letters
 
     letters = list_dead_letters(_settings(), view, limit)
     for d in letters:
@@ -316,7 +313,7 @@ def dlq_list(view: str, limit: int = 50) -> None:
 @dlq_app.command("redrive")
 def dlq_redrive(view: str) -> None:
     """Send a view's dead letters back to their source topics (after fixing the cause)."""
-    from sinks.dead_letters import redrive
+    from ops.dead_letters import redrive
 
     print(f"re-drove {redrive(_settings(), view)} event(s)")
 

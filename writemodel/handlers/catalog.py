@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from farmacy.commands import ChangeMealStatus, CreateMeal, UpdateMeal
-from farmacy.domain.errors import Conflict, InvalidTransition
-from farmacy.domain.model import MEAL_TRANSITIONS, MealStatus, transition_error
-from farmacy.handlers.versioned import load_for_update, update_row
-from farmacy.uow import UnitOfWork
+from farmacy.errors import Conflict, InvalidTransition
+from farmacy.vocabulary import MealStatus
+from writemodel.commands import ChangeMealStatus, CreateMeal, UpdateMeal
+from writemodel.domain.model import MEAL_TRANSITIONS, transition_error
+from writemodel.handlers.versioned import load_for_update, update_row
+from writemodel.uow import UnitOfWork
 
 MEAL_COLUMNS = (
     "id, name, description, ingredients, allergens, dietary_tags, calories, protein_g, carbs_g, fat_g, "

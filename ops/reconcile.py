@@ -54,7 +54,7 @@ def projection(pool: ConnectionPool, view: View) -> dict[str, dict[str, Any]]:
         ]
         docs: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(ids, CHUNK):
-            for root_id, doc in conn.execute(view.build_sql, {"ids": chunk, **view.extra}):
+            for root_id, doc in conn.execute(view.build_sql, {"ids": chunk}):
                 docs[str(root_id)] = doc
     return docs
 

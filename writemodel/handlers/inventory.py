@@ -8,10 +8,11 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from farmacy.commands import AdjustStock, CountStock
-from farmacy.domain.errors import Conflict, InsufficientStock, InvalidInput, ReferenceNotFound
-from farmacy.domain.model import RETIRED_LOCATION_STATUSES, MealStatus, delta_sign_rule
-from farmacy.uow import UnitOfWork
+from farmacy.errors import Conflict, InsufficientStock, InvalidInput, ReferenceNotFound
+from farmacy.vocabulary import MealStatus
+from writemodel.commands import AdjustStock, CountStock
+from writemodel.domain.model import RETIRED_LOCATION_STATUSES, delta_sign_rule
+from writemodel.uow import UnitOfWork
 
 STOCK_COLUMNS = "location_id, meal_id, on_hand, reserved, version, updated_at"
 

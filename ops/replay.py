@@ -6,6 +6,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from farmacy.settings import Settings
+from ops.workers import worker_control
 from sinks.bootstrap import group_id
 from sinks.views import VIEWS
 
@@ -16,24 +17,20 @@ def parse_offset(spec: str) -> TopicPartition:
 
 
 def replay_view(settings: Settings, view: str, offsets: list[str], from_beginning: bool) -> list[TopicPartition]:
-    from stack.lifecycle import layout_for
-    from stack.render import sink_program
-    from stack.supervisor import Supervisor
-
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; views: {', '.join(VIEWS)}")
     targets = [parse_offset(s) for s in offsets]
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     if from_beginning:
         topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
-        targets += [TopicPartition(t, 0, 0) for t in topics]  # one partition per topic (connector config)
-    sup = Supervisor(layout_for(settings))
-    program = sink_program(view)
-    sup.stop(program)  # offsets of a group can only move while it has no members
+        metadata = admin.list_topics(timeout=10).topics
+        targets += [TopicPartition(t, p, 0) for t in topics if t in metadata for p in metadata[t].partitions]
+    workers = worker_control(settings)
+    workers.stop(view)  # offsets of a group can only move while it has no members
     try:
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
         request = ConsumerGroupTopicPartitions(group_id(view), targets)
         result = admin.alter_consumer_group_offsets([request])
         moved: list[TopicPartition] = list(next(iter(result.values())).result().topic_partitions)
     finally:
-        sup.start(program)
+        workers.start(view)
     return moved

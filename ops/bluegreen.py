@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
@@ -46,11 +46,10 @@ def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progre
     with pool.connection() as conn, conn.transaction():
         query = sql.SQL("SELECT id::text FROM {}.{} ORDER BY id").format(sql.Identifier(schema), sql.Identifier(table))
         ids = [str(r[0]) for r in conn.execute(query)]
-    target = replace(view, name=index)  # bulk_operations writes to the view's alias; here, the new index itself
     written = 0
     for i in range(0, len(ids), CHUNK):
         rebuilt = rebuild(pool, view, RootRefs(direct=set(ids[i : i + CHUNK])))
-        outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(target.alias, rebuilt)).body))
+        outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt)).body))
         if outcome.rejected or outcome.retryable:
             raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
         written += len(rebuilt.docs)

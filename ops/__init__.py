@@ -1,0 +1,1 @@
+"""Operator tooling: the farmacy CLI, watchdog, reconciliation, replay, rebuild, dead letters, status."""
