@@ -130,6 +130,20 @@ def seed() -> None:
     seed_demo(_settings())
 
 
+@app.command()
+def manifests(
+    check: Annotated[bool, typer.Option(help="Only report files that differ; exit 1 if any")] = False,
+) -> None:
+    """Render what derives from the list of views: docker-compose.yml's sink services, monitoring/prometheus.yml."""
+    from stack.manifests import repository_settings, stale_files, write_files
+
+    settings = repository_settings()
+    changed = stale_files(settings) if check else write_files(settings)
+    for path in changed:
+        print(f"{'differs' if check else 'rewrote'}: {path}")
+    raise typer.Exit(1 if check and changed else 0)
+
+
 @connectors_app.command("status")
 def connectors_status() -> None:
     """Connector and task states as Kafka Connect reports them."""
@@ -320,3 +334,7 @@ def dlq_redrive(view: str) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,33 +5,20 @@ from __future__ import annotations
 import base64
 import shlex
 import shutil
-import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
 from farmacy.settings import ROOT, Settings
-from farmacy.views import worker_program
 from stack.install import Installed
 from stack.layout import Layout
+from stack.manifests import Program, service_programs
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _render(template: str, **values: object) -> str:
     return Template((TEMPLATES / template).read_text()).substitute({k: str(v) for k, v in values.items()})
-
-
-@dataclass(frozen=True)
-class Program:
-    name: str
-    command: list[str]
-    directory: Path
-    startsecs: int = 2
-    stopsignal: str = "TERM"
-    as_service_user: bool = True
-    environment: dict[str, str] = field(default_factory=dict)
 
 
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
@@ -99,7 +86,6 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
 
     log4j = f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}"
     classpath = f"{layout.kafka_libs}/*"
-    py = sys.executable
     programs = [
         Program(
             "postgres",
@@ -149,14 +135,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             directory=connect_dir,
             startsecs=5,
         ),
-        Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
-        Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
-        Program("ops-api", [py, "-m", "api.ops"], directory=ROOT, as_service_user=False),
-        Program("watchdog", [py, "-m", "ops.watchdog"], directory=ROOT, as_service_user=False),
-        *(
-            Program(worker_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False)
-            for v in settings.views
-        ),
+        *service_programs(settings),
     ]
 
     parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]

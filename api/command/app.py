@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.command.idempotency import install_replay_handler
 from api.command.routers import customers, inventory, locations, meals, orders, plans, subscriptions
 from api.common.observability import install_observability
-from api.common.problems import install_fallback_handler, install_problem_handlers, install_replay_handler
+from api.common.problems import install_fallback_handler, install_problem_handlers
 from farmacy.settings import Settings
 from writemodel.uow import make_pool
 

@@ -147,45 +147,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _replay(request: Request, exc: Exception) -> JSONResponse:
-    from writemodel.uow import IdempotentReplay, stored_response
-
-    assert isinstance(exc, IdempotentReplay)
-    stored = await stored_response(request.app.state.pool, exc.claim.principal, exc.claim.key)
-    if stored is None or stored["status_code"] == 0:
-        return problem_response(
-            409,
-            "idempotency-in-doubt",
-            "Request with this key is still being processed",
-            "retry in a moment",
-            request,
-            errors=[{"field": "Idempotency-Key", "rule": "first request must finish", "message": "in progress"}],
-        )
-    if stored["request_hash"] != exc.claim.request_hash:
-        return problem_response(
-            422,
-            "invalid-input",
-            "Input breaks a rule",
-            "this Idempotency-Key was used with a different request",
-            request,
-            errors=[
-                {
-                    "field": "Idempotency-Key",
-                    "rule": "must not be reused with a different request",
-                    "message": "key reused",
-                }
-            ],
-        )
-    headers = {**stored["headers"], "Idempotent-Replayed": "true"}
-    return JSONResponse(stored["response"], status_code=stored["status_code"], headers=headers)
-
-
-def install_replay_handler(app: FastAPI) -> None:
-    from writemodel.uow import IdempotentReplay
-
-    app.add_exception_handler(IdempotentReplay, _replay)
-
-
 def _described(code: int, desc: str) -> dict[str, Any]:
     return {"model": Problem, "content": {PROBLEM: {}}, "description": desc}
 

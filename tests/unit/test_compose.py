@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from farmacy.settings import ROOT, VIEW_NAMES, Settings
+from farmacy.settings import ROOT, Settings
+from farmacy.views import VIEW_NAMES, worker_program
 from stack.versions import load_versions
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -31,10 +32,7 @@ OUR_SERVICES = (
     "register",
     "command-api",
     "query-api",
-    "sink-inventory",
-    "sink-catalog",
-    "sink-orders",
-    "sink-subscriptions",
+    *(worker_program(v) for v in VIEW_NAMES),
     "ops-api",
     "watchdog",
 )
@@ -264,9 +262,7 @@ def test_every_sink_publishes_its_settings_health_port(view: str) -> None:
     assert _published(f"sink-{view}") == [(port, port)]
 
 
-@pytest.mark.parametrize(
-    "service", ["command-api", "query-api", "sink-inventory", "sink-catalog", "sink-orders", "sink-subscriptions"]
-)
+@pytest.mark.parametrize("service", ["command-api", "query-api", *(worker_program(v) for v in VIEW_NAMES)])
 def test_our_healthchecks_probe_health_on_the_published_port(service: str) -> None:
     ((_, container_port),) = _published(service)
     check = " ".join(_services()[service]["healthcheck"]["test"])
