@@ -17,8 +17,8 @@ import threading
 import time
 import uuid
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
 from elasticsearch import Elasticsearch
 
 from benchmarks.generate_dataset import generate
@@ -62,7 +62,7 @@ def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
     ensure_index(es, bench)
     topics = [settings.topic(*t.split(".")) for t in view.sources]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # OffsetSpec has no annotations
     ends = {
         tp.topic: f.result().offset
         for tp, f in admin.list_offsets({TopicPartition(t, 0): latest for t in topics}).items()
@@ -105,9 +105,7 @@ def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
     return events, elapsed
 
 
-def _group_request(group: str, topics: list[str]) -> object:
-    from confluent_kafka import ConsumerGroupTopicPartitions
-
+def _group_request(group: str, topics: list[str]) -> ConsumerGroupTopicPartitions:
     return ConsumerGroupTopicPartitions(group, [TopicPartition(t, 0) for t in topics])
 
 

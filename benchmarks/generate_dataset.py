@@ -14,6 +14,7 @@ import argparse
 import time
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from farmacy.settings import Settings
 
@@ -110,7 +111,7 @@ def generate(settings: Settings, meals: int, locations: int, density: float, run
                JOIN LATERAL (SELECT (x->>0) city, (x->>1)::float lat, (x->>2)::float lon
                              FROM jsonb_array_elements(%(cities)s::jsonb) WITH ORDINALITY e(x, i)
                              WHERE i = 1 + g %% jsonb_array_length(%(cities)s::jsonb)) c ON true""",
-            {"run": run, "locations": locations, "cities": psycopg.types.json.Jsonb(cities)},
+            {"run": run, "locations": locations, "cities": Jsonb(cities)},
         )
         conn.execute(
             """CREATE TEMP TABLE gen_stock AS

@@ -25,6 +25,7 @@ FARMACY = str(Path(sys.executable).parent / "farmacy")
 def test_rebuild_swaps_the_alias_without_downtime_and_converges(stack: Settings, admin_token: str) -> None:
     es = es_client(stack)
     old = current_index(es, "subscriptions")
+    assert old is not None, "the subscriptions alias points at an index before the rebuild"
     statuses: list[int] = []
     done = threading.Event()
 

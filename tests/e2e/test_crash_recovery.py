@@ -9,6 +9,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -31,13 +32,20 @@ def es(stack: Settings) -> Iterator[Elasticsearch]:
     client.close()
 
 
+def _restarted(sup: Supervisor, program: str, old_pid: int) -> bool:
+    info = sup.info(program)
+    state: str = info["statename"]
+    pid: int = info["pid"]
+    return state == "RUNNING" and pid != old_pid
+
+
 def test_killed_sinks_and_connect_recover_without_loss(stack: Settings, admin_token: str, es: Elasticsearch) -> None:
     sup = Supervisor(layout_for(stack))
     baseline = versions(es)
     result: list[World] = []
     worker = threading.Thread(target=lambda: result.append(asyncio.run(workload(stack, admin_token, seed=7))))
     worker.start()
-    killed = []
+    killed: list[tuple[str, int]] = []
     for delay, program in ((2, "sink-catalog"), (1, "sink-inventory"), (1, "connect"), (2, "sink-orders")):
         time.sleep(delay)
         pid = sup.info(program)["pid"]
@@ -47,11 +55,7 @@ def test_killed_sinks_and_connect_recover_without_loss(stack: Settings, admin_to
     assert result, "the workload failed"
     print(f"\nkilled {killed}; workload statuses {result[0].codes}")
     for program, pid in killed:
-        wait_until(
-            lambda p=program, old=pid: sup.info(p)["statename"] == "RUNNING" and sup.info(p)["pid"] != old,
-            60,
-            f"{program} restarted",
-        )
+        wait_until(partial(_restarted, sup, program, pid), 60, f"{program} restarted")
     client = ConnectClient(stack.connect_url)
     try:
         client.wait_running(stack.connector_name, timeout=120)

@@ -30,8 +30,8 @@ def test_incremental_snapshot_re_emits_every_row_of_the_table(stack: Settings) -
 
     def all_read() -> bool:
         while (msg := consumer.poll(0.5)) is not None:
-            if msg.error() is None and msg.value():
-                event = json.loads(msg.value())
+            if msg.error() is None and (value := msg.value()):
+                event = json.loads(value)
                 if event["op"] == "r":
                     seen.add(event["after"]["id"])
         return plan_ids <= seen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import pytest
@@ -29,9 +30,12 @@ def _consumer_at_end(settings: Settings, topic: str) -> Consumer:
 
 def _find_stock_event(consumer: Consumer, location_id: str, meal_id: str, on_hand: int) -> dict[str, Any] | None:
     msg = consumer.poll(0.2)
-    if msg is None or msg.error() or msg.value() is None:
+    if msg is None or msg.error():
         return None
-    key, value = json.loads(msg.key()), json.loads(msg.value())
+    raw_key, raw_value = msg.key(), msg.value()
+    if raw_key is None or raw_value is None:
+        return None
+    key, value = json.loads(raw_key), json.loads(raw_value)
     if key == {"location_id": location_id, "meal_id": meal_id} and value["after"]["on_hand"] == on_hand:
         return dict(value)
     return None
@@ -62,7 +66,7 @@ def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admi
                 assert r.headers["X-Consistency-Token"] == r.json()["consistency_token"]
 
                 event = wait_until(
-                    lambda e=expected: _find_stock_event(consumer, loc["id"], meal["id"], e),
+                    partial(_find_stock_event, consumer, loc["id"], meal["id"], expected),
                     15,
                     f"change event with on_hand={expected} on the stock topic",
                 )

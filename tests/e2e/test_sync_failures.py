@@ -7,7 +7,7 @@ import json
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from farmacy.settings import Settings
 from tests.support.api import command_client
@@ -15,6 +15,14 @@ from tests.support.views import doc, es_client, wait_applied
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    """A message's headers as text. The client types them as a dict or a list of pairs, str or bytes values;
+    a consumed message carries a list of (str, bytes | None)."""
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {k: v.decode() if isinstance(v, bytes) else v or "" for k, v in pairs}
 
 
 def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
@@ -31,17 +39,15 @@ def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
     producer.produce(stack.topic("inventory", "locations"), key=b'{"id": "x"}', value=b"\x00not json")
     assert producer.flush(10) == 0
     try:
+        seen: list[tuple[bytes | None, dict[str, str]]] = []
 
-        def dead_letters() -> list[tuple[bytes | None, dict[str, str]]] | None:
-            found = []
+        def two_dead_letters() -> bool:
             while (msg := consumer.poll(0.5)) is not None:
                 if msg.error() is None:
-                    headers = {k: (v or b"").decode() for k, v in (msg.headers() or [])}
-                    found.append((msg.key(), headers))
-            return found or None
+                    seen.append((msg.key(), _headers(msg)))
+            return len(seen) >= 2
 
-        seen: list[tuple[bytes | None, dict[str, str]]] = []
-        wait_until(lambda: seen.extend(dead_letters() or []) or len(seen) >= 2, 60, "two dead letters")
+        wait_until(two_dead_letters, 60, "two dead letters")
         by_key = {k: h for k, h in seen}
         headers = by_key[poison_key]
         assert headers["dlq.view"] == "inventory"

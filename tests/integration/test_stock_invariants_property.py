@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from farmacy import commands as c
 from farmacy.errors import DomainError
 from farmacy.settings import Settings
 from farmacy.vocabulary import AdjustmentReason, LocationKind, MealStatus, OrderStatus
 from tests.support.api import unique_code
+from writemodel import commands as c
 from writemodel.handlers import catalog, inventory, locations, ordering
 from writemodel.uow import UnitOfWork, make_pool
 

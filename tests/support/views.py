@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -31,13 +32,17 @@ def applied(es: Elasticsearch, settings: Settings, view: str) -> int:
         return -1
 
 
+def _has_applied(es: Elasticsearch, settings: Settings, view: str, position: int) -> bool:
+    return applied(es, settings, view) >= position
+
+
 def wait_applied(
     es: Elasticsearch, settings: Settings, token: str | int, views: list[str] | None = None, timeout: float = 30
 ) -> None:
     """Waits until every given view has applied the WAL position (a command's consistency token)."""
     position = lsn_int(token) if isinstance(token, str) else token
     for view in views or list(VIEWS):
-        wait_until(lambda v=view: applied(es, settings, v) >= position, timeout, f"{view} to apply {token}")
+        wait_until(partial(_has_applied, es, settings, view, position), timeout, f"{view} to apply {token}")
 
 
 def doc(es: Elasticsearch, view: str, doc_id: str) -> dict[str, Any] | None:

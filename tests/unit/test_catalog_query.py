@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from hypothesis import given, settings
@@ -36,6 +36,15 @@ HOSTILE = [
     '{"script": {"source": "1"}}',
 ]
 MATCH_QUERIES = {"multi_match", "match_bool_prefix"}
+
+
+class Bounds(TypedDict, total=False):
+    """The numeric range fields of a catalog search."""
+
+    price_min: int
+    price_max: int
+    calories_min: int
+    calories_max: int
 
 
 def walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -153,15 +162,19 @@ def test_allergens_are_one_must_not_terms_none_of() -> None:
         ({"calories_min": 300, "calories_max": 600}, {"range": {"calories": {"gte": 300, "lte": 600}}}),
     ],
 )
-def test_ranges_are_inclusive_and_only_name_given_bounds(kwargs: dict[str, int], expected: dict[str, Any]) -> None:
+def test_ranges_are_inclusive_and_only_name_given_bounds(kwargs: Bounds, expected: dict[str, Any]) -> None:
     assert filters(build_search(CatalogSearch(**kwargs))) == [expected]
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "fld"), [("price_min", "price_max", "price"), ("calories_min", "calories_max", "calories")]
+    ("search", "fld"),
+    [
+        (CatalogSearch(price_min=11, price_max=10), "price"),
+        (CatalogSearch(calories_min=11, calories_max=10), "calories"),
+    ],
 )
-def test_min_above_max_is_invalid(low: str, high: str, fld: str) -> None:
-    err = invalid(CatalogSearch(**{low: 11, high: 10}))
+def test_min_above_max_is_invalid(search: CatalogSearch, fld: str) -> None:
+    err = invalid(search)
     assert err.field == f"{fld}_min"
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,11 @@ PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool missing: `bin/farmacy test` installs it (Debian package prometheus)"
 )
+
+
+def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert PROMTOOL is not None, "only called from tests marked needs_promtool"
+    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True)
 
 
 def _exported_metric_names() -> set[str]:
@@ -37,17 +43,13 @@ def _used_metric_names(text: str) -> set[str]:
 
 @needs_promtool
 def test_prometheus_config_is_valid() -> None:
-    result = subprocess.run(
-        [PROMTOOL, "check", "config", "prometheus.yml"], cwd=MONITORING, capture_output=True, text=True
-    )
+    result = _promtool("check", "config", "prometheus.yml", cwd=MONITORING)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @needs_promtool
 def test_alert_rules_pass_their_unit_tests() -> None:
-    result = subprocess.run(
-        [PROMTOOL, "test", "rules", "alerts_test.yml"], cwd=MONITORING / "tests", capture_output=True, text=True
-    )
+    result = _promtool("test", "rules", "alerts_test.yml", cwd=MONITORING / "tests")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
