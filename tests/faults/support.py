@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
 from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
@@ -16,11 +16,12 @@ def dead_letter_counts(settings: Settings) -> dict[str, int]:
     """Records ever written to each view's dead-letter topic (end offsets summed over its partitions)."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     topics = admin.list_topics(timeout=10).topics
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # OffsetSpec has no annotations
     request: dict[TopicPartition, OffsetSpec] = {}
     for view in settings.views:
         name = dead_letter_topic(settings, view)
         for partition in topics[name].partitions if name in topics else {}:
-            request[TopicPartition(name, partition)] = OffsetSpec.latest()
+            request[TopicPartition(name, partition)] = latest
     counts = dict.fromkeys(settings.views, 0)
     by_topic = {dead_letter_topic(settings, v): v for v in settings.views}
     for tp, future in admin.list_offsets(request, request_timeout=10).items():

@@ -120,7 +120,7 @@ def _properties(path: Path) -> dict[str, str]:
 
 def _connector_file_references() -> list[tuple[str, str]]:
     config = json.loads(CONNECTOR_FILE.read_text())["config"]
-    return [m.groups() for value in config.values() for m in FILE_PLACEHOLDER.finditer(value)]
+    return [(m.group(1), m.group(2)) for value in config.values() for m in FILE_PLACEHOLDER.finditer(value)]
 
 
 def _connect_file_for(path: str) -> Path:
