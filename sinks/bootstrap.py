@@ -65,6 +65,11 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "max.poll.interval.ms": 900_000,
+            # A worker killed without a clean leave holds its partitions until the group times its session out;
+            # its restart (seconds later) would wait that long. Heartbeats come from librdkafka's own thread, so a
+            # long batch does not count against the session (max.poll.interval.ms bounds that).
+            "session.timeout.ms": 6_000,
+            "heartbeat.interval.ms": 1_500,
             "enable.partition.eof": False,
             "topic.metadata.refresh.interval.ms": 10_000,
             "client.id": f"sink-{view_name}",
