@@ -1,6 +1,6 @@
 """Resident memory of each component of the running local stack (process and its children).
 
-.venv/bin/python -m benchmarks.memory_at_rest
+.venv/bin/python -m benchmarks.memory_at_rest   (the stack of FARMACY_STACK_DIR, like every command)
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ def _rss_kib(pid: int) -> int:
 
 
 def main() -> None:
-    sup = Supervisor(layout_for(Settings()))
+    settings = Settings()
+    sup = Supervisor(layout_for(settings))
+    if not sup.running():
+        raise SystemExit(f"stack {settings.stack_name} is not running (no supervisord under {settings.stack_dir})")
+    print(f"stack {settings.stack_name} ({settings.stack_dir})")
     total = 0
     for info in sup.all_info():
         if not info["pid"]:

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import json
-import time
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from farmacy.settings import ROOT
+from farmacy.settings import ROOT, Settings
 
 CONNECTORS_DIR = ROOT / "connectors"
+# Values a connector JSON takes from settings at apply time, written like Connect's own config providers
+# (`${file:path:key}` stays for Connect to resolve): everything that differs between two stacks.
+SETTINGS_PLACEHOLDER = re.compile(r"\$\{settings:([a-z_]+)\}")
+POLL_S = 0.5
+
+
+def stack_values(settings: Settings) -> dict[str, str]:
+    """What `${settings:KEY}` may name: stack-specific names only, never a secret."""
+    return {
+        "connector_name": settings.connector_name,
+        "topic_prefix": settings.topic_prefix,
+        "slot_name": settings.slot_name,
+    }
 
 
 @dataclass(frozen=True)
@@ -21,14 +35,31 @@ class ConnectorSpec:
     config: dict[str, str]
 
 
-def load_specs(directory: Path = CONNECTORS_DIR) -> list[ConnectorSpec]:
+def render(raw: str, values: dict[str, str], source: Path | str = "connector") -> str:
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise ValueError(f"{source}: unknown placeholder ${{settings:{key}}}; known: {', '.join(sorted(values))}")
+        return values[key]
+
+    return SETTINGS_PLACEHOLDER.sub(fill, raw)
+
+
+def load_specs(settings: Settings, directory: Path = CONNECTORS_DIR) -> list[ConnectorSpec]:
+    """Every ``connectors/*.json`` with its ``${settings:...}`` placeholders filled from ``settings``."""
+    values = stack_values(settings)
     specs = []
     for path in sorted(directory.glob("*.json")):
         raw = json.loads(path.read_text())
         config = raw["config"]
         if not all(isinstance(v, str) for v in config.values()):
             raise ValueError(f"{path}: every config value must be a string")
-        specs.append(ConnectorSpec(name=raw["name"], config=config))
+        specs.append(
+            ConnectorSpec(
+                name=render(raw["name"], values, path),
+                config={key: render(value, values, path) for key, value in config.items()},
+            )
+        )
     return specs
 
 
@@ -42,24 +73,18 @@ class ConnectClient:
     def info(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._http.get("/").raise_for_status().json())
 
-    def plugins(self) -> list[str]:
-        resp = self._http.get("/connector-plugins").raise_for_status()
-        return [p["class"] for p in resp.json()]
-
-    def connectors(self) -> list[str]:
-        return cast(list[str], self._http.get("/connectors").raise_for_status().json())
-
     def apply(self, spec: ConnectorSpec, timeout: float = 60.0) -> None:
         """Creates or updates the connector (PUT is idempotent: same config, no restart).
 
         Retries while the Connect group rebalances (409), which it does right after a worker starts.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            resp = self._http.put(f"/connectors/{spec.name}/config", json=spec.config)
-            if resp.status_code != 409 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        put = Retrying(
+            stop=stop_after_delay(timeout),
+            wait=wait_fixed(POLL_S),
+            retry=retry_if_result(lambda resp: resp.status_code == 409),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        resp: httpx.Response = put(self._http.put, f"/connectors/{spec.name}/config", json=spec.config)
         if resp.is_error:
             raise RuntimeError(f"PUT config of {spec.name} failed: {resp.status_code} {resp.text[:1000]}")
 
@@ -83,16 +108,24 @@ class ConnectClient:
         self._http.put(f"/connectors/{name}/resume").raise_for_status()
 
     def wait_running(self, name: str, timeout: float = 120.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
-            last = self.status(name)
-            if last and is_running(last):
-                return last
-            if last and _failed_trace(last):
-                raise RuntimeError(f"connector {name} failed:\n{_failed_trace(last)}")
-            time.sleep(0.5)
-        raise TimeoutError(f"connector {name} not RUNNING after {timeout:.0f}s; last status: {last}")
+        """Polls until the connector and all its tasks are RUNNING; fails at once when one has FAILED."""
+
+        def poll() -> dict[str, Any] | None:
+            status = self.status(name)
+            if status and (trace := _failed_trace(status)):
+                raise RuntimeError(f"connector {name} failed:\n{trace}")
+            return status
+
+        waiting = Retrying(
+            stop=stop_after_delay(timeout),
+            wait=wait_fixed(POLL_S),
+            retry=retry_if_result(lambda status: not (status and is_running(status))),
+        )
+        try:
+            return cast(dict[str, Any], waiting(poll))
+        except RetryError as exc:
+            last = exc.last_attempt.result()
+            raise TimeoutError(f"connector {name} not RUNNING after {timeout:.0f}s; last status: {last}") from None
 
 
 def is_running(status: dict[str, Any]) -> bool:

@@ -2,22 +2,35 @@
 
 Each process builds its adapters from one ``Settings`` instance in its ``create_app`` / ``bootstrap``,
 never at import time.
+
+Two rules keep two stacks on one machine apart (docs/two-stacks.md):
+- every address is derived from a host and a port unless it is set explicitly (``kafka_bootstrap``,
+  ``connect_url``, ``elasticsearch_url``), so changing a port alone cannot leave a URL pointing at another stack;
+- every cluster-level name (Connect's group and internal topics, consumer groups, topic prefix, replication slot,
+  connector, sync index, dead-letter topics, Elasticsearch cluster) is derived from ``stack_name``.
+The publication is not among them: the first migration creates it as ``farmacy_views``, and it belongs to one
+database, so two stacks (two PostgreSQL clusters) never share it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
+import httpx
+from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL
 
 from farmacy.views import VIEW_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"  # noqa: S105 - refused outside local mode
 PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "farmacy", "secret", ""})
+# Lower case, so that one name is valid as a Kafka topic, an Elasticsearch index and (with '-' as '_') a slot.
+STACK_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 
 
 class Mode(StrEnum):
@@ -32,6 +45,42 @@ class WorkerControlKind(StrEnum):
     COMPOSE = "compose"  # docker-compose.yml
 
 
+def http_url(host: str, port: int) -> str:
+    """``http://host:port`` without a trailing slash (callers append paths); IPv6 hosts get their brackets."""
+    return str(httpx.URL(scheme="http", host=host, port=port))
+
+
+# default_factory with one parameter receives the fields validated so far (those declared above the field).
+def _kafka_bootstrap(data: dict[str, Any]) -> str:
+    host = data["kafka_host"]
+    return f"[{host}]:{data['kafka_port']}" if ":" in host else f"{host}:{data['kafka_port']}"
+
+
+def _connect_url(data: dict[str, Any]) -> str:
+    return http_url(data["connect_host"], data["connect_port"])
+
+
+def _elasticsearch_url(data: dict[str, Any]) -> str:
+    return http_url(data["elasticsearch_host"], data["elasticsearch_port"])
+
+
+def _topic_prefix(data: dict[str, Any]) -> str:
+    return str(data["stack_name"])
+
+
+def _connector_name(data: dict[str, Any]) -> str:
+    return f"{data['stack_name']}-postgres-source"
+
+
+def _slot_name(data: dict[str, Any]) -> str:
+    # PostgreSQL slot names allow lower-case letters, digits and '_' only.
+    return f"{data['stack_name'].replace('-', '_')}_views"
+
+
+def _sync_index(data: dict[str, Any]) -> str:
+    return f"{data['stack_name']}-sync"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FARMACY_", env_file=".env", extra="ignore")
 
@@ -39,6 +88,8 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern="^(json|console)$")
     log_level: str = "INFO"
 
+    # Names everything one stack shares with nobody else: the cluster-level names below derive from it.
+    stack_name: str = Field("farmacy", pattern=STACK_NAME_PATTERN)
     # The local stack: binaries, data and logs of every component live under this directory.
     stack_dir: Path = ROOT / ".stack"
 
@@ -48,13 +99,18 @@ class Settings(BaseSettings):
     pg_user: str = "farmacy"
     pg_password: SecretStr = SecretStr("farmacy")
 
+    # Each address is derived from its host and port unless set explicitly (docker-compose.yml sets them).
+    kafka_host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_bootstrap: str = Field(default_factory=_kafka_bootstrap)
+    connect_host: str = "127.0.0.1"
     connect_port: int = 8083
-    connect_url: str = "http://127.0.0.1:8083"
+    connect_url: str = Field(default_factory=_connect_url)
+    elasticsearch_host: str = "127.0.0.1"
     elasticsearch_port: int = 9200
-    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_transport_port: int = 9300
+    elasticsearch_url: str = Field(default_factory=_elasticsearch_url)
     elasticsearch_heap: str = "1g"
     kafka_heap: str = "512m"
     connect_heap: str = "768m"
@@ -64,11 +120,12 @@ class Settings(BaseSettings):
     ops_port: int = 8003
     bind_host: str = "127.0.0.1"
 
-    # Capture: topic names are "<topic_prefix>.<schema>.<table>".
-    topic_prefix: str = "farmacy"
-    connector_name: str = "farmacy-postgres-source"
-    slot_name: str = "farmacy_views"  # must match connectors/*.json slot.name
-    sync_index: str = "farmacy-sync"  # one document per view: the WAL position it has applied
+    # Capture: topic names are "<topic_prefix>.<schema>.<table>". Each of these can be set on its own; by default
+    # they derive from stack_name. The connector JSON reads them through ${settings:...} (farmacy/connect.py).
+    topic_prefix: str = Field(default_factory=_topic_prefix)
+    connector_name: str = Field(default_factory=_connector_name)
+    slot_name: str = Field(default_factory=_slot_name)
+    sync_index: str = Field(default_factory=_sync_index)  # one document per view: the WAL position it has applied
     consistency_wait_s: float = Field(2.0, ge=0, le=30)
 
     # The views this stack runs (farmacy/views.py lists them all); each view's sink worker serves /health and
@@ -88,15 +145,26 @@ class Settings(BaseSettings):
 
     @property
     def pg_dsn(self) -> str:
-        return (
-            f"host={self.pg_host} port={self.pg_port} dbname={self.pg_database} "
-            f"user={self.pg_user} password={self.pg_password.get_secret_value()}"
+        """libpq connection string; values are quoted by psycopg, so any password works."""
+        return make_conninfo(
+            host=self.pg_host,
+            port=self.pg_port,
+            dbname=self.pg_database,
+            user=self.pg_user,
+            password=self.pg_password.get_secret_value(),
         )
 
     @property
-    def sqlalchemy_url(self) -> str:
-        pw = self.pg_password.get_secret_value()
-        return f"postgresql+psycopg://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+    def sqlalchemy_url(self) -> URL:
+        """The database URL for Alembic, as a ``URL`` object (never rendered, so nothing needs escaping)."""
+        return URL.create(
+            "postgresql+psycopg",
+            username=self.pg_user,
+            password=self.pg_password.get_secret_value(),
+            host=self.pg_host,
+            port=self.pg_port,
+            database=self.pg_database,
+        )
 
     def sink_port(self, view: str) -> int:
         return self.sink_port_base + self.views.index(view)
@@ -108,6 +176,31 @@ class Settings(BaseSettings):
 
     def topic(self, schema: str, table: str) -> str:
         return f"{self.topic_prefix}.{schema}.{table}"
+
+    # Cluster-level names: all derived from stack_name (or topic_prefix), so a second stack shares none.
+
+    @property
+    def connect_group_id(self) -> str:
+        return f"{self.stack_name}-connect"
+
+    def connect_storage_topic(self, kind: str) -> str:
+        """Kafka Connect's internal topics: kind is ``configs``, ``offsets`` or ``status``."""
+        return f"{self.stack_name}-connect-{kind}"
+
+    def sink_group_id(self, view: str) -> str:
+        """The consumer group of a view's sink worker (its committed offsets are the view's position)."""
+        return f"{self.stack_name}-sink-{view}"
+
+    def dead_letter_topic(self, view: str) -> str:
+        return f"{self.topic_prefix}.dlq.{view}"
+
+    @property
+    def elasticsearch_cluster_name(self) -> str:
+        return f"{self.stack_name}-local"
+
+    @property
+    def elasticsearch_node_name(self) -> str:
+        return f"{self.stack_name}-es-1"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from farmacy.settings import ROOT, Settings
+from farmacy.settings import ROOT, Settings, http_url
 
 app = typer.Typer(
     help="Farmacy Food CQRS platform: local stack, operations and tools.",
@@ -73,8 +73,9 @@ def _print_status(settings: Settings) -> bool:
     for r in rows:
         print("  ".join(r[k].ljust(widths[k]) for k in r))
     print(
-        f"\ncommand API  http://127.0.0.1:{settings.command_port}/docs\n"
-        f"query API    http://127.0.0.1:{settings.query_port}/docs\n"
+        f"\nstack        {settings.stack_name}\n"
+        f"command API  {http_url('127.0.0.1', settings.command_port)}/docs\n"
+        f"query API    {http_url('127.0.0.1', settings.query_port)}/docs\n"
         f"connect      {settings.connect_url}/connectors/{settings.connector_name}/status\n"
         f"elasticsearch {settings.elasticsearch_url}/_cat/indices?v\n"
         f"logs         {settings.stack_dir / 'logs'}"
@@ -154,7 +155,7 @@ def connectors_status() -> None:
     settings = _settings()
     client = ConnectClient(settings.connect_url)
     try:
-        for spec in load_specs():
+        for spec in load_specs(settings):
             print(json.dumps(client.status(spec.name), indent=2))
     finally:
         client.close()
@@ -168,7 +169,7 @@ def connectors_apply() -> None:
     settings = _settings()
     client = ConnectClient(settings.connect_url)
     try:
-        for spec in load_specs():
+        for spec in load_specs(settings):
             client.apply(spec)
             client.wait_running(spec.name)
             print(f"{spec.name}: RUNNING")
@@ -177,11 +178,16 @@ def connectors_apply() -> None:
 
 
 @connectors_app.command("restart")
-def connectors_restart(name: str = "farmacy-postgres-source", only_failed: bool = False) -> None:
+def connectors_restart(
+    name: Annotated[str | None, typer.Option(help="Connector; default: this stack's (FARMACY_CONNECTOR_NAME)")] = None,
+    only_failed: bool = False,
+) -> None:
     """Restart a connector and its tasks."""
     from farmacy.connect import ConnectClient
 
-    client = ConnectClient(_settings().connect_url)
+    settings = _settings()
+    name = name or settings.connector_name
+    client = ConnectClient(settings.connect_url)
     try:
         client.restart(name, include_tasks=True, only_failed=only_failed)
         print(client.wait_running(name))
@@ -195,7 +201,9 @@ def topics() -> None:
     from confluent_kafka import Consumer, TopicPartition
 
     settings = _settings()
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "farmacy-cli-topics"})
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.stack_name}-cli-topics"}
+    )
     try:
         md = consumer.list_topics(timeout=10)
         for name in sorted(md.topics):
@@ -305,8 +313,10 @@ def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g
     """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
     from ops.snapshots import request_incremental_snapshot
 
-    signal_id = request_incremental_snapshot(_settings(), tables)
-    print(f"incremental snapshot requested (signal {signal_id}); progress in .stack/logs/connect.log")
+    settings = _settings()
+    signal_id = request_incremental_snapshot(settings, tables)
+    log = settings.stack_dir / "logs" / "connect.log"
+    print(f"incremental snapshot requested (signal {signal_id}); progress in {log}")
 
 
 @dlq_app.command("list")

@@ -28,7 +28,7 @@ def replay_view(settings: Settings, view: str, offsets: list[str], from_beginnin
     workers = worker_control(settings)
     workers.stop(view)  # offsets of a group can only move while it has no members
     try:
-        request = ConsumerGroupTopicPartitions(group_id(view), targets)
+        request = ConsumerGroupTopicPartitions(group_id(settings, view), targets)
         result = admin.alter_consumer_group_offsets([request])
         moved: list[TopicPartition] = list(next(iter(result.values())).result().topic_partitions)
     finally:

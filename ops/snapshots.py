@@ -12,13 +12,13 @@ from farmacy.connect import load_specs
 from farmacy.settings import Settings
 
 
-def captured_tables() -> set[str]:
-    return {t for spec in load_specs() for t in spec.config["table.include.list"].split(",")}
+def captured_tables(settings: Settings) -> set[str]:
+    return {t for spec in load_specs(settings) for t in spec.config["table.include.list"].split(",")}
 
 
 def request_incremental_snapshot(settings: Settings, tables: list[str]) -> str:
     """Inserts an execute-snapshot signal; returns its id. Refuses tables the connector does not capture."""
-    unknown = set(tables) - captured_tables()
+    unknown = set(tables) - captured_tables(settings)
     if unknown:
         raise ValueError(f"not captured by the connector: {', '.join(sorted(unknown))}")
     signal_id = str(uuid.uuid4())

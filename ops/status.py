@@ -34,7 +34,7 @@ def _committed(admin: AdminClient, group: str, topics: list[str]) -> dict[str, i
 
 def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
     topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
-    ends, committed = _ends(admin, topics), _committed(admin, group_id(view), topics)
+    ends, committed = _ends(admin, topics), _committed(admin, group_id(settings, view), topics)
     dlq = dead_letter_topic(settings, view)
     try:
         sync = dict(es.get(index=settings.sync_index, id=view)["_source"])

@@ -77,7 +77,7 @@ def run(settings: Settings, stop: threading.Event, interval_s: float = 5.0) -> N
     client = ConnectClient(settings.connect_url)
     dog = Watchdog()
     while not stop.is_set():
-        for spec in load_specs():
+        for spec in load_specs(settings):
             try:
                 status = client.status(spec.name)
             except Exception as exc:

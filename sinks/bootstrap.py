@@ -16,12 +16,12 @@ from sinks.views import VIEWS
 from sinks.watermark import Watermark
 
 
-def group_id(view: str) -> str:
-    return f"farmacy-sink-{view}"
+def group_id(settings: Settings, view: str) -> str:
+    return settings.sink_group_id(view)
 
 
 def dead_letter_topic(settings: Settings, view: str) -> str:
-    return f"{settings.topic_prefix}.dlq.{view}"
+    return settings.dead_letter_topic(view)
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -61,7 +61,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": group_id(view_name),
+            "group.id": group_id(settings, view_name),
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "max.poll.interval.ms": 900_000,

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 import httpx
 from confluent_kafka.admin import AdminClient
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from farmacy.connect import ConnectClient, is_running
 from farmacy.settings import Settings
 from stack import postgres
 from stack.progress import say
+
+POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,13 @@ def http_health(url: str) -> Health:
 
 def wait_healthy(what: str, probe: Callable[[], Health], timeout: float) -> Health:
     started = time.monotonic()
-    deadline = started + timeout
-    last = probe()
-    while not last.ok:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not healthy after {timeout:.0f}s: {last.detail}")
-        time.sleep(0.5)
-        last = probe()
+    waiting = Retrying(
+        stop=stop_after_delay(timeout), wait=wait_fixed(POLL_S), retry=retry_if_result(lambda h: not h.ok)
+    )
+    try:
+        last: Health = waiting(probe)
+    except RetryError as exc:
+        detail = exc.last_attempt.result().detail
+        raise TimeoutError(f"{what} not healthy after {timeout:.0f}s: {detail}") from None
     say(f"{what} healthy after {time.monotonic() - started:.1f}s ({last.detail})")
     return last

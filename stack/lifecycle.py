@@ -10,7 +10,7 @@ from pathlib import Path
 
 from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
-from farmacy.settings import Settings
+from farmacy.settings import Settings, http_url
 from farmacy.views import worker_program
 from stack import health, postgres
 from stack.health import Health
@@ -33,16 +33,19 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "kafka": lambda: health.kafka_health(settings),
         "elasticsearch": lambda: health.elasticsearch_health(settings),
         "connect": lambda: health.connect_health(settings, settings.connector_name),
-        "command-api": lambda: health.http_health(f"http://127.0.0.1:{settings.command_port}/health"),
-        "query-api": lambda: health.http_health(f"http://127.0.0.1:{settings.query_port}/health"),
-        "ops-api": lambda: health.http_health(f"http://127.0.0.1:{settings.ops_port}/health"),
-        "watchdog": lambda: health.http_health(f"http://127.0.0.1:{settings.watchdog_port}/health"),
+        "command-api": partial(health.http_health, _health_url(settings.command_port)),
+        "query-api": partial(health.http_health, _health_url(settings.query_port)),
+        "ops-api": partial(health.http_health, _health_url(settings.ops_port)),
+        "watchdog": partial(health.http_health, _health_url(settings.watchdog_port)),
     }
     for view in settings.views:
-        result[worker_program(view)] = partial(
-            health.http_health, f"http://127.0.0.1:{settings.sink_port(view)}/health"
-        )
+        result[worker_program(view)] = partial(health.http_health, _health_url(settings.sink_port(view)))
     return result
+
+
+def _health_url(port: int) -> str:
+    """The /health endpoint of one of our processes (they listen on loopback in the local stack)."""
+    return f"{http_url('127.0.0.1', port)}/health"
 
 
 def up(settings: Settings, seed: bool = True) -> None:
@@ -108,7 +111,7 @@ def up(settings: Settings, seed: bool = True) -> None:
 
     client = ConnectClient(settings.connect_url)
     try:
-        for spec in load_specs():
+        for spec in load_specs(settings):
             with step(f"applying connector {spec.name}"):
                 client.apply(spec)
                 client.wait_running(spec.name, timeout=180)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from farmacy.settings import Settings
 from stack.layout import Layout
@@ -59,16 +60,13 @@ def init_cluster(settings: Settings, layout: Layout, pg_bindir: Path, user: str 
 
 def ping(settings: Settings, dbname: str = "postgres") -> str:
     """Returns the server's wal_level; raises when the server does not answer."""
-    with psycopg.connect(
-        settings.pg_dsn.replace(f"dbname={settings.pg_database}", f"dbname={dbname}"), connect_timeout=3
-    ) as conn:
+    with psycopg.connect(make_conninfo(settings.pg_dsn, dbname=dbname), connect_timeout=3) as conn:
         row = conn.execute("SHOW wal_level").fetchone()
         return str(row[0]) if row else ""
 
 
 def ensure_database(settings: Settings) -> None:
-    dsn = settings.pg_dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(make_conninfo(settings.pg_dsn, dbname="postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings.pg_database]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.pg_database)))

@@ -34,6 +34,49 @@ def kafka_cluster_id() -> str:
             return cluster_id
 
 
+def connect_properties(settings: Settings, plugin_path: Path) -> str:
+    """Kafka Connect's worker config: its group and internal topics are this stack's own."""
+    return _render(
+        "connect-distributed.properties.tmpl",
+        bootstrap=settings.kafka_bootstrap,
+        port=settings.connect_port,
+        group_id=settings.connect_group_id,
+        config_topic=settings.connect_storage_topic("configs"),
+        offset_topic=settings.connect_storage_topic("offsets"),
+        status_topic=settings.connect_storage_topic("status"),
+        plugin_path=plugin_path,
+    )
+
+
+def _property_value(value: str) -> str:
+    """Escapes a value for java.util.Properties.load (what Connect's FileConfigProvider reads)."""
+    escaped = value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return "\\" + escaped if escaped[:1] in (" ", "\f") else escaped
+
+
+def postgres_secrets(settings: Settings) -> str:
+    values = {
+        "hostname": settings.pg_host,
+        "port": str(settings.pg_port),
+        "dbname": settings.pg_database,
+        "user": settings.pg_user,
+        "password": settings.pg_password.get_secret_value(),
+    }
+    return "".join(f"{key}={_property_value(value)}\n" for key, value in values.items())
+
+
+def elasticsearch_yml(settings: Settings, layout: Layout) -> str:
+    return _render(
+        "elasticsearch.yml.tmpl",
+        cluster_name=settings.elasticsearch_cluster_name,
+        node_name=settings.elasticsearch_node_name,
+        port=settings.elasticsearch_port,
+        transport_port=settings.elasticsearch_transport_port,
+        data=layout.data / "elasticsearch",
+        logs=layout.logs / "elasticsearch",
+    )
+
+
 def render_all(settings: Settings, layout: Layout, installed: Installed, user: str | None) -> list[Program]:
     """Writes every config file under the stack directory and returns the supervised programs."""
     conf = layout.conf
@@ -53,20 +96,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     (conf / "log4j2.properties").write_text(_render("log4j2.properties.tmpl"))
     connect_dir = conf / "connect"
     (connect_dir / "secrets").mkdir(parents=True, exist_ok=True)
-    (conf / "connect-distributed.properties").write_text(
-        _render(
-            "connect-distributed.properties.tmpl",
-            bootstrap=settings.kafka_bootstrap,
-            port=settings.connect_port,
-            plugin_path=layout.connect_plugins,
-        )
-    )
+    (conf / "connect-distributed.properties").write_text(connect_properties(settings, layout.connect_plugins))
     # Read by the connector through ${file:secrets/postgres.properties:...} (relative to Connect's cwd).
     secrets = connect_dir / "secrets" / "postgres.properties"
-    secrets.write_text(
-        f"hostname={settings.pg_host}\nport={settings.pg_port}\ndbname={settings.pg_database}\n"
-        f"user={settings.pg_user}\npassword={settings.pg_password.get_secret_value()}\n"
-    )
+    secrets.write_text(postgres_secrets(settings))
     secrets.chmod(0o600)
 
     es_conf = conf / "elasticsearch"
@@ -74,15 +107,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     for item in ("jvm.options", "log4j2.properties"):
         shutil.copy(layout.elasticsearch_home / "config" / item, es_conf / item)
     (es_conf / "jvm.options.d").mkdir(exist_ok=True)
-    (es_conf / "elasticsearch.yml").write_text(
-        _render(
-            "elasticsearch.yml.tmpl",
-            port=settings.elasticsearch_port,
-            transport_port=settings.elasticsearch_port + 100,
-            data=layout.data / "elasticsearch",
-            logs=layout.logs / "elasticsearch",
-        )
-    )
+    (es_conf / "elasticsearch.yml").write_text(elasticsearch_yml(settings, layout))
 
     log4j = f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}"
     classpath = f"{layout.kafka_libs}/*"

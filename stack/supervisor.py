@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import xmlrpc.client
+from collections.abc import Callable
 from typing import Any, cast
 
 from supervisor.xmlrpc import SupervisorTransport
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from stack.layout import Layout
 from stack.progress import say
@@ -45,11 +46,8 @@ class Supervisor:
             return
         supervisord = [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.layout.supervisord_conf)]
         subprocess.run(supervisord, check=True)
-        deadline = time.monotonic() + 20
-        while not self.running():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"supervisord did not come up; see {self.layout.logs / 'supervisord.log'}")
-            time.sleep(0.2)
+        if not _poll_until(self.running, timeout=20):
+            raise RuntimeError(f"supervisord did not come up; see {self.layout.logs / 'supervisord.log'}")
         say(f"supervisord running (config {self.layout.supervisord_conf})")
 
     def info(self, name: str) -> dict[str, Any]:
@@ -82,8 +80,16 @@ class Supervisor:
 
     def shutdown(self) -> None:
         self._rpc.supervisor.shutdown()
-        deadline = time.monotonic() + 60
-        while self.layout.supervisor_socket.exists() and self.running():
-            if time.monotonic() > deadline:
-                raise RuntimeError("supervisord did not shut down within 60s")
-            time.sleep(0.2)
+        if not _poll_until(lambda: not (self.layout.supervisor_socket.exists() and self.running()), timeout=60):
+            raise RuntimeError("supervisord did not shut down within 60s")
+
+
+def _poll_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Checks ``condition`` every 0.2 s until it holds (True) or ``timeout`` seconds have passed (False)."""
+    polling = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.2),
+        retry=retry_if_result(lambda held: not held),
+        retry_error_callback=lambda _state: False,
+    )
+    return bool(polling(condition))

@@ -58,14 +58,14 @@ def replication_slot(request: Request, _op: Operator) -> dict[str, Any]:
 def connectors(request: Request, _op: Operator) -> list[dict[str, Any] | None]:
     client = ConnectClient(request.app.state.settings.connect_url)
     try:
-        return [client.status(spec.name) for spec in load_specs()]
+        return [client.status(spec.name) for spec in load_specs(request.app.state.settings)]
     finally:
         client.close()
 
 
 @router.post("/connectors/{name}/{action}", summary="restart (connector and failed tasks), pause or resume")
 def connector_action(name: str, action: str, request: Request, _op: Operator) -> dict[str, Any] | None:
-    if name not in {spec.name for spec in load_specs()}:
+    if name not in {spec.name for spec in load_specs(request.app.state.settings)}:
         raise HTTPException(404, f"no connector {name!r}")
     client = ConnectClient(request.app.state.settings.connect_url)
     try:

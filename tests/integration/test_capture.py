@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_connector_and_its_task_are_running(stack: Settings) -> None:
     client = ConnectClient(stack.connect_url)
     try:
-        for spec in load_specs():
+        for spec in load_specs(stack):
             status = client.status(spec.name)
             assert status is not None
             assert status["connector"]["state"] == "RUNNING"

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from farmacy.settings import ROOT, Settings
+from farmacy.settings import ROOT, Settings, http_url
 
 
 def docker_engine_available() -> bool:
@@ -27,9 +27,11 @@ def running_stack() -> Iterator[Settings]:
     if docker_engine_available():
         from testcontainers.compose import DockerCompose
 
+        # docker-compose.yml publishes every port at its settings default, on loopback.
+        settings = Settings()
         with DockerCompose(str(ROOT), compose_file_name="docker-compose.yml", wait=True) as compose:
-            compose.wait_for("http://127.0.0.1:8001/health")
-            yield Settings(pg_port=5442, command_port=8001, query_port=8002)
+            compose.wait_for(f"{http_url('127.0.0.1', settings.command_port)}/health")
+            yield settings
         return
     from stack import lifecycle
 

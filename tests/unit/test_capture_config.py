@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from farmacy.connect import load_specs
-from farmacy.settings import ROOT
+import pytest
+
+from farmacy.connect import CONNECTORS_DIR, SETTINGS_PLACEHOLDER, load_specs, render, stack_values
+from farmacy.settings import ROOT, Settings
 from sinks.views import VIEWS
+
+MIGRATION = ROOT / "db" / "migrations" / "versions" / "0001_write_model.py"
+
+
+def _publication() -> tuple[str, set[str]]:
+    match = re.search(r"CREATE PUBLICATION (\w+) FOR TABLE(.*?);", MIGRATION.read_text(), re.S)
+    assert match
+    return match.group(1), {t.strip() for t in match.group(2).split(",")}
 
 
 def _publication_tables() -> set[str]:
-    sql = (ROOT / "db" / "migrations" / "versions" / "0001_write_model.py").read_text()
-    match = re.search(r"CREATE PUBLICATION farmacy_views FOR TABLE(.*?);", sql, re.S)
-    assert match
-    return {t.strip() for t in match.group(1).split(",")}
+    return _publication()[1]
 
 
-def _connector() -> dict[str, str]:
-    (spec,) = load_specs()
+def _connector(settings: Settings | None = None) -> dict[str, str]:
+    (spec,) = load_specs(settings or Settings(_env_file=None))
     return spec.config
 
 
@@ -34,8 +42,38 @@ def test_every_table_a_view_reads_is_captured() -> None:
 def test_connector_uses_pgoutput_with_the_migrations_publication_and_no_autocreate() -> None:
     c = _connector()
     assert c["plugin.name"] == "pgoutput"
-    assert c["publication.name"] == "farmacy_views"
+    assert c["publication.name"] == _publication()[0] == "farmacy_views"
     assert c["publication.autocreate.mode"] == "disabled"
+
+
+def test_stack_specific_values_are_filled_from_settings() -> None:
+    settings = Settings(_env_file=None, stack_name="farmacy2")
+    (spec,) = load_specs(settings)
+    assert spec.name == settings.connector_name == "farmacy2-postgres-source"
+    assert spec.config["topic.prefix"] == settings.topic_prefix == "farmacy2"
+    assert spec.config["slot.name"] == settings.slot_name == "farmacy2_views"
+    # The publication is per database and fixed by the migration: it does not change with the stack.
+    assert spec.config["publication.name"] == "farmacy_views"
+
+
+def test_default_settings_render_the_connector_of_the_running_stack() -> None:
+    (spec,) = load_specs(Settings(_env_file=None))
+    assert spec.name == "farmacy-postgres-source"
+    assert spec.config["topic.prefix"] == "farmacy"
+    assert spec.config["slot.name"] == "farmacy_views"
+
+
+def test_every_settings_placeholder_in_the_files_is_known_and_none_survives_rendering() -> None:
+    known = set(stack_values(Settings(_env_file=None)))
+    for path in CONNECTORS_DIR.glob("*.json"):
+        assert set(SETTINGS_PLACEHOLDER.findall(path.read_text())) <= known, path
+    for spec in load_specs(Settings(_env_file=None)):
+        assert not SETTINGS_PLACEHOLDER.search(json.dumps([spec.name, spec.config]))
+
+
+def test_an_unknown_settings_placeholder_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        render("${settings:pg_password}", stack_values(Settings(_env_file=None)))
 
 
 def test_topics_are_compacted_and_deletes_emit_tombstones() -> None:
