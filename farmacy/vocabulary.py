@@ -67,3 +67,34 @@ class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+
+
+class LocationStatus(StrEnum):
+    """Statuses of a location; which apply depends on its kind (fridges vs kiosks and restaurants)."""
+
+    INSTALLED_OFF = "installed_off"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    OUT_OF_ORDER = "out_of_order"
+    MAINTENANCE = "maintenance"
+    DECOMMISSIONED = "decommissioned"
+    OPEN = "open"
+    CLOSED_TEMPORARILY = "closed_temporarily"
+    CLOSED = "closed"
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class LedgerReason(StrEnum):
+    """Reasons on the stock ledger: the adjustment reasons plus the two the system writes itself."""
+
+    REPLENISH = "replenish"
+    REMOVE = "remove"
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+    CORRECTION = "correction"
+    COUNT = "count"
+    SALE = "sale"

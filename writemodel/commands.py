@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from farmacy.vocabulary import AdjustmentReason, LocationKind
+from farmacy.vocabulary import AdjustmentReason, LocationKind, MealStatus, OrderStatus, SubscriptionStatus
+from writemodel.domain.catalog import MealPatch
+from writemodel.domain.locations import LocationPatch
+from writemodel.domain.ordering import OrderLine
+from writemodel.domain.subscriptions import PlanPatch
+
+__all__ = [
+    "Actor",
+    "AdjustStock",
+    "ChangeLocationStatus",
+    "ChangeMealStatus",
+    "ChangeOrderStatus",
+    "ChangeSubscriptionStatus",
+    "CountStock",
+    "CreateLocation",
+    "CreateMeal",
+    "CreatePlan",
+    "LocationPatch",
+    "MealPatch",
+    "OrderLine",
+    "PlaceOrder",
+    "PlanPatch",
+    "RegisterCustomer",
+    "RetirePlan",
+    "Subscribe",
+    "UpdateLocation",
+    "UpdateMeal",
+    "UpdatePlan",
+    "UpdateSubscription",
+]
 
 
 @dataclass(frozen=True)
@@ -60,14 +89,13 @@ class AdjustStock:
     reason: AdjustmentReason
     actor: Actor
     note: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class UpdateMeal:
     meal_id: UUID
     expected_version: int
-    changes: dict[str, object]
+    patch: MealPatch
 
 
 @dataclass(frozen=True)
@@ -75,7 +103,7 @@ class ChangeMealStatus:
     """Publish (-> active) or retire (-> retired) a meal."""
 
     meal_id: UUID
-    target: str
+    target: MealStatus
     expected_version: int | None = None
 
 
@@ -83,11 +111,14 @@ class ChangeMealStatus:
 class UpdateLocation:
     location_id: UUID
     expected_version: int
-    changes: dict[str, object]
+    patch: LocationPatch
 
 
 @dataclass(frozen=True)
 class ChangeLocationStatus:
+    """Move a location along its kind's status machine. ``target`` stays text: whether it names a status
+    at all depends on the location's kind, which only the loaded location tells."""
+
     location_id: UUID
     target: str
     expected_version: int | None = None
@@ -111,12 +142,6 @@ class RegisterCustomer:
 
 
 @dataclass(frozen=True)
-class OrderLine:
-    meal_id: UUID
-    quantity: int
-
-
-@dataclass(frozen=True)
 class PlaceOrder:
     customer_id: UUID
     location_id: UUID
@@ -130,7 +155,7 @@ class ChangeOrderStatus:
     """Cancel, mark ready, or pick up an order."""
 
     order_id: UUID
-    target: str
+    target: OrderStatus
     actor: Actor
     expected_version: int | None = None
 
@@ -147,7 +172,7 @@ class CreatePlan:
 class UpdatePlan:
     plan_id: UUID
     expected_version: int
-    changes: dict[str, object]
+    patch: PlanPatch
 
 
 @dataclass(frozen=True)
@@ -168,7 +193,7 @@ class ChangeSubscriptionStatus:
     """Pause (until a date), resume or cancel a subscription."""
 
     subscription_id: UUID
-    target: str
+    target: SubscriptionStatus
     actor: Actor
     paused_until: date | None = None
     expected_version: int | None = None

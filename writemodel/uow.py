@@ -1,19 +1,25 @@
-"""Unit of work of the command side: one PostgreSQL transaction per command, and its WAL position."""
+"""Unit of work of the command side: one transaction per command, the repositories bound to it, and the
+consistency token of its commit. ``UnitOfWork`` is the port handlers use; ``PostgresUnitOfWork`` the
+adapter the command API runs on (a fake one drives the unit tests)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
-import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+
+from writemodel.adapters import postgres as pg
+from writemodel.repositories import Customers, Locations, Meals, Orders, Plans, StockLevels, Subscriptions
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -37,27 +43,73 @@ class IdempotentReplay(Exception):
         self.claim = claim
 
 
-class UnitOfWork:
-    """``async with uow.transaction() as conn`` runs the block in one transaction.
+class UnitOfWork(ABC):
+    """``async with uow:`` runs the block in one transaction: it commits when the block ends normally and
+    rolls back when it raises. The repositories are usable inside the block only. After a commit,
+    ``commit_lsn`` holds the consistency token a client presents to the query side to read its own write."""
+
+    meals: Meals
+    locations: Locations
+    stock: StockLevels
+    customers: Customers
+    orders: Orders
+    plans: Plans
+    subscriptions: Subscriptions
+    commit_lsn: str | None = None
+
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    @abstractmethod
+    async def record_response(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
+        """Stores the response of a committed, idempotent command for replays of its key (if it has one)."""
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    """One PostgreSQL transaction per command.
 
     With an idempotency claim, the transaction first inserts the key: a concurrent request with the same
     key waits on that row and then finds it taken, so the command takes effect once. After a successful
-    commit, ``commit_lsn`` holds the WAL insert position just past the commit: the consistency token a
-    client presents to the query side to read its own write.
+    commit, ``commit_lsn`` holds the WAL insert position just past the commit.
     """
 
     def __init__(self, pool: Pool, claim: IdempotencyClaim | None = None) -> None:
         self.pool = pool
         self.claim = claim
-        self.commit_lsn: str | None = None
+        self.commit_lsn = None
+        self._block: AbstractAsyncContextManager[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._block = self._transaction()
+        await self._block.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._block is not None, "__aexit__ without __aenter__"
+        block, self._block = self._block, None
+        await block.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+    async def _transaction(self) -> AsyncIterator[None]:
         async with self.pool.connection() as conn:
             async with conn.transaction():
                 if self.claim is not None:
                     await self._claim(conn, self.claim)
-                yield conn
+                self.meals = pg.PgMeals(conn)
+                self.locations = pg.PgLocations(conn)
+                self.stock = pg.PgStockLevels(conn)
+                self.customers = pg.PgCustomers(conn)
+                self.orders = pg.PgOrders(conn)
+                self.plans = pg.PgPlans(conn)
+                self.subscriptions = pg.PgSubscriptions(conn)
+                yield
             cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
             row = await cur.fetchone()
             self.commit_lsn = str(row["lsn"]) if row else None
@@ -73,7 +125,6 @@ class UnitOfWork:
             raise IdempotentReplay(claim)
 
     async def record_response(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
-        """Stores the response of a committed, idempotent command for replays of its key."""
         if self.claim is None:
             return
         async with self.pool.connection() as conn:
@@ -118,7 +169,3 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20) -> Pool:
         check=AsyncConnectionPool.check_connection,
         name="command",
     )
-
-
-# Re-exported for handlers that need to tell a lost race from a real error.
-UniqueViolation = psycopg.errors.UniqueViolation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Response
@@ -13,7 +14,14 @@ from pydantic import BaseModel
 from api.common.deps import bearer
 from farmacy.auth import InvalidToken, verify
 from farmacy.errors import InvalidInput, PreconditionRequired
-from writemodel.uow import IdempotencyClaim, IdempotentReplay, UnitOfWork, canonical_json, stored_response
+from writemodel.uow import (
+    IdempotencyClaim,
+    IdempotentReplay,
+    PostgresUnitOfWork,
+    UnitOfWork,
+    canonical_json,
+    stored_response,
+)
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
 M = TypeVar("M", bound=BaseModel)
@@ -67,7 +75,7 @@ async def idempotency_claim(
 
 
 def unit_of_work(request: Request, claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]) -> UnitOfWork:
-    return UnitOfWork(request.app.state.pool, claim)
+    return PostgresUnitOfWork(request.app.state.pool, claim)
 
 
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -111,11 +119,13 @@ async def respond(
     uow: UnitOfWork,
     response: Response,
     model: type[M],
-    row: dict[str, Any],
+    result: Any,
     status_code: int,
     location: str | None = None,
 ) -> M:
-    """Builds the response body with the consistency token, sets ETag / Location, and records it for replays."""
+    """Builds the response body from a handler's result (a dataclass) with the consistency token, sets ETag /
+    Location, and records it for replays."""
+    row: dict[str, Any] = asdict(result)
     token = uow.commit_lsn or ""
     body = model(**row, consistency_token=token)
     headers = {CONSISTENCY_HEADER: token}

@@ -25,7 +25,7 @@ from farmacy.vocabulary import AdjustmentReason, LocationKind, MealStatus, Order
 from tests.support.api import unique_code
 from writemodel import commands as c
 from writemodel.handlers import catalog, inventory, locations, ordering
-from writemodel.uow import UnitOfWork, make_pool
+from writemodel.uow import PostgresUnitOfWork, make_pool
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ class StockMachine(RuleBasedStateMachine):
 
     def do(self, handler: Any, cmd: Any) -> Any:
         try:
-            return self.run(handler(cmd, UnitOfWork(self.pool)))
+            return self.run(handler(cmd, PostgresUnitOfWork(self.pool)))
         except DomainError:
             return None  # refused commands are part of the sequence; they must change nothing
 
@@ -63,24 +63,28 @@ class StockMachine(RuleBasedStateMachine):
                     c.CreateLocation(
                         unique_code("PB"), "prop", LocationKind.SMART_FRIDGE, "", "Propville", 1.0, 2.0, "online"
                     ),
-                    UnitOfWork(self.pool),
+                    PostgresUnitOfWork(self.pool),
                 )
             )
-            self.locations.append(loc["id"])
+            self.locations.append(loc.id)
         for _ in range(2):
             meal = self.run(
-                catalog.create_meal(c.CreateMeal("prop meal", "", [], [], [], 100, 0, 0, 0, 500), UnitOfWork(self.pool))
+                catalog.create_meal(
+                    c.CreateMeal("prop meal", "", [], [], [], 100, 0, 0, 0, 500), PostgresUnitOfWork(self.pool)
+                )
             )
             self.run(
-                catalog.change_meal_status(c.ChangeMealStatus(meal["id"], MealStatus.ACTIVE), UnitOfWork(self.pool))
+                catalog.change_meal_status(
+                    c.ChangeMealStatus(meal.id, MealStatus.ACTIVE), PostgresUnitOfWork(self.pool)
+                )
             )
-            self.meals.append(meal["id"])
+            self.meals.append(meal.id)
         cust = self.run(
             ordering.register_customer(
-                c.RegisterCustomer(f"prop-{uuid.uuid4().hex[:10]}@example.com", "P"), UnitOfWork(self.pool)
+                c.RegisterCustomer(f"prop-{uuid.uuid4().hex[:10]}@example.com", "P"), PostgresUnitOfWork(self.pool)
             )
         )
-        self.customer = cust["id"]
+        self.customer = cust.id
 
     @rule(
         loc=st.integers(0, 1),
@@ -107,7 +111,7 @@ class StockMachine(RuleBasedStateMachine):
             c.PlaceOrder(self.customer, self.locations[loc], now + timedelta(hours=1), now + timedelta(hours=2), lines),
         )
         if order is not None:
-            self.orders.append(order["id"])
+            self.orders.append(order.id)
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), to=st.sampled_from([OrderStatus.CANCELLED, OrderStatus.READY, OrderStatus.PICKED_UP]))

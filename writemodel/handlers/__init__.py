@@ -1,1 +1,2 @@
-"""Command handlers: plain functions ``handle(cmd, uow)`` holding the business rules, one module per context."""
+"""Command handlers: plain functions ``handle(cmd, uow)`` that load through the unit of work's repositories,
+let the domain decide, and save what it decided. One module per bounded context."""

@@ -2,145 +2,101 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
-
-from farmacy.errors import Conflict, InsufficientStock, InvalidInput, ReferenceNotFound
-from farmacy.vocabulary import MealStatus
+from farmacy.vocabulary import LedgerReason
 from writemodel.commands import AdjustStock, CountStock
-from writemodel.domain.model import RETIRED_LOCATION_STATUSES, delta_sign_rule
+from writemodel.domain import inventory
+from writemodel.domain.catalog import Meal
+from writemodel.domain.inventory import LedgerEntry, StockKey
+from writemodel.repositories import Lock
 from writemodel.uow import UnitOfWork
 
-STOCK_COLUMNS = "location_id, meal_id, on_hand, reserved, version, updated_at"
+
+@dataclass(frozen=True)
+class Adjusted:
+    adjustment_id: int
+    created_at: datetime
+    delta: int
+    reason: str
+    location_id: UUID
+    meal_id: UUID
+    on_hand: int
+    reserved: int
+    version: int
+    updated_at: datetime
 
 
-async def _check_references(conn: AsyncConnection[DictRow], location_id: UUID, meal_id: UUID, stocking: bool) -> str:
-    """Checks both references exist and the location still takes stock; returns the meal's status."""
-    cur = await conn.execute("SELECT status FROM inventory.locations WHERE id = %s FOR SHARE", [location_id])
-    location = await cur.fetchone()
-    if location is None:
-        raise ReferenceNotFound(
-            f"location {location_id} does not exist", field="location_id", rule="must reference an existing location"
-        )
-    cur = await conn.execute("SELECT status FROM catalog.meals WHERE id = %s FOR SHARE", [meal_id])
-    meal = await cur.fetchone()
-    if meal is None:
-        raise ReferenceNotFound(
-            f"meal {meal_id} does not exist", field="meal_id", rule="must reference an existing meal"
-        )
-    if location["status"] in RETIRED_LOCATION_STATUSES:
-        raise Conflict(
-            f"location is {location['status']}; its stock can no longer change",
-            field="location_id",
-            rule="location must not be decommissioned or closed",
-        )
-    if stocking and meal["status"] == MealStatus.RETIRED:
-        raise _retired_meal()
-    return str(meal["status"])
+@dataclass(frozen=True)
+class Counted:
+    adjustment_id: int | None
+    delta: int
+    location_id: UUID
+    meal_id: UUID
+    on_hand: int
+    reserved: int
+    version: int
+    updated_at: datetime
 
 
-def _retired_meal() -> Conflict:
-    return Conflict("a retired meal cannot be stocked", field="meal_id", rule="meal must not be retired")
+async def _references(uow: UnitOfWork, key: StockKey, stocking: bool) -> Meal:
+    """Holds location and meal (FOR SHARE) while the stock changes; see inventory.check_stock_references."""
+    location = await uow.locations.get(key.location_id, Lock.SHARE)
+    meal = await uow.meals.get(key.meal_id, Lock.SHARE)
+    return inventory.check_stock_references(location, meal, key.location_id, key.meal_id, stocking)
 
 
-async def append_ledger(
-    conn: AsyncConnection[DictRow],
-    location_id: UUID,
-    meal_id: UUID,
-    delta: int,
-    reason: str,
-    actor: str,
-    note: str | None = None,
-    order_id: UUID | None = None,
-) -> dict[str, Any]:
-    cur = await conn.execute(
-        """INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note, order_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, created_at""",
-        [location_id, meal_id, delta, reason, actor, note, order_id],
-    )
-    entry = await cur.fetchone()
-    assert entry is not None
-    return dict(entry)
-
-
-async def adjust_stock(cmd: AdjustStock, uow: UnitOfWork) -> dict[str, Any]:
-    if (broken := delta_sign_rule(cmd.reason, cmd.delta)) is not None:
-        raise InvalidInput(broken, field="delta", rule=broken)
-    async with uow.transaction() as conn:
-        await _check_references(conn, cmd.location_id, cmd.meal_id, stocking=cmd.delta > 0)
-        await conn.execute(
-            "INSERT INTO inventory.stock (location_id, meal_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            [cmd.location_id, cmd.meal_id],
-        )
-        # One statement reads and changes the row under its lock: no lost update, no oversell.
-        cur = await conn.execute(
-            f"""UPDATE inventory.stock
-                   SET on_hand = on_hand + %(delta)s, version = version + 1, updated_at = now()
-                 WHERE location_id = %(loc)s AND meal_id = %(meal)s AND on_hand + %(delta)s >= reserved
-             RETURNING {STOCK_COLUMNS}""",
-            {"delta": cmd.delta, "loc": cmd.location_id, "meal": cmd.meal_id},
-        )
-        stock = await cur.fetchone()
+async def adjust_stock(cmd: AdjustStock, uow: UnitOfWork) -> Adjusted:
+    inventory.check_delta(cmd.reason, cmd.delta)
+    key = StockKey(cmd.location_id, cmd.meal_id)
+    async with uow:
+        await _references(uow, key, stocking=cmd.delta > 0)
+        await uow.stock.ensure(key)
+        stock = await uow.stock.change_on_hand(key, cmd.delta)
         if stock is None:
-            cur = await conn.execute(
-                "SELECT on_hand, reserved FROM inventory.stock WHERE location_id = %s AND meal_id = %s",
-                [cmd.location_id, cmd.meal_id],
-            )
-            current = await cur.fetchone()
+            current = await uow.stock.get(key)
             assert current is not None
-            raise InsufficientStock(
-                f"on_hand {current['on_hand']} (reserved {current['reserved']}) cannot change by {cmd.delta}",
-                field="delta",
-                rule="stock must stay at or above the reserved quantity and never below zero",
-                extra={"on_hand": current["on_hand"], "reserved": current["reserved"]},
-            )
-        entry = await append_ledger(
-            conn, cmd.location_id, cmd.meal_id, cmd.delta, cmd.reason.value, cmd.actor.subject, cmd.note
+            raise inventory.refused_adjustment(current, cmd.delta)
+        reason = LedgerReason(cmd.reason.value)
+        posted = await uow.stock.post(
+            LedgerEntry(key.location_id, key.meal_id, cmd.delta, reason, cmd.actor.subject, cmd.note)
         )
-    return {
-        "adjustment_id": entry["id"],
-        "created_at": entry["created_at"],
-        "delta": cmd.delta,
-        "reason": cmd.reason.value,
-        **dict(stock),
-    }
+    return Adjusted(
+        posted.id,
+        posted.created_at,
+        cmd.delta,
+        reason.value,
+        stock.location_id,
+        stock.meal_id,
+        stock.on_hand,
+        stock.reserved,
+        stock.version,
+        stock.updated_at,
+    )
 
 
-async def count_stock(cmd: CountStock, uow: UnitOfWork) -> dict[str, Any]:
-    async with uow.transaction() as conn:
-        meal_status = await _check_references(conn, cmd.location_id, cmd.meal_id, stocking=False)
-        await conn.execute(
-            "INSERT INTO inventory.stock (location_id, meal_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            [cmd.location_id, cmd.meal_id],
-        )
-        cur = await conn.execute(
-            f"SELECT {STOCK_COLUMNS} FROM inventory.stock WHERE location_id = %s AND meal_id = %s FOR UPDATE",
-            [cmd.location_id, cmd.meal_id],
-        )
-        stock = await cur.fetchone()
+async def count_stock(cmd: CountStock, uow: UnitOfWork) -> Counted:
+    key = StockKey(cmd.location_id, cmd.meal_id)
+    async with uow:
+        meal = await _references(uow, key, stocking=False)
+        await uow.stock.ensure(key)
+        stock = await uow.stock.get(key, Lock.UPDATE)
         assert stock is not None
-        if cmd.counted < stock["reserved"]:
-            raise InsufficientStock(
-                f"counted {cmd.counted} but {stock['reserved']} are reserved for orders; cancel them first",
-                field="counted",
-                rule="a count cannot be below the reserved quantity",
-                extra={"on_hand": stock["on_hand"], "reserved": stock["reserved"]},
-            )
-        delta = cmd.counted - stock["on_hand"]
-        if delta > 0 and meal_status == MealStatus.RETIRED:
-            raise _retired_meal()  # a count may find fewer units of a retired meal, never more
+        delta = inventory.count(stock, cmd.counted, meal)
         adjustment_id = None
         if delta != 0:
-            cur = await conn.execute(
-                f"""UPDATE inventory.stock SET on_hand = %s, version = version + 1, updated_at = now()
-                    WHERE location_id = %s AND meal_id = %s RETURNING {STOCK_COLUMNS}""",
-                [cmd.counted, cmd.location_id, cmd.meal_id],
-            )
-            stock = await cur.fetchone()
-            assert stock is not None
-            entry = await append_ledger(conn, cmd.location_id, cmd.meal_id, delta, "count", cmd.actor.subject, cmd.note)
-            adjustment_id = entry["id"]
-    return {"adjustment_id": adjustment_id, "delta": delta, **dict(stock)}
+            stock = await uow.stock.set_on_hand(key, cmd.counted)
+            entry = LedgerEntry(key.location_id, key.meal_id, delta, LedgerReason.COUNT, cmd.actor.subject, cmd.note)
+            adjustment_id = (await uow.stock.post(entry)).id
+    return Counted(
+        adjustment_id,
+        delta,
+        stock.location_id,
+        stock.meal_id,
+        stock.on_hand,
+        stock.reserved,
+        stock.version,
+        stock.updated_at,
+    )

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.command.models.common import CommandBody, CommandResult, UpdateBody
-from farmacy.vocabulary import LocationKind
+from farmacy.vocabulary import LocationKind, LocationStatus
 
 
 class LocationBase(CommandBody):
@@ -50,7 +50,7 @@ class LocationPublic(LocationBase, CommandResult):
     id: UUID
     code: str
     kind: LocationKind
-    status: str
+    status: LocationStatus
     version: int
     created_at: datetime
     updated_at: datetime

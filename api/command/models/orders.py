@@ -7,7 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from api.command.models.common import CommandBody, CommandResult
 from farmacy.vocabulary import OrderStatus
-from writemodel.domain.model import MAX_ORDER_LINES
+from writemodel.domain.ordering import MAX_ORDER_LINES
 
 
 class OrderLineIn(CommandBody):

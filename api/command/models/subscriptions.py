@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.command.models.common import CommandBody, CommandResult, UpdateBody
-from farmacy.vocabulary import SubscriptionStatus
+from farmacy.vocabulary import PlanStatus, SubscriptionStatus
 
 
 class PlanCreate(CommandBody):
@@ -38,7 +38,7 @@ class PlanPublic(CommandResult):
     name: str
     meals_per_week: int
     price_cents: int
-    status: str
+    status: PlanStatus
     version: int
     created_at: datetime
     updated_at: datetime

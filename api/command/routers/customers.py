@@ -21,4 +21,4 @@ router = APIRouter(prefix="/customers", tags=["ordering"], responses=PROBLEM_RES
 )
 async def register(body: CustomerCreate, uow: Uow, response: Response) -> CustomerPublic:
     row = await ordering.register_customer(RegisterCustomer(body.email, body.name), uow)
-    return await respond(uow, response, CustomerPublic, row, 201, location=f"/customers/{row['id']}")
+    return await respond(uow, response, CustomerPublic, row, 201, location=f"/customers/{row.id}")

@@ -8,7 +8,7 @@ from api.command.deps import IfMatch, RequiredIfMatch, Uow, respond
 from api.command.models.locations import LocationCreate, LocationPublic, LocationStatusChange, LocationUpdate
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
-from writemodel.commands import ChangeLocationStatus, CreateLocation, UpdateLocation
+from writemodel.commands import ChangeLocationStatus, CreateLocation, LocationPatch, UpdateLocation
 from writemodel.handlers import locations
 
 router = APIRouter(prefix="/locations", tags=["locations"], responses=PROBLEM_RESPONSES)
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/locations", tags=["locations"], responses=PROBLEM_RE
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationPublic, summary="Create a location")
 async def create_location(body: LocationCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> LocationPublic:
     row = await locations.create_location(CreateLocation(**body.model_dump()), uow)
-    return await respond(uow, response, LocationPublic, row, 201, location=f"/locations/{row['id']}")
+    return await respond(uow, response, LocationPublic, row, 201, location=f"/locations/{row.id}")
 
 
 @router.patch("/{location_id}", response_model=LocationPublic, summary="Update details (If-Match required)")
@@ -29,7 +29,7 @@ async def update_location(
     response: Response,
     _admin: AdminPrincipal,
 ) -> LocationPublic:
-    cmd = UpdateLocation(location_id, version, body.model_dump(exclude_unset=True))
+    cmd = UpdateLocation(location_id, version, LocationPatch(**body.model_dump(exclude_unset=True)))
     row = await locations.update_location(cmd, uow)
     return await respond(uow, response, LocationPublic, row, 200)
 

@@ -9,7 +9,7 @@ from api.command.models.meals import MealCreate, MealPublic, MealUpdate
 from api.common.deps import AdminPrincipal
 from api.common.problems import PROBLEM_RESPONSES
 from farmacy.vocabulary import MealStatus
-from writemodel.commands import ChangeMealStatus, CreateMeal, UpdateMeal
+from writemodel.commands import ChangeMealStatus, CreateMeal, MealPatch, UpdateMeal
 from writemodel.handlers import catalog
 
 router = APIRouter(prefix="/catalog/meals", tags=["catalog"], responses=PROBLEM_RESPONSES)
@@ -18,15 +18,15 @@ router = APIRouter(prefix="/catalog/meals", tags=["catalog"], responses=PROBLEM_
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MealPublic, summary="Create a meal (draft)")
 async def create_meal(body: MealCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> MealPublic:
     row = await catalog.create_meal(CreateMeal(**body.model_dump(mode="json")), uow)
-    return await respond(uow, response, MealPublic, row, 201, location=f"/catalog/meals/{row['id']}")
+    return await respond(uow, response, MealPublic, row, 201, location=f"/catalog/meals/{row.id}")
 
 
 @router.patch("/{meal_id}", response_model=MealPublic, summary="Update a meal (If-Match required)")
 async def update_meal(
     meal_id: UUID, body: MealUpdate, version: RequiredIfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
 ) -> MealPublic:
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    row = await catalog.update_meal(UpdateMeal(meal_id, version, changes), uow)
+    patch = MealPatch(**body.model_dump(mode="json", exclude_unset=True))
+    row = await catalog.update_meal(UpdateMeal(meal_id, version, patch), uow)
     return await respond(uow, response, MealPublic, row, 200)
 
 

@@ -50,7 +50,7 @@ async def place_order(body: OrderCreate, uow: Uow, response: Response, principal
         lines=[OrderLine(line.meal_id, line.quantity) for line in body.lines],
     )
     row = await ordering.place_order(cmd, uow)
-    return await respond(uow, response, OrderPublic, row, 201, location=f"/orders/{row['id']}")
+    return await respond(uow, response, OrderPublic, row, 201, location=f"/orders/{row.id}")
 
 
 async def _transition(

@@ -22,7 +22,7 @@ async def subscribe(
 ) -> SubscriptionPublic:
     cmd = Subscribe(acting_customer(principal, body.customer_id), body.plan_id, body.location_id)
     row = await subscriptions.subscribe(cmd, uow)
-    return await respond(uow, response, SubscriptionPublic, row, 201, location=f"/subscriptions/{row['id']}")
+    return await respond(uow, response, SubscriptionPublic, row, 201, location=f"/subscriptions/{row.id}")
 
 
 @router.patch(

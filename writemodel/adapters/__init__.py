@@ -1,0 +1,1 @@
+"""Adapters of the write model's ports."""

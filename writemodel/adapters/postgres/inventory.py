@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from psycopg.rows import DictRow
+
+from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_one, fetch_row
+from writemodel.domain.inventory import LedgerEntry, Posted, Stock, StockKey
+from writemodel.repositories import Lock
+
+COLUMNS = "location_id, meal_id, on_hand, reserved, version, updated_at"
+
+
+def stock(row: DictRow) -> Stock:
+    return Stock(**row)
+
+
+class PgStockLevels:
+    """Every change is one statement; the guarded ones test their condition under the row lock they take,
+    so concurrent changes serialize on the row and none can oversell (no read-then-write race)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def ensure(self, key: StockKey) -> None:
+        await self.conn.execute(
+            "INSERT INTO inventory.stock (location_id, meal_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [key.location_id, key.meal_id],
+        )
+
+    async def get(self, key: StockKey, lock: Lock = Lock.NONE) -> Stock | None:
+        row = await fetch_one(
+            self.conn,
+            f"SELECT {COLUMNS} FROM inventory.stock WHERE location_id = %s AND meal_id = %s{LOCK_CLAUSE[lock]}",
+            [key.location_id, key.meal_id],
+        )
+        return stock(row) if row else None
+
+    async def change_on_hand(self, key: StockKey, delta: int) -> Stock | None:
+        row = await fetch_one(  # the guard is Stock.can_change_on_hand
+            self.conn,
+            f"""UPDATE inventory.stock
+                   SET on_hand = on_hand + %(delta)s, version = version + 1, updated_at = now()
+                 WHERE location_id = %(loc)s AND meal_id = %(meal)s AND on_hand + %(delta)s >= reserved
+             RETURNING {COLUMNS}""",
+            {"delta": delta, "loc": key.location_id, "meal": key.meal_id},
+        )
+        return stock(row) if row else None
+
+    async def set_on_hand(self, key: StockKey, on_hand: int) -> Stock:
+        row = await fetch_row(
+            self.conn,
+            f"""UPDATE inventory.stock SET on_hand = %s, version = version + 1, updated_at = now()
+                WHERE location_id = %s AND meal_id = %s RETURNING {COLUMNS}""",
+            [on_hand, key.location_id, key.meal_id],
+        )
+        return stock(row)
+
+    async def reserve(self, key: StockKey, quantity: int) -> bool:
+        row = await fetch_one(  # the guard is Stock.can_reserve
+            self.conn,
+            """UPDATE inventory.stock SET reserved = reserved + %(q)s, version = version + 1, updated_at = now()
+               WHERE location_id = %(loc)s AND meal_id = %(meal)s AND on_hand - reserved >= %(q)s
+               RETURNING 1""",
+            {"q": quantity, "loc": key.location_id, "meal": key.meal_id},
+        )
+        return row is not None
+
+    async def release(self, key: StockKey, quantity: int) -> None:
+        await self.conn.execute(
+            """UPDATE inventory.stock SET reserved = reserved - %s, version = version + 1, updated_at = now()
+               WHERE location_id = %s AND meal_id = %s""",
+            [quantity, key.location_id, key.meal_id],
+        )
+
+    async def consume(self, key: StockKey, quantity: int) -> None:
+        await self.conn.execute(
+            """UPDATE inventory.stock SET reserved = reserved - %(q)s, on_hand = on_hand - %(q)s,
+                      version = version + 1, updated_at = now()
+               WHERE location_id = %(loc)s AND meal_id = %(meal)s""",
+            {"q": quantity, "loc": key.location_id, "meal": key.meal_id},
+        )
+
+    async def post(self, entry: LedgerEntry) -> Posted:
+        row = await fetch_row(
+            self.conn,
+            """INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note, order_id)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, created_at""",
+            [
+                entry.location_id,
+                entry.meal_id,
+                entry.delta,
+                entry.reason.value,
+                entry.actor,
+                entry.note,
+                entry.order_id,
+            ],
+        )
+        return Posted(row["id"], row["created_at"])

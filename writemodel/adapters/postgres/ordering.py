@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import DictRow
+
+from farmacy.vocabulary import OrderStatus
+from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_one, fetch_row
+from writemodel.domain.ordering import Customer, NewOrder, Order, PricedLine
+from writemodel.repositories import DuplicateKey, Lock
+
+CUSTOMER_COLUMNS = "id, email, name, version, created_at, updated_at"
+ORDER_COLUMNS = (
+    "id, customer_id, location_id, pickup_from, pickup_until, status, total_cents, version, created_at, updated_at"
+)
+
+
+def order(row: DictRow, lines: tuple[PricedLine, ...]) -> Order:
+    return Order(**{**row, "status": OrderStatus(row["status"])}, lines=lines)
+
+
+class PgCustomers:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, email: str, name: str) -> Customer:
+        try:
+            row = await fetch_row(
+                self.conn,
+                f"INSERT INTO ordering.customers (email, name) VALUES (%s, %s) RETURNING {CUSTOMER_COLUMNS}",
+                [email, name],
+            )
+        except psycopg.errors.UniqueViolation as exc:  # customers_email_key: unique on lower(email)
+            raise DuplicateKey(email) from exc
+        return Customer(**row)
+
+    async def get(self, customer_id: UUID) -> Customer | None:
+        row = await fetch_one(
+            self.conn, f"SELECT {CUSTOMER_COLUMNS} FROM ordering.customers WHERE id = %s", [customer_id]
+        )
+        return Customer(**row) if row else None
+
+
+class PgOrders:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def add(self, new: NewOrder) -> Order:
+        row = await fetch_row(
+            self.conn,
+            f"""INSERT INTO ordering.orders (customer_id, location_id, pickup_from, pickup_until, total_cents)
+                VALUES (%s, %s, %s, %s, %s) RETURNING {ORDER_COLUMNS}""",
+            [new.customer_id, new.location_id, new.pickup_from, new.pickup_until, new.total_cents],
+        )
+        for line in new.lines:
+            await self.conn.execute(
+                """INSERT INTO ordering.order_lines (order_id, line_no, meal_id, quantity, unit_price_cents)
+                   VALUES (%s, %s, %s, %s, %s)""",
+                [row["id"], line.line_no, line.meal_id, line.quantity, line.unit_price_cents],
+            )
+        return order(row, new.lines)
+
+    async def get(self, order_id: UUID, lock: Lock = Lock.NONE) -> Order | None:
+        row = await fetch_one(
+            self.conn, f"SELECT {ORDER_COLUMNS} FROM ordering.orders WHERE id = %s{LOCK_CLAUSE[lock]}", [order_id]
+        )
+        if row is None:
+            return None
+        cur = await self.conn.execute(
+            "SELECT line_no, meal_id, quantity, unit_price_cents FROM ordering.order_lines WHERE order_id = %s "
+            "ORDER BY line_no",
+            [order_id],
+        )
+        return order(row, tuple(PricedLine(**line) for line in await cur.fetchall()))
+
+    async def save(self, o: Order) -> Order:
+        row = await fetch_row(
+            self.conn,
+            f"""UPDATE ordering.orders SET status = %s, version = version + 1, updated_at = now()
+                WHERE id = %s RETURNING {ORDER_COLUMNS}""",
+            [o.status.value, o.id],
+        )
+        return order(row, o.lines)
