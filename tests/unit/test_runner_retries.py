@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from sinks.errors import PoisonEventError, RetryableError
 from sinks.events import ChangeEvent
+from sinks.retries import RetryPolicy
 from sinks.runner import Runner, RunnerConfig
 from sinks.views.inventory import VIEW as INVENTORY
 
@@ -107,6 +108,7 @@ class ScriptedRunner(Runner):
         none = cast(Any, None)
         super().__init__(INVENTORY, [TOPIC], none, cast(Any, producer), none, none, config)
         self.stopping = self.stop_event = stop
+        self.retries = RetryPolicy(stop, backoff_s, max_retries)
         self.sent = producer
         self.script = script
         self.batches: list[list[int]] = []
@@ -206,6 +208,8 @@ def test_outages_do_not_count_towards_the_failure_bound() -> None:
     r = runner(failing(bug, outage, outage, bug, outage, bug, None), max_retries=3)
     r.handle(records(0))
     assert len(r.batches) == 7 and r.sent.produced == []
+    # Each outage after a failure backs off from the start again.
+    assert r.stop_event.waits == pytest.approx([0.2, 0.4, 0.8, 0.4, 0.4, 0.8])
 
 
 # -- poison and failures -------------------------------------------------------------------------------
