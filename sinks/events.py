@@ -18,7 +18,6 @@ class ChangeEvent:
     key: dict[str, Any]
     op: str  # c, u, d, r (snapshot read), t (truncate) or "tombstone"
     lsn: int | None  # WAL position of the change; None for tombstones
-    ts_ms: int | None
 
     @property
     def coordinates(self) -> str:
@@ -43,7 +42,7 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
         raise PoisonEventError("event has no primary-key object as its key")
     table = table_of_topic(topic)
     if value is None:
-        return ChangeEvent(topic, partition, offset, table, key_doc, "tombstone", None, None)
+        return ChangeEvent(topic, partition, offset, table, key_doc, "tombstone", None)
     try:
         doc = json.loads(value)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -54,4 +53,4 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     lsn = source.get("lsn")
     if lsn is not None and not isinstance(lsn, int):
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
-    return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn, doc.get("ts_ms"))
+    return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn)

@@ -7,20 +7,23 @@ It knows no view. Failures are decided here, not in leaf code:
   times, then applied event by event so that only the events that still fail go to the dead-letter
   topic with their error; the view keeps moving.
 Offsets are committed only after Elasticsearch acknowledged the batch (or it was dead-lettered).
+The retry policies themselves (backoff, bounds, stopping) are in sinks/retries.py.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from psycopg_pool import ConnectionPool
+from tenacity import RetryCallState
 
 from farmacy.lsn import lsn_text
 from sinks import metrics
@@ -28,12 +31,12 @@ from sinks.errors import PoisonEventError, RetryableError
 from sinks.events import ChangeEvent, parse
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
+from sinks.retries import RetryPolicy, Stopping, failure
 from sinks.view import View
 from sinks.watermark import Watermark
 
 log = structlog.get_logger("sink")
 
-MAX_BACKOFF_S = 30.0
 PROGRESS_EVERY_S = 5.0
 
 
@@ -48,7 +51,6 @@ class RunnerConfig:
 
 @dataclass
 class RunnerState:
-    started_at: float = field(default_factory=time.time)
     applied_lsn: int | None = None
     last_batch_at: float | None = None
     events: int = 0
@@ -78,6 +80,7 @@ class Runner:
         self.watermark = watermark
         self.state = RunnerState()
         self.stopping = threading.Event()
+        self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries)
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
@@ -144,51 +147,48 @@ class Runner:
             if (error := self._apply_with_retries([ev])) is not None:
                 self._dead_letter(msg, error)
 
-    _last_watermark_warning = 0.0
-
     def _apply_with_retries(self, events: list[ChangeEvent]) -> Exception | None:
         """Applies the events; returns None, or the error that stopped them.
 
         Outages are retried for as long as they last. A PoisonEventError is returned at once: the same
         input fails the same way. Anything else (a bug, an unexpected answer) gets bounded retries.
         """
-        attempt = 0
-        outage = 0
-        while not self.stopping.is_set():
-            try:
-                self._apply(events)
-                if self.state.degraded:
-                    self.log.info("recovered", after=self.state.degraded)
-                    metrics.DEGRADED.labels(self.view.name).set(0)
-                self.state.degraded = None
-                return None
-            except RetryableError as exc:
-                outage += 1
-                self.state.degraded = str(exc)[:300]
-                metrics.DEGRADED.labels(self.view.name).set(1)
-                metrics.RETRIES.labels(self.view.name, "outage").inc()
-                delay = min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** min(outage, 8))
-                self.log.warning("dependency unavailable; retrying", error=str(exc)[:300], in_s=round(delay, 2))
-                self._sleep(delay)
-            except PoisonEventError as exc:
-                self.log.warning(
-                    "poison in batch", events=len(events), first=events[0].coordinates, error=str(exc)[:300]
-                )
-                return exc
-            except Exception as exc:
-                attempt += 1
-                metrics.RETRIES.labels(self.view.name, "failure").inc()
-                self.log.warning(
-                    "batch failed",
-                    attempt=attempt,
-                    events=len(events),
-                    first=events[0].coordinates,
-                    error=f"{type(exc).__name__}: {str(exc)[:300]}",
-                )
-                if attempt > self.config.max_retries:
-                    return exc
-                self._sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
-        raise InterruptedError("stopping")
+        through_outages = self.retries.through_outages(before_sleep=self._on_outage)
+        bounded = self.retries.bounded(after=partial(self._on_failure, events))
+        try:
+            # Outages are retried inside the bounded retries, so they never count towards the bound.
+            bounded(through_outages, self._apply, events)
+        except PoisonEventError as exc:
+            self.log.warning("poison in batch", events=len(events), first=events[0].coordinates, error=str(exc)[:300])
+            return exc
+        except Stopping:
+            raise
+        except Exception as exc:
+            return exc
+        if self.state.degraded:
+            self.log.info("recovered", after=self.state.degraded)
+            metrics.DEGRADED.labels(self.view.name).set(0)
+        self.state.degraded = None
+        return None
+
+    def _on_outage(self, attempt: RetryCallState) -> None:
+        self.state.degraded = str(failure(attempt))[:300]
+        metrics.DEGRADED.labels(self.view.name).set(1)
+        metrics.RETRIES.labels(self.view.name, "outage").inc()
+        self.log.warning(
+            "dependency unavailable; retrying", error=self.state.degraded, in_s=round(attempt.upcoming_sleep, 2)
+        )
+
+    def _on_failure(self, events: list[ChangeEvent], attempt: RetryCallState) -> None:
+        error = failure(attempt)
+        metrics.RETRIES.labels(self.view.name, "failure").inc()
+        self.log.warning(
+            "batch failed",
+            attempt=attempt.attempt_number,
+            events=len(events),
+            first=events[0].coordinates,
+            error=f"{type(error).__name__}: {str(error)[:300]}",
+        )
 
     def _apply(self, events: list[ChangeEvent]) -> None:
         refs = route(self.view, events)
@@ -247,33 +247,8 @@ class Runner:
             ("dlq.error", str(error)[:2000]),
             ("dlq.failed_at", datetime.now(UTC).isoformat()),
         ]
-        delay = self.config.retry_backoff_s
-        while True:
-            # Count it as dead-lettered only once Kafka confirmed the delivery; a lost dead letter is a lost event.
-            outcome: list[object] = []
-
-            def delivered(err: object, _msg: object, out: list[object] = outcome) -> None:
-                out.append(err)
-
-            self.producer.produce(
-                self.config.dead_letter_topic,
-                key=msg.key(),
-                value=msg.value(),
-                headers=headers,
-                on_delivery=delivered,
-            )
-            self.producer.flush(30)
-            if outcome and outcome[0] is None:
-                break
-            if self.stopping.is_set():
-                raise InterruptedError("stopping before the dead letter was delivered")
-            self.log.warning(
-                "dead letter not delivered; retrying",
-                topic=self.config.dead_letter_topic,
-                error=str(outcome[0]) if outcome else "no delivery report within 30s",
-            )
-            self._sleep(delay)
-            delay = min(MAX_BACKOFF_S, delay * 2)
+        # Counted as dead-lettered only once Kafka confirmed the delivery: a lost dead letter is a lost event.
+        self.retries.until_delivered(before_sleep=self._on_undelivered)(self._send_dead_letter, msg, headers)
         self.state.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.view.name).inc()
         self.log.error(
@@ -283,6 +258,27 @@ class Runner:
             offset=msg.offset(),
             error=f"{type(error).__name__}: {str(error)[:300]}",
             dead_letter_topic=self.config.dead_letter_topic,
+        )
+
+    def _send_dead_letter(self, msg: Message, headers: list[tuple[str, str | bytes | None]]) -> str | None:
+        """Produces the dead letter and waits for its delivery report; returns None once delivered, else why not."""
+        reports: list[KafkaError | None] = []
+        self.producer.produce(
+            self.config.dead_letter_topic,
+            key=msg.key(),
+            value=msg.value(),
+            headers=headers,
+            on_delivery=lambda err, _msg: reports.append(err),
+        )
+        self.producer.flush(30)
+        if not reports:
+            return "no delivery report within 30s"
+        return None if reports[0] is None else str(reports[0])
+
+    def _on_undelivered(self, attempt: RetryCallState) -> None:
+        assert attempt.outcome is not None
+        self.log.warning(
+            "dead letter not delivered; retrying", topic=self.config.dead_letter_topic, error=attempt.outcome.result()
         )
 
     def _commit(self, records: list[Message]) -> None:
@@ -324,9 +320,6 @@ class Runner:
                 eta=eta,
                 applied_lsn=lsn_text(self.watermark.applied) if self.watermark.applied else None,
             )
-
-    def _sleep(self, seconds: float) -> None:
-        self.stopping.wait(seconds)
 
     # -- health ---------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

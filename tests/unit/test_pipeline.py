@@ -14,7 +14,7 @@ L1, L2, M1 = (str(uuid.uuid4()) for _ in range(3))
 
 
 def ev(table: str, key: dict[str, str], lsn: int | None = 10, op: str = "u") -> ChangeEvent:
-    return ChangeEvent("farmacy." + table, 0, 0, table, key, op, lsn, None)
+    return ChangeEvent("farmacy." + table, 0, 0, table, key, op, lsn)
 
 
 def test_root_row_change_maps_to_its_own_id() -> None:
