@@ -14,40 +14,55 @@ from sinks.bootstrap import dead_letter_topic, group_id
 from sinks.views import VIEWS
 
 
-def _ends(admin: AdminClient, topics: list[str]) -> dict[str, int]:
+def _partitions(admin: AdminClient, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics that exist (a topic not created yet has nothing to consume)."""
+    metadata = admin.list_topics(timeout=10).topics
+    return [TopicPartition(t, p) for t in topics if t in metadata for p in metadata[t].partitions]
+
+
+def _ends(admin: AdminClient, partitions: list[TopicPartition]) -> dict[str, int]:
+    """End offsets per topic, summed over its partitions."""
     latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-    futures = admin.list_offsets({TopicPartition(t, 0): latest for t in topics}, request_timeout=10)
-    result = {}
-    for tp, future in futures.items():
+    result: dict[str, int] = {}
+    if not partitions:
+        return result
+    for tp, future in admin.list_offsets(dict.fromkeys(partitions, latest), request_timeout=10).items():
         try:
-            result[tp.topic] = int(future.result().offset)
+            result[tp.topic] = result.get(tp.topic, 0) + int(future.result().offset)
         except KafkaException:
-            result[tp.topic] = 0  # not created yet: nothing to consume
+            result.setdefault(tp.topic, 0)
     return result
 
 
-def _committed(admin: AdminClient, group: str, topics: list[str]) -> dict[str, int]:
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, 0) for t in topics])
-    future = next(iter(admin.list_consumer_group_offsets([request]).values()))
-    return {tp.topic: max(0, tp.offset) for tp in future.result().topic_partitions}
+def _committed(admin: AdminClient, group: str, partitions: list[TopicPartition]) -> dict[str, int]:
+    """The group's committed offsets per topic, summed over its partitions (none committed counts as 0)."""
+    result: dict[str, int] = {}
+    if not partitions:
+        return result
+    future = next(iter(admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)]).values()))
+    for tp in future.result().topic_partitions:
+        result[tp.topic] = result.get(tp.topic, 0) + max(0, tp.offset)
+    return result
 
 
 def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
     topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
-    ends, committed = _ends(admin, topics), _committed(admin, group_id(settings, view), topics)
+    partitions = _partitions(admin, topics)
+    ends, committed = _ends(admin, partitions), _committed(admin, group_id(settings, view), partitions)
     dlq = dead_letter_topic(settings, view)
     try:
         sync = dict(es.get(index=settings.sync_index, id=view)["_source"])
     except NotFoundError:
         sync = {}
     applied_at = sync.get("applied_at")
+    lag = {t: max(0, ends.get(t, 0) - committed.get(t, 0)) for t in topics}
     age = (datetime.now(UTC) - datetime.fromisoformat(applied_at)).total_seconds() if applied_at else None
     return {
         "view": view,
         "applied_lsn": sync.get("applied_lsn"),
         "applied_at": applied_at,
         "applied_age_s": round(age, 3) if age is not None else None,
-        "lag": {t: max(0, ends[t] - committed.get(t, 0)) for t in topics},
-        "lag_total": sum(max(0, ends[t] - committed.get(t, 0)) for t in topics),
-        "dead_letters": _ends(admin, [dlq])[dlq],
+        "lag": lag,
+        "lag_total": sum(lag.values()),
+        "dead_letters": _ends(admin, _partitions(admin, [dlq])).get(dlq, 0),
     }

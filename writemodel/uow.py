@@ -4,7 +4,6 @@ adapter the command API runs on (a fake one drives the unit tests)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_delay, wait_fixed
 
 from writemodel.adapters import postgres as pg
 from writemodel.repositories import Customers, Locations, Meals, Orders, Plans, StockLevels, Subscriptions
@@ -137,8 +137,8 @@ class PostgresUnitOfWork(UnitOfWork):
 
 async def stored_response(pool: Pool, principal: str, key: str, wait_s: float = 5.0) -> dict[str, Any] | None:
     """The stored record of a key; waits briefly while its command has committed but not yet recorded."""
-    deadline = asyncio.get_running_loop().time() + wait_s
-    while True:
+
+    async def read() -> dict[str, Any] | None:
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT request_hash, status_code, response, headers FROM platform.idempotency_keys "
@@ -146,9 +146,19 @@ async def stored_response(pool: Pool, principal: str, key: str, wait_s: float = 
                 [principal, key],
             )
             row = await cur.fetchone()
-        if row is None or row["status_code"] != 0 or asyncio.get_running_loop().time() > deadline:
-            return dict(row) if row else None
-        await asyncio.sleep(0.02)
+        return dict(row) if row else None
+
+    still_recording = retry_if_result(lambda row: row is not None and row["status_code"] == 0)
+    retrying = AsyncRetrying(
+        retry=still_recording, stop=stop_after_delay(wait_s), wait=wait_fixed(0.02), retry_error_callback=_last_result
+    )
+    result: dict[str, Any] | None = await retrying(read)
+    return result
+
+
+def _last_result(state: RetryCallState) -> Any:
+    """When the wait is over, answer with what was read last (the caller reports the key as in doubt)."""
+    return state.outcome.result() if state.outcome else None
 
 
 def canonical_json(body: bytes) -> bytes:

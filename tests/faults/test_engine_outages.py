@@ -1,0 +1,142 @@
+"""Faults in the engines the sinks depend on: a Kafka broker restart and an Elasticsearch hang, under writes.
+
+A broker restart must not make a sink exit (commits and watermark reads survive it), every view's published
+position must advance again within 30 s of the broker being back, the ops API must keep answering, and health
+must say degraded while a watermark is frozen. An Elasticsearch hang (SIGSTOP) must show in the sinks' health
+within about 10 s, not after minutes of blocked bulk calls. Afterwards nothing may have drifted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from farmacy.settings import Settings
+from farmacy.views import worker_program
+from stack.lifecycle import layout_for
+from stack.supervisor import Supervisor
+from tests.faults.support import dead_letter_counts, drift
+from tests.support.commands import active_meal, adjust, client, operator_token, stocked_location
+from tests.support.views import current_lsn, es_client, wait_applied
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.faults
+
+
+def _sink_health(stack: Settings, view: str) -> dict[str, object]:
+    try:
+        r = httpx.get(f"http://127.0.0.1:{stack.sink_port(view)}/health", timeout=3)
+        return {"status_code": r.status_code, **r.json()}
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status_code": 0, "error": str(exc)}
+
+
+class Writer:
+    """Posts a stock adjustment every ``interval`` seconds in the background; remembers the last token."""
+
+    def __init__(self, stack: Settings, token: str, interval: float = 0.2) -> None:
+        self.stack, self.token, self.interval = stack, token, interval
+        self.stop = threading.Event()
+        self.codes: dict[int, int] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with client(self.stack, self.token) as admin:
+            meal = active_meal(admin)
+            loc = stocked_location(admin, {meal["id"]: 1})
+            body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": 1, "reason": "replenish"}
+            while not self.stop.is_set():
+                try:
+                    code = admin.post("/inventory/adjustments", json=body).status_code
+                except httpx.HTTPError:
+                    code = 0
+                self.codes[code] = self.codes.get(code, 0) + 1
+                self.stop.wait(self.interval)
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(30)
+
+
+@pytest.fixture
+def sup(stack: Settings) -> Iterator[Supervisor]:
+    supervisor = Supervisor(layout_for(stack))
+    yield supervisor
+    for engine in ("kafka", "elasticsearch"):  # whatever happened, leave the engines running
+        if supervisor.info(engine)["statename"] != "RUNNING":
+            supervisor.start(engine)
+
+
+def test_kafka_broker_restart_no_sink_exits_and_every_view_moves_again(
+    stack: Settings, admin_token: str, sup: Supervisor
+) -> None:
+    es = es_client(stack)
+    sinks = [worker_program(v) for v in stack.views]
+    pids = {p: sup.info(p)["pid"] for p in sinks}
+    dead_before = dead_letter_counts(stack)
+    degraded_seen: set[str] = set()
+    with Writer(stack, admin_token) as writer:
+        time.sleep(2)
+        sup.stop("kafka")
+        down_until = time.monotonic() + 15
+        while time.monotonic() < down_until:
+            for view in stack.views:
+                if _sink_health(stack, view).get("status") != "ok":
+                    degraded_seen.add(view)
+            time.sleep(0.5)
+        sup.start("kafka")
+        back_at = time.monotonic()
+        position = current_lsn(stack)
+        wait_applied(es, stack, position, list(stack.views), timeout=60)
+        moved_s = time.monotonic() - back_at
+        ops = httpx.get(
+            f"http://127.0.0.1:{stack.ops_port}/ops/views",
+            headers={"Authorization": f"Bearer {operator_token(stack)}"},
+            timeout=15,
+        )
+    print(f"\nkafka restart: views applied {moved_s:.1f}s after the broker was back; writes {writer.codes}")
+    assert {p: sup.info(p)["pid"] for p in sinks} == pids, "a sink exited during the broker restart"
+    assert moved_s <= 30
+    assert ops.status_code == 200, ops.text
+    assert degraded_seen == set(stack.views), f"health said ok during the outage for {set(stack.views) - degraded_seen}"
+    wait_applied(es, stack, current_lsn(stack), list(stack.views), timeout=60)
+    assert dead_letter_counts(stack) == dead_before
+    assert drift(stack, es) == dict.fromkeys(stack.views, 0)
+    es.close()
+
+
+def test_elasticsearch_hang_shows_in_health_within_seconds(stack: Settings, admin_token: str, sup: Supervisor) -> None:
+    es = es_client(stack)
+    dead_before = dead_letter_counts(stack)
+    with client(stack, admin_token) as admin:
+        meal = active_meal(admin)
+        loc = stocked_location(admin, {meal["id"]: 1})
+        sup.signal("elasticsearch", "STOP")
+        try:
+            stopped_at = time.monotonic()
+            adjust(admin, loc["id"], meal["id"], 1, "replenish")
+
+            def inventory_degraded() -> bool:
+                return _sink_health(stack, "inventory").get("status") != "ok"
+
+            wait_until(inventory_degraded, 60, "inventory sink health to report the hang", interval=0.5)
+            seen_s = time.monotonic() - stopped_at
+        finally:
+            sup.signal("elasticsearch", "CONT")
+        token = adjust(admin, loc["id"], meal["id"], 1, "replenish")["consistency_token"]
+        resumed_at = time.monotonic()
+        wait_applied(es, stack, token, ["inventory", "catalog"], timeout=90)
+        recovered_s = time.monotonic() - resumed_at
+    print(f"\nelasticsearch SIGSTOP: health degraded after {seen_s:.1f}s; fresh {recovered_s:.1f}s after SIGCONT")
+    assert seen_s <= 12
+    assert dead_letter_counts(stack) == dead_before
+    assert drift(stack, es, ["inventory", "catalog"]) == {"inventory": 0, "catalog": 0}
+    es.close()
