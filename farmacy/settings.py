@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
+    # An Elasticsearch request that has not answered by then counts as an outage (retried, reported degraded).
+    sink_es_timeout_s: float = Field(10.0, gt=0)
+    # Health reports degraded when a batch has been in flight, or the published position has not moved, this long.
+    sink_stall_after_s: float = Field(10.0, gt=0)
 
     worker_control: WorkerControlKind = WorkerControlKind.SUPERVISOR
     compose_project_dir: Path = ROOT
@@ -193,6 +197,10 @@ class Settings(BaseSettings):
 
     def dead_letter_topic(self, view: str) -> str:
         return f"{self.topic_prefix}.dlq.{view}"
+
+    def redrive_topic(self, view: str) -> str:
+        """Where re-driven dead letters go: read by that view's worker only, so no other view sees them again."""
+        return f"{self.topic_prefix}.redrive.{view}"
 
     @property
     def elasticsearch_cluster_name(self) -> str:

@@ -328,7 +328,7 @@ def dlq_list(view: str, limit: int = 50) -> None:
     for d in letters:
         h = d.headers
         print(
-            f"#{d.offset} {h.get('dlq.failed_at', '?')} {h.get('dlq.topic')}[{h.get('dlq.partition')}]@"
+            f"#{d.partition}:{d.offset} {h.get('dlq.failed_at', '?')} {h.get('dlq.topic')}[{h.get('dlq.partition')}]@"
             f"{h.get('dlq.offset')} {h.get('dlq.error.class')}: {h.get('dlq.error', '')[:200]}"
         )
     print(f"{len(letters)} dead letter(s) shown")
@@ -336,10 +336,19 @@ def dlq_list(view: str, limit: int = 50) -> None:
 
 @dlq_app.command("redrive")
 def dlq_redrive(view: str) -> None:
-    """Send a view's dead letters back to their source topics (after fixing the cause)."""
+    """Send a view's dead letters back to its worker (after fixing the cause); applied, each releases its hold."""
     from ops.dead_letters import redrive
 
-    print(f"re-drove {redrive(_settings(), view)} event(s)")
+    print(f"re-drove {redrive(_settings(), view)} event(s) to {view}'s worker")
+
+
+@dlq_app.command("discard")
+def dlq_discard(view: str) -> None:
+    """Resolve a view's dead letters without applying them (nothing to do, or repaired by reconcile --repair):
+    releases the holds they put on the view's published position."""
+    from ops.dead_letters import discard
+
+    print(f"discarded {discard(_settings(), view)} dead letter(s) of {view}")
 
 
 def main() -> None:

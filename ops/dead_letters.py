@@ -1,8 +1,12 @@
-"""Dead-letter inspection and re-drive (ops).
+"""Dead-letter inspection, re-drive and discard (ops).
 
-Re-driving sends a dead-lettered event back to the topic it came from. The worker then handles it like
-any other event: it rebuilds the roots it names from the master (so an old event is harmless), or, if it
-is still poison, dead-letters it again. A dedicated consumer group remembers how far re-drive has gone.
+Every dead letter holds its view's published position (sinks/watermark.py) until it is resolved, in one of two ways:
+- re-drive: the dead letter goes to the view's own re-drive topic (``<prefix>.redrive.<view>``), which only that
+  view's worker reads, so no other view sees it again. The worker rebuilds the roots it names from the master (an
+  old event is harmless); once applied, its hold is released. Still poison, it is dead-lettered again.
+- discard: an operator decides the change needs nothing (or was repaired by ``farmacy reconcile --repair``); a
+  discard marker goes through the same re-drive topic and the worker releases the hold.
+A dedicated consumer group per view and action remembers how far each has gone, so nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -14,33 +18,40 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from farmacy.settings import Settings
 from sinks.bootstrap import dead_letter_topic
+from sinks.events import dict_headers
 
 
 @dataclass(frozen=True)
 class DeadLetter:
+    partition: int
     offset: int
     key: bytes | None
     value: bytes | None
     headers: dict[str, str]
 
 
-def _headers(msg: Message) -> dict[str, str]:
-    pairs: list[tuple[str, bytes | None]] = list(msg.headers() or [])  # type: ignore[arg-type]
-    return {k: (v or b"").decode(errors="replace") for k, v in pairs}
+def _partitions(consumer: Consumer, topic: str) -> dict[int, int]:
+    """Partition -> end offset, for the partitions of the topic that hold anything."""
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    partitions = metadata.partitions if metadata is not None and metadata.error is None else {}
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    return {p: end for p, end in ends.items() if end > 0}
 
 
-def _read(consumer: Consumer, topic: str) -> Iterator[tuple[Message, DeadLetter]]:
-    _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-    while True:
+def _read(consumer: Consumer, topic: str, ends: dict[int, int]) -> Iterator[tuple[Message, DeadLetter]]:
+    """Reads the assigned partitions up to the end offsets taken when the read began."""
+    remaining = set(ends)
+    while remaining:
         msg = consumer.poll(2.0)
         if msg is None:
             return
         if msg.error():
             continue
-        offset = msg.offset() or 0
-        yield msg, DeadLetter(offset, msg.key(), msg.value(), _headers(msg))
-        if offset + 1 >= high:
-            return
+        partition, offset = msg.partition() or 0, msg.offset() or 0
+        if offset < ends[partition]:
+            yield msg, DeadLetter(partition, offset, msg.key(), msg.value(), dict_headers(msg))
+        if offset + 1 >= ends[partition]:
+            remaining.discard(partition)
 
 
 def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[DeadLetter]:
@@ -48,41 +59,65 @@ def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[De
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"farmacy-dlq-inspect-{view}",
+            "group.id": f"{settings.stack_name}-dlq-inspect-{view}",
             "enable.auto.commit": False,
         }
     )
-    consumer.assign([TopicPartition(topic, 0, 0)])
     try:
-        return [letter for _msg, letter in _read(consumer, topic)][-limit:]
+        ends = _partitions(consumer, topic)
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        return [letter for _msg, letter in _read(consumer, topic, ends)][-limit:]
     finally:
         consumer.close()
 
 
 def redrive(settings: Settings, view: str) -> int:
-    """Sends every not-yet-re-driven dead letter of the view back to its source topic; returns how many."""
+    """Sends every not-yet-re-driven dead letter of the view to the view's re-drive topic; returns how many."""
+    return _forward(settings, view, "redrive", discard=False)
+
+
+def discard(settings: Settings, view: str) -> int:
+    """Resolves every not-yet-resolved dead letter of the view without applying it; returns how many."""
+    return _forward(settings, view, "discard", discard=True)
+
+
+def _forward(settings: Settings, view: str, action: str, discard: bool) -> int:
     topic = dead_letter_topic(settings, view)
+    target = settings.redrive_topic(view)
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"farmacy-dlq-redrive-{view}",
+            # One group for re-drive and discard: a dead letter is resolved once, whichever way.
+            "group.id": f"{settings.stack_name}-dlq-resolve-{view}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
         }
     )
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True})
-    consumer.subscribe([topic])
     sent = 0
     try:
-        for msg, letter in _read(consumer, topic):
-            source = letter.headers.get("dlq.topic")
-            if not source:
+        ends = _partitions(consumer, topic)
+        committed = consumer.committed([TopicPartition(topic, p) for p in ends], timeout=10)
+        starts = {tp.partition: max(tp.offset, 0) for tp in committed}
+        todo = {p: end for p, end in ends.items() if starts.get(p, 0) < end}
+        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in todo])
+        for msg, letter in _read(consumer, topic, todo):
+            if "dlq.topic" not in letter.headers:
                 continue
+            headers: list[tuple[str, str | bytes | None]] = [
+                (k, v) for k, v in letter.headers.items() if k.startswith("dlq.")
+            ]
+            headers += [("redrive.from", f"{topic}[{letter.partition}]@{letter.offset}")]
+            if discard:
+                headers.append(("redrive.discard", "true"))
             producer.produce(
-                source, key=letter.key, value=letter.value, headers=[("redriven.from", f"{topic}@{letter.offset}")]
+                target,
+                key=letter.key,
+                value=None if discard else letter.value,
+                headers=headers,
             )
             if producer.flush(30):
-                raise RuntimeError(f"{source} did not acknowledge the re-driven event")
+                raise RuntimeError(f"{target} did not acknowledge the {action} of {letter.headers['dlq.topic']}")
             consumer.commit(message=msg, asynchronous=False)
             sent += 1
     finally:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
 from farmacy.settings import Settings
+from sinks.events import coordinates, dict_headers
 from sinks.indices import ensure_index, ensure_sync_index
 from sinks.runner import Runner, RunnerConfig
 from sinks.views import VIEWS
@@ -47,11 +48,14 @@ def ensure_topic(settings: Settings, name: str, compacted: bool = False) -> None
 
 def bootstrap(settings: Settings, view_name: str) -> Runner:
     view = VIEWS[view_name]
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True, max_retries=3)
+    # No client-side retries: the runner decides (an unanswered request is an outage, and shows in health).
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=settings.sink_es_timeout_s, max_retries=0)
     ensure_index(es, view)
     ensure_sync_index(es, settings.sync_index)
     dlq = dead_letter_topic(settings, view_name)
     ensure_topic(settings, dlq)
+    redrive = settings.redrive_topic(view_name)
+    ensure_topic(settings, redrive)
     topics = [settings.topic(*table.split(".")) for table in view.sources]
     # Debezium creates a table's topic with its first event; on a fresh system that can be after this worker
     # subscribed, and a consumer notices new topics only on a metadata refresh. Create them now, with the
@@ -90,10 +94,51 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
         max_retries=settings.sink_max_retries,
         retry_backoff_s=settings.sink_retry_backoff_s,
         dead_letter_topic=dlq,
+        redrive_topic=redrive,
+        stall_after_s=settings.sink_stall_after_s,
     )
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-offsets"})
-    watermark = Watermark(view_name, view.alias, pool, consumer, admin, es, settings.slot_name, settings.sync_index)
-    return Runner(view, topics, consumer, producer, es, pool, config, watermark)
+
+    def new_admin() -> AdminClient:
+        return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-offsets"})
+
+    watermark = Watermark(view_name, view.alias, pool, consumer, new_admin, es, settings.slot_name, settings.sync_index)
+    watermark.load_holds()
+    runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark)
+    runner.dead_lettered = dead_lettered_coordinates(settings, view_name)
+    return runner
+
+
+def dead_lettered_coordinates(settings: Settings, view: str) -> set[str]:
+    """Source coordinates of every event this view has dead-lettered, read from its dead-letter topic: a replay
+    that meets one of them again does not record it again."""
+    topic = dead_letter_topic(settings, view)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"{settings.sink_group_id(view)}-dlq-index",
+            "enable.auto.commit": False,
+        }
+    )
+    seen: set[str] = set()
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+        remaining = {p for p, end in ends.items() if end > 0}
+        while remaining:
+            msg = consumer.poll(5.0)
+            if msg is None:
+                break
+            if msg.error() is not None:
+                continue
+            headers = dict_headers(msg)
+            if "dlq.topic" in headers:
+                seen.add(coordinates(headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"])))
+            if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
+                remaining.discard(msg.partition() or 0)
+    finally:
+        consumer.close()
+    return seen
 
 
 def read_pool(settings: Settings, name: str, max_size: int = 2) -> ConnectionPool:

@@ -1,4 +1,15 @@
-"""What can go wrong in a sink. Leaf code raises; the runner decides between retry, dead-letter and exit."""
+"""What can go wrong in a sink. Leaf code raises; the runner decides between waiting, dead-lettering and exiting.
+
+The taxonomy the runner decides on:
+- outage (RetryableError): a dependency cannot take the work now (PostgreSQL, Kafka or Elasticsearch unavailable,
+  overloaded, write-blocked, unauthorized, hanging). Waited out with capped backoff, reported as degraded, never
+  dead-lettered.
+- deploy error (DeployError, a kind of outage): the code and what it talks to disagree (index missing, mapping
+  version behind the code, schema or privileges not as expected). Waited out the same way, reported as paused for
+  a deploy error until someone fixes the deploy.
+- poison (PoisonEventError): the event itself is wrong (malformed, names no root, claims a WAL position the
+  database never reached, its document is refused). Dead-lettered, once, after which the view moves on.
+"""
 
 
 class SinkError(Exception):
@@ -6,7 +17,11 @@ class SinkError(Exception):
 
 
 class RetryableError(SinkError):
-    """Transient: the same work may succeed later (database or Elasticsearch unavailable, replica lag)."""
+    """Outage: the same work may succeed later (database or Elasticsearch unavailable, refusing writes, lagging)."""
+
+
+class DeployError(RetryableError):
+    """The deploy is inconsistent (missing index, mapping version behind the code, schema not migrated)."""
 
 
 class PoisonEventError(SinkError):

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import Message
+
 from sinks.errors import PoisonEventError
 
 
@@ -21,7 +23,7 @@ class ChangeEvent:
 
     @property
     def coordinates(self) -> str:
-        return f"{self.topic}[{self.partition}]@{self.offset}"
+        return coordinates(self.topic, self.partition, self.offset)
 
 
 def table_of_topic(topic: str) -> str:
@@ -54,3 +56,14 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     if lsn is not None and not isinstance(lsn, int):
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
     return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn)
+
+
+def coordinates(topic: str, partition: int, offset: int) -> str:
+    """Where a record is, as logs and dead letters name it: 'topic[partition]@offset'."""
+    return f"{topic}[{partition}]@{offset}"
+
+
+def dict_headers(msg: Message) -> dict[str, str]:
+    """A record's headers as text."""
+    pairs: list[tuple[str, bytes | None]] = list(msg.headers() or [])  # type: ignore[arg-type]
+    return {k: (v or b"").decode(errors="replace") for k, v in pairs}

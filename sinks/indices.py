@@ -36,9 +36,11 @@ def ensure_index(es: Elasticsearch, view: View) -> str:
 
 def ensure_sync_index(es: Elasticsearch, name: str) -> None:
     """The index where each view publishes the WAL position it has fully applied."""
-    if es.indices.exists(index=name):
-        return
     mapping = json.loads((Path(__file__).with_name("sync_mapping.json")).read_text())
+    if es.indices.exists(index=name):
+        # Fields added since the index was created (additive only, so this is safe on a live index).
+        es.indices.put_mapping(index=name, properties=mapping["mappings"]["properties"])
+        return
     try:
         es.indices.create(index=name, settings=mapping["settings"], mappings=mapping["mappings"])
     except ApiError as exc:

@@ -93,26 +93,49 @@ class BulkOutcome:
     applied: int
     stale: int  # refused because a newer version is already there
     rejected: dict[str, str]  # root id -> reason (the document itself is unacceptable)
-    retryable: dict[str, str]  # root id -> reason (overload, unavailable shard)
+    retryable: dict[str, str]  # root id -> reason (overload, unavailable shard, write block, unauthorized)
+    deploy: dict[str, str] = field(default_factory=dict)  # root id -> reason (index missing)
+
+
+# Item errors that say the store cannot take writes now (or this deploy cannot), not that the document is wrong.
+STORE_REFUSALS = frozenset(
+    {
+        "cluster_block_exception",  # index.blocks.write, flood-stage read_only_allow_delete
+        "index_not_found_exception",
+        "security_exception",
+        "es_rejected_execution_exception",
+        "circuit_breaking_exception",
+        "unavailable_shards_exception",
+        "no_shard_available_action_exception",
+    }
+)
+DEPLOY_REFUSALS = frozenset({"index_not_found_exception"})
 
 
 def read_bulk_response(response: dict[str, Any]) -> BulkOutcome:
+    """Sorts a _bulk answer's items: applied, stale (an equal or newer version is there), refused by the store
+    (outage or deploy: retry, never dead-letter) and rejected (the document itself is unacceptable: poison)."""
     applied = stale = 0
     rejected: dict[str, str] = {}
     retryable: dict[str, str] = {}
+    deploy: dict[str, str] = {}
     for item in response.get("items", []):
         ((action, result),) = item.items()
         status = int(result.get("status", 500))
         root_id = str(result.get("_id"))
-        if status < 300 or (action == "delete" and status == 404):
+        error = result.get("error")
+        error_type = error.get("type", "") if isinstance(error, dict) else ""
+        if status < 300 or (action == "delete" and status == 404 and not error):
             applied += 1
         elif status == 409:
             stale += 1
-        elif status == 429 or status >= 500:
+        elif error_type in DEPLOY_REFUSALS:
+            deploy[root_id] = _reason(result)
+        elif status in (401, 403, 404, 408, 413, 429) or status >= 500 or error_type in STORE_REFUSALS:
             retryable[root_id] = _reason(result)
         else:
             rejected[root_id] = _reason(result)
-    return BulkOutcome(applied, stale, rejected, retryable)
+    return BulkOutcome(applied, stale, rejected, retryable, deploy)
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sinks.errors import PoisonEventError, RetryableError
+from farmacy.lsn import lsn_text
+from sinks.errors import DeployError, PoisonEventError, RetryableError
 from sinks.pipeline import Rebuilt, RootRefs, lookup_sql
 from sinks.view import View
 
@@ -24,8 +25,13 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
             assert row is not None
             lsn = int(row[0])
             if refs.max_lsn is not None and lsn < refs.max_lsn:
-                # Only possible when reading from a replica that has not replayed these events yet.
-                raise RetryableError(f"snapshot at {lsn} is behind event at {refs.max_lsn}")
+                # The snapshot is read on the primary, after the event was captured from its WAL: an event past
+                # the WAL insert position claims a change the database never wrote. Waiting would wedge the view
+                # forever (and again on every replay), so it is poison. A rebuild from a replica would first
+                # have to wait, bounded, for the replica to replay that far.
+                raise PoisonEventError(
+                    f"event claims WAL position {lsn_text(refs.max_lsn)}, beyond the database's {lsn_text(lsn)}"
+                )
             roots = set(refs.direct)
             for table, keys in refs.lookups.items():
                 for (root_id,) in conn.execute(lookup_sql(view, table), [sorted(keys)]):
@@ -40,7 +46,7 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
     except psycopg.ProgrammingError as exc:
         if exc.sqlstate and exc.sqlstate[:2] in ("42", "28"):
             # Missing table/column or privilege: a deploy or grant problem, not the event's fault. Retry.
-            raise RetryableError(f"master schema or privileges not as expected: {exc}") from exc
+            raise DeployError(f"master schema or privileges not as expected: {exc}") from exc
         raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
     except psycopg.DataError as exc:
         raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc

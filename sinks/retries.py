@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
+from confluent_kafka import KafkaException
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -25,8 +26,11 @@ from tenacity import (
 from sinks.errors import PoisonEventError, RetryableError
 
 MAX_BACKOFF_S = 30.0
-# An outage's backoff doubles at most this many times (and stays under MAX_BACKOFF_S).
+# An outage is retried at least this often, so a view is fresh within seconds of its dependency coming back.
+MAX_OUTAGE_BACKOFF_S = 5.0
+# An outage's backoff doubles at most this many times (and stays under MAX_OUTAGE_BACKOFF_S).
 OUTAGE_DOUBLINGS = 8
+COMMIT_ATTEMPTS = 5
 
 Hook = Callable[[RetryCallState], None]
 
@@ -48,6 +52,8 @@ class RetryPolicy:
     stopping: threading.Event
     backoff_s: float
     max_retries: int
+    # How to wait between attempts; the runner keeps its consumer polling meanwhile. Default: sleep, unless stopping.
+    wait: Callable[[float], None] | None = None
 
     def through_outages(self, before_sleep: Hook) -> Retrying:
         """Retries a RetryableError for as long as the outage lasts; anything else goes through at once.
@@ -57,7 +63,7 @@ class RetryPolicy:
         return Retrying(
             retry=retry_if_exception_type(RetryableError),
             wait=wait_exponential(
-                multiplier=2 * self.backoff_s, max=min(MAX_BACKOFF_S, self.backoff_s * 2**OUTAGE_DOUBLINGS)
+                multiplier=2 * self.backoff_s, max=min(MAX_OUTAGE_BACKOFF_S, self.backoff_s * 2**OUTAGE_DOUBLINGS)
             ),
             before=self._unless_stopping,
             sleep=self._sleep,
@@ -65,7 +71,7 @@ class RetryPolicy:
             reraise=True,
         )
 
-    def bounded(self, after: Hook) -> Retrying:
+    def bounded(self, after: Hook, retries: int | None = None) -> Retrying:
         """Retries any failure but a poison event ``max_retries`` times, then raises it.
 
         The same input fails the same way, so a PoisonEventError is raised at once. The backoff
@@ -73,7 +79,7 @@ class RetryPolicy:
         """
         return Retrying(
             retry=retry_if_exception_type(Exception) & retry_if_not_exception_type((PoisonEventError, Stopping)),
-            stop=stop_after_attempt(self.max_retries + 1),
+            stop=stop_after_attempt((self.max_retries if retries is None else retries) + 1),
             wait=wait_exponential(multiplier=self.backoff_s),
             before=self._unless_stopping,
             sleep=self._sleep,
@@ -97,8 +103,22 @@ class RetryPolicy:
             retry_error_callback=_stopped_undelivered,
         )
 
+    def commit(self, before_sleep: Hook) -> Retrying:
+        """An offset commit: a few quick tries (a coordinator moving during a broker restart), then give up."""
+        return Retrying(
+            retry=retry_if_exception_type(KafkaException),
+            stop=stop_after_attempt(COMMIT_ATTEMPTS) | stop_when_event_set(self.stopping),
+            wait=wait_exponential(multiplier=self.backoff_s, max=2.0),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
     def _sleep(self, seconds: float) -> None:
-        self.stopping.wait(seconds)
+        if self.wait is not None:
+            self.wait(seconds)
+        else:
+            self.stopping.wait(seconds)
 
     def _unless_stopping(self, _attempt: RetryCallState) -> None:
         if self.stopping.is_set():

@@ -4,9 +4,12 @@ It knows no view. Failures are decided here, not in leaf code:
 - RetryableError (master or Elasticsearch unavailable): retried with capped backoff for as long as it
   takes; nothing is dead-lettered for an outage.
 - anything else (poison event, rejected document, a bug): the batch is retried a bounded number of
-  times, then applied event by event so that only the events that still fail go to the dead-letter
-  topic with their error; the view keeps moving.
-Offsets are committed only after Elasticsearch acknowledged the batch (or it was dead-lettered).
+  times, then split in halves until the events that fail on their own are found; only those go to the
+  dead-letter topic with their error (once per view, even when replayed), and hold the view's published
+  position until they are resolved; the view keeps moving.
+While it waits, the worker keeps polling with its partitions paused, so a long outage does not cost it its
+place in the consumer group. Offsets are committed only after Elasticsearch acknowledged the batch (or it was
+dead-lettered); a commit that fails (a broker restarting) leaves the batch to be applied again, harmlessly.
 The retry policies themselves (backoff, bounds, stopping) are in sinks/retries.py.
 """
 
@@ -20,15 +23,15 @@ from functools import partial
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from psycopg_pool import ConnectionPool
 from tenacity import RetryCallState
 
 from farmacy.lsn import lsn_text
 from sinks import metrics
-from sinks.errors import PoisonEventError, RetryableError
-from sinks.events import ChangeEvent, parse
+from sinks.errors import DeployError, PoisonEventError, RetryableError
+from sinks.events import ChangeEvent, coordinates, dict_headers, parse
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
 from sinks.retries import RetryPolicy, Stopping, failure
@@ -47,6 +50,8 @@ class RunnerConfig:
     max_retries: int = 5
     retry_backoff_s: float = 0.2
     dead_letter_topic: str = ""
+    redrive_topic: str = ""
+    stall_after_s: float = 10.0
 
 
 @dataclass
@@ -56,6 +61,8 @@ class RunnerState:
     events: int = 0
     dead_letters: int = 0
     degraded: str | None = None  # set while retrying an outage
+    deploy_error: bool = False  # the outage is a deploy error (index missing, mapping behind, schema)
+    busy_since: float | None = None  # monotonic time the batch in flight started applying
 
 
 class Runner:
@@ -80,18 +87,14 @@ class Runner:
         self.watermark = watermark
         self.state = RunnerState()
         self.stopping = threading.Event()
-        self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries)
+        self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries, wait=self._wait_polling)
+        self.dead_lettered: set[str] = set()  # source coordinates this view has dead-lettered (bootstrap loads them)
+        self._waiting = False  # a retry is waiting with the partitions paused
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
-        if self.watermark is not None:
-            wm = self.watermark
-            self.consumer.subscribe(
-                self.topics, on_assign=lambda _c, ps: wm.on_assign(ps), on_revoke=lambda _c, ps: wm.on_revoke(ps)
-            )
-        else:
-            self.consumer.subscribe(self.topics)
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         self.log.info("sink started", topics=self.topics, index=self.view.index_name)
         next_progress = time.monotonic() + PROGRESS_EVERY_S
         progress_events = 0
@@ -114,6 +117,20 @@ class Runner:
     def stop(self) -> None:
         self.stopping.set()
 
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self.watermark is not None:
+            self.watermark.on_assign(partitions)
+        consumer.assign(partitions)
+        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
+        if self._waiting:
+            consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self.watermark is not None:
+            self.watermark.on_revoke(partitions)
+
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
         if err is None:
@@ -127,34 +144,65 @@ class Runner:
         """Applies a batch of records; returns when every record is applied or dead-lettered."""
         events: list[tuple[Message, ChangeEvent]] = []
         for msg in records:
+            origin = self._origin(msg)
+            if origin is None:  # an operator's discard of a dead letter: nothing to apply
+                continue
             try:
-                topic, partition, offset = _coordinates(msg)
-                event = parse(topic, partition, offset, msg.key(), msg.value())
+                event = parse(*origin, msg.key(), msg.value())
                 RootRefs().add(self.view, event)  # a key that names no root is poison on its own
                 events.append((msg, event))
             except PoisonEventError as exc:
-                self._dead_letter(msg, exc)
+                self._dead_letter(msg, origin, None, exc)
         if not events:
             return
         for _, ev in events:
             metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
         self.state.events += len(events)
-        if self._apply_with_retries([e for _, e in events]) is None:
-            return
-        # The batch cannot be applied: find the events that fail on their own; only those are dead-lettered.
-        self.log.warning("batch keeps failing; applying its events one by one", events=len(events))
-        for msg, ev in events:
-            if (error := self._apply_with_retries([ev])) is not None:
-                self._dead_letter(msg, error)
+        self._apply_or_isolate(events)
 
-    def _apply_with_retries(self, events: list[ChangeEvent]) -> Exception | None:
+    def _apply_or_isolate(self, events: list[tuple[Message, ChangeEvent]], top: bool = True) -> None:
+        """Applies the events; when they cannot be, splits them in halves until the ones that fail on their own
+        are found, and dead-letters only those. The whole batch and each single event get the bounded retries;
+        the halves in between one try each (outages are waited out at every level), so isolating one bad event
+        in a batch of n costs about log2(n) extra tries, not n."""
+        error = self._apply_with_retries([e for _, e in events], bounded_retries=top or len(events) == 1)
+        if error is None:
+            for msg, ev in events:
+                redriven = msg.topic() == self.config.redrive_topic
+                if redriven and self.watermark is not None and self.watermark.release(ev.coordinates):
+                    self.log.info("re-driven event applied; its hold is released", at=ev.coordinates)
+            return
+        if len(events) == 1:
+            msg, ev = events[0]
+            self._dead_letter(msg, (ev.topic, ev.partition, ev.offset), ev.lsn, error)
+            return
+        self.log.warning("batch keeps failing; splitting it to find the failing events", events=len(events))
+        half = len(events) // 2
+        self._apply_or_isolate(events[:half], top=False)
+        self._apply_or_isolate(events[half:], top=False)
+
+    def _origin(self, msg: Message) -> tuple[str, int, int] | None:
+        """Where the record's change came from: its own coordinates, or for a re-driven dead letter the coordinates
+        it was first read at. None for an operator's discard of a dead letter (its hold is released here)."""
+        coords = _coordinates(msg)
+        if coords[0] != self.config.redrive_topic:
+            return coords
+        headers = dict_headers(msg)
+        origin = (headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"]))
+        if headers.get("redrive.discard") == "true":
+            if self.watermark is not None and self.watermark.release(coordinates(*origin)):
+                self.log.warning("dead letter discarded by an operator; its hold is released", at=coordinates(*origin))
+            return None
+        return origin
+
+    def _apply_with_retries(self, events: list[ChangeEvent], bounded_retries: bool = True) -> Exception | None:
         """Applies the events; returns None, or the error that stopped them.
 
         Outages are retried for as long as they last. A PoisonEventError is returned at once: the same
         input fails the same way. Anything else (a bug, an unexpected answer) gets bounded retries.
         """
         through_outages = self.retries.through_outages(before_sleep=self._on_outage)
-        bounded = self.retries.bounded(after=partial(self._on_failure, events))
+        bounded = self.retries.bounded(after=partial(self._on_failure, events), retries=None if bounded_retries else 0)
         try:
             # Outages are retried inside the bounded retries, so they never count towards the bound.
             bounded(through_outages, self._apply, events)
@@ -169,10 +217,13 @@ class Runner:
             self.log.info("recovered", after=self.state.degraded)
             metrics.DEGRADED.labels(self.view.name).set(0)
         self.state.degraded = None
+        self.state.deploy_error = False
         return None
 
     def _on_outage(self, attempt: RetryCallState) -> None:
-        self.state.degraded = str(failure(attempt))[:300]
+        error = failure(attempt)
+        self.state.degraded = str(error)[:300]
+        self.state.deploy_error = isinstance(error, DeployError)
         metrics.DEGRADED.labels(self.view.name).set(1)
         metrics.RETRIES.labels(self.view.name, "outage").inc()
         self.log.warning(
@@ -191,6 +242,13 @@ class Runner:
         )
 
     def _apply(self, events: list[ChangeEvent]) -> None:
+        self.state.busy_since = time.monotonic()
+        try:
+            self._apply_now(events)
+        finally:
+            self.state.busy_since = None
+
+    def _apply_now(self, events: list[ChangeEvent]) -> None:
         refs = route(self.view, events)
         if refs.empty():
             return
@@ -205,13 +263,19 @@ class Runner:
             except TransportError as exc:
                 raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
             except ApiError as exc:
-                if exc.meta.status == 429 or exc.meta.status >= 500:
-                    raise RetryableError(f"elasticsearch answered {exc.meta.status}") from exc
+                # A refusal of the whole request (write block, security, missing index, too large, overload) says
+                # nothing about the events in it. Only a malformed request (400) is ours to fix: a bounded failure.
+                if exc.meta.status == 404:
+                    raise DeployError(f"elasticsearch answered 404 for the bulk request: {exc}") from exc
+                if exc.meta.status != 400:
+                    raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
                 raise
             outcome = read_bulk_response(dict(response.body))
             metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
             metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
             metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)
+            if outcome.deploy:
+                raise DeployError(f"index not as deployed: {dict(list(outcome.deploy.items())[:3])}")
             if outcome.retryable:
                 raise RetryableError(f"bulk items to retry: {dict(list(outcome.retryable.items())[:3])}")
             if outcome.rejected:
@@ -237,25 +301,35 @@ class Runner:
         )
 
     # -- dead letters and offsets ---------------------------------------------------------------
-    def _dead_letter(self, msg: Message, error: Exception) -> None:
+    def _dead_letter(self, msg: Message, origin: tuple[str, int, int], lsn: int | None, error: Exception) -> None:
+        at = coordinates(*origin)
+        redriven = _coordinates(msg)[0] == self.config.redrive_topic
+        if at in self.dead_lettered and not redriven:
+            # Met again by a replay: recorded before (and held, unless an operator resolved it). Once per view.
+            self.log.info("event dead-lettered before; not recorded again", at=at)
+            return
+        # The hold is recorded before the offset is committed: the published position must not pass this change.
+        if self.watermark is not None:
+            self.watermark.hold(at, lsn)
         headers: list[tuple[str, str | bytes | None]] = [
             ("dlq.view", self.view.name),
-            ("dlq.topic", msg.topic()),
-            ("dlq.partition", str(msg.partition())),
-            ("dlq.offset", str(msg.offset())),
+            ("dlq.topic", origin[0]),
+            ("dlq.partition", str(origin[1])),
+            ("dlq.offset", str(origin[2])),
+            ("dlq.lsn", str(lsn) if lsn is not None else ""),
             ("dlq.error.class", type(error).__name__),
             ("dlq.error", str(error)[:2000]),
             ("dlq.failed_at", datetime.now(UTC).isoformat()),
         ]
         # Counted as dead-lettered only once Kafka confirmed the delivery: a lost dead letter is a lost event.
         self.retries.until_delivered(before_sleep=self._on_undelivered)(self._send_dead_letter, msg, headers)
+        self.dead_lettered.add(at)
         self.state.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.view.name).inc()
         self.log.error(
             "event dead-lettered",
-            topic=msg.topic(),
-            partition=msg.partition(),
-            offset=msg.offset(),
+            at=at,
+            lsn=lsn_text(lsn) if lsn is not None else None,
             error=f"{type(error).__name__}: {str(error)[:300]}",
             dead_letter_topic=self.config.dead_letter_topic,
         )
@@ -287,9 +361,43 @@ class Runner:
             topic, partition, offset = _coordinates(m)
             last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=False)
+        try:
+            self.retries.commit(before_sleep=self._on_commit_retry)(
+                self.consumer.commit, offsets=offsets, asynchronous=False
+            )
+        except KafkaException as exc:
+            # The group moved on (rebalance, coordinator gone): whoever owns these partitions next re-applies the
+            # batch from the last committed offsets, which changes nothing (versioned rebuilds).
+            self.log.warning("offsets not committed; the batch will be applied again", error=str(exc)[:300])
+            return
         if self.watermark is not None:
             self.watermark.committed({(t, p): o + 1 for (t, p), o in last.items()})
+
+    def _on_commit_retry(self, attempt: RetryCallState) -> None:
+        self.log.warning("offset commit failed; retrying", error=str(failure(attempt))[:300])
+
+    def _wait_polling(self, seconds: float) -> None:
+        """Waits (for a retry) while serving the consumer: partitions paused, polling, so the group keeps this
+        member. A record that still arrives (a partition assigned meanwhile) is put back by seeking to it."""
+        deadline = time.monotonic() + seconds
+        self._waiting = True
+        try:
+            self.consumer.pause(self.consumer.assignment())
+        except KafkaException as exc:
+            self.log.warning("could not pause partitions", error=str(exc)[:200])
+        try:
+            while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                msg = self.consumer.poll(min(left, 0.5))
+                if msg is not None and msg.error() is None:
+                    tp = TopicPartition(*_coordinates(msg))
+                    self.consumer.seek(tp)
+                    self.consumer.pause([tp])
+        finally:
+            self._waiting = False
+            try:
+                self.consumer.resume(self.consumer.assignment())
+            except KafkaException as exc:
+                self.log.warning("could not resume partitions", error=str(exc)[:200])
 
     def _tick_watermark(self) -> None:
         if self.watermark is None:
@@ -323,14 +431,34 @@ class Runner:
 
     # -- health ---------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
+        """ok, or degraded with the reasons: an outage or deploy error being waited out, a batch in flight for too
+        long (a hanging dependency), a published position that has stopped moving, dead letters holding it."""
+        problems = []
+        if self.state.degraded:
+            problems.append(("deploy error: " if self.state.deploy_error else "outage: ") + self.state.degraded)
+        now = time.monotonic()
+        if self.state.busy_since is not None and now - self.state.busy_since > self.config.stall_after_s:
+            problems.append(f"batch in flight for {now - self.state.busy_since:.0f}s (a dependency is not answering)")
+        held: dict[str, int] = {}
+        if self.watermark is not None:
+            frozen = now - self.watermark.published_at
+            if frozen > self.config.stall_after_s:
+                problems.append(f"published position has not moved for {frozen:.0f}s")
+            held = dict(self.watermark.holds)
+            cap = self.watermark.cap
+            if cap is not None and self.watermark.reached is not None and self.watermark.reached > cap:
+                problems.append(f"{len(held)} unresolved dead letter(s) hold the published position at {lsn_text(cap)}")
         return {
-            "status": "degraded" if self.state.degraded else "ok",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "view": self.view.name,
             "index": self.view.alias,
             "applied_lsn": lsn_text(self.state.applied_lsn) if self.state.applied_lsn else None,
+            "published_lsn": lsn_text(self.watermark.applied) if self.watermark and self.watermark.applied else None,
             "last_batch_at": self.state.last_batch_at,
             "events": self.state.events,
             "dead_letters": self.state.dead_letters,
+            "holds": held,
             "degraded": self.state.degraded,
         }
 

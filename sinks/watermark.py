@@ -6,20 +6,26 @@ them, and Debezium then confirms that LSN on the replication slot. So when the s
 worker then reads each partition's end offset and later has applied and committed up to those
 offsets, the view holds every commit <= X. That X is published to the sync index, after a refresh
 so that searches see it too. Heartbeats keep X moving while the tables are quiet.
+
+A dead-lettered change is not applied, so it holds the published position: while a view has unresolved dead
+letters, it publishes at most the position just before the oldest of them (a token read then waits or gets 503,
+never a wrong 200). The holds live in the view's sync document, so a restart keeps them; they are released when
+the dead letter is re-driven and applied, or when an operator discards it (``farmacy dlq``).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 from psycopg_pool import ConnectionPool
 
 from farmacy.lsn import lsn_text
@@ -42,22 +48,57 @@ class Watermark:
         alias: str,
         pool: ConnectionPool,
         consumer: Consumer,
-        admin: AdminClient,
+        new_admin: Callable[[], AdminClient],
         es: Elasticsearch,
         slot: str,
         sync_index: str,
         interval_s: float = 0.1,
     ) -> None:
         # End offsets are read through a separate admin client: on the consumer's own connection the
-        # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms.
+        # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms. After a broker
+        # restart a long-lived admin client can keep failing (stale leader epochs), so a failed read replaces it.
         self.view, self.alias, self.pool, self.consumer, self.es = view, alias, pool, consumer, es
-        self.admin = admin
+        self.new_admin = new_admin
+        self.admin = new_admin()
         self.slot, self.sync_index, self.interval_s = slot, sync_index, interval_s
         self.positions: dict[Partition, int] = {}
         self.pending: deque[Pending] = deque()
-        self.applied: int | None = None
+        self.reached: int | None = None  # newest position fully applied
+        self.applied: int | None = None  # newest position published (reached, capped by the holds)
+        self.published_at = time.monotonic()  # when the published position last moved (or the worker started)
+        self.holds: dict[str, int] = {}  # unresolved dead letter ("topic[partition]@offset") -> its WAL position
         self._last_observed = 0.0
         self._last_lsn = -1
+
+    # holds: unresolved dead letters keep the published position below them
+    def load_holds(self) -> None:
+        """Reads the holds this view recorded before a restart."""
+        try:
+            source = self.es.get(index=self.sync_index, id=self.view)["_source"]
+        except NotFoundError:
+            return
+        self.holds = {str(h["at"]): int(h["lsn"]) for h in source.get("holds") or []}
+
+    def hold(self, coordinates: str, lsn: int | None) -> None:
+        """Records an unresolved dead letter before its offset is committed. Without a position of its own
+        (unparseable), it holds the view where it is now."""
+        self.holds[coordinates] = lsn if lsn is not None else (self.applied or 0) + 1
+        self._save_holds()
+
+    def release(self, coordinates: str) -> bool:
+        if self.holds.pop(coordinates, None) is None:
+            return False
+        self._save_holds()
+        return True
+
+    @property
+    def cap(self) -> int | None:
+        """The highest position that may be published while the holds stand."""
+        return min(self.holds.values()) - 1 if self.holds else None
+
+    def _save_holds(self) -> None:
+        holds = [{"at": at, "lsn": lsn} for at, lsn in sorted(self.holds.items())]
+        self.es.update(index=self.sync_index, id=self.view, doc={"view": self.view, "holds": holds}, doc_as_upsert=True)
 
     # positions: next offset to read, per partition, for records applied and committed
     def on_assign(self, partitions: list[TopicPartition]) -> None:
@@ -81,8 +122,14 @@ class Watermark:
         if not self.positions:
             return {}
         latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        futures = self.admin.list_offsets({TopicPartition(t, p): latest for t, p in self.positions}, request_timeout=5)
-        return {(tp.topic, tp.partition): int(f.result().offset) for tp, f in futures.items()}
+        try:
+            futures = self.admin.list_offsets(
+                {TopicPartition(t, p): latest for t, p in self.positions}, request_timeout=5
+            )
+            return {(tp.topic, tp.partition): int(f.result().offset) for tp, f in futures.items()}
+        except KafkaException:
+            self.admin = self.new_admin()
+            raise
 
     def lag(self) -> dict[Partition, int]:
         """Records not yet applied per partition."""
@@ -94,11 +141,14 @@ class Watermark:
         if now - self._last_observed >= self.interval_s and self.positions:
             self._last_observed = now
             self._observe()
-        newest = None
         while self.pending and all(self.positions.get(p, 0) >= end for p, end in self.pending[0].ends.items()):
-            newest = self.pending.popleft().lsn
-        if newest is not None and (self.applied is None or newest > self.applied):
-            self._publish(newest, events, dead_letters)
+            lsn = self.pending.popleft().lsn
+            self.reached = lsn if self.reached is None else max(self.reached, lsn)
+        if self.reached is None:
+            return
+        publishable = self.reached if self.cap is None else min(self.reached, self.cap)
+        if self.applied is None or publishable > self.applied:
+            self._publish(publishable, events, dead_letters)
 
     def _observe(self) -> None:
         with self.pool.connection() as conn, conn.transaction():
@@ -122,8 +172,10 @@ class Watermark:
             "applied_at": datetime.now(UTC).isoformat(),
             "events": events,
             "dead_letters": dead_letters,
+            "holds": [{"at": at, "lsn": held} for at, held in sorted(self.holds.items())],
         }
         self.es.index(index=self.sync_index, id=self.view, document=doc)
         self.applied = lsn
+        self.published_at = time.monotonic()
         metrics.WATERMARK_LSN.labels(self.view).set(lsn)
         metrics.WATERMARK_AT.labels(self.view).set_to_current_time()

@@ -74,10 +74,22 @@ def connect_health(settings: Settings, connector: str | None = None) -> Health:
     return _guard(check)
 
 
-def http_health(url: str) -> Health:
+def http_health(url: str, serving_is_enough: bool = False) -> Health:
+    """200 is healthy. A service that answers 503 with its problems (a sink waiting out an outage, or held by
+    dead letters) is running but degraded: unhealthy, with the problems as detail, unless ``serving_is_enough``
+    (start-up only waits for the process to serve)."""
+
     def check() -> Health:
         resp = httpx.get(url, timeout=3)
-        return Health(resp.status_code == 200, f"{url} -> {resp.status_code}")
+        if resp.status_code == 200:
+            return Health(True, f"{url} -> 200")
+        try:
+            problems = resp.json().get("problems") or []
+        except ValueError:
+            problems = []
+        if problems:
+            return Health(serving_is_enough, "degraded: " + "; ".join(str(p) for p in problems)[:200])
+        return Health(False, f"{url} -> {resp.status_code}")
 
     return _guard(check)
 

@@ -121,8 +121,11 @@ def up(settings: Settings, seed: bool = True) -> None:
 
     for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
         sup.start(name)
-    for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
+    for name in SERVICES:
         health.wait_healthy(name, check[name], 60)
+    for view in settings.views:  # serving is enough: a sink may rightly report degraded (an unresolved dead letter)
+        url = f"http://127.0.0.1:{settings.sink_port(view)}/health"
+        health.wait_healthy(worker_program(view), partial(health.http_health, url, serving_is_enough=True), 60)
 
     if seed:
         from stack.demo import seed_demo

@@ -74,10 +74,6 @@ class Supervisor:
             if "NOT_RUNNING" not in fault.faultString:
                 raise
 
-    def signal(self, name: str, signal: str) -> None:
-        """Sends a signal (e.g. STOP / CONT to freeze and thaw an engine in fault tests)."""
-        self._rpc.supervisor.signalProcess(name, signal)
-
     def kill(self, name: str) -> None:
         """SIGKILL the program (no clean shutdown); supervisord restarts it (autorestart)."""
         self._rpc.supervisor.signalProcess(name, "KILL")

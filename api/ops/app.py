@@ -35,7 +35,9 @@ def views(request: Request, _op: Operator) -> list[dict[str, Any]]:
     from ops.status import view_status
 
     s = request.app.state
-    return [view_status(s.settings, s.es, s.admin, name) for name in VIEWS]
+    # A new admin client per request: a long-lived one can keep failing after a broker restart.
+    admin = AdminClient({"bootstrap.servers": s.settings.kafka_bootstrap})
+    return [view_status(s.settings, s.es, admin, name) for name in VIEWS]
 
 
 @router.get("/replication-slot", summary="The capture slot: active, WAL retained behind it")
@@ -89,14 +91,29 @@ def dead_letters(
     from ops.dead_letters import list_dead_letters
 
     letters = list_dead_letters(request.app.state.settings, _view(view), limit)
-    return [{"offset": d.offset, "key": (d.key or b"").decode(errors="replace"), "headers": d.headers} for d in letters]
+    return [
+        {
+            "partition": d.partition,
+            "offset": d.offset,
+            "key": (d.key or b"").decode(errors="replace"),
+            "headers": d.headers,
+        }
+        for d in letters
+    ]
 
 
-@router.post("/views/{view}/dead-letters/redrive", summary="Send dead letters back to their source topics")
+@router.post("/views/{view}/dead-letters/redrive", summary="Send dead letters back to the view's worker")
 def redrive(view: str, request: Request, _op: Operator) -> dict[str, int]:
     from ops.dead_letters import redrive as run
 
     return {"redriven": run(request.app.state.settings, _view(view))}
+
+
+@router.post("/views/{view}/dead-letters/discard", summary="Resolve dead letters without applying them")
+def discard(view: str, request: Request, _op: Operator) -> dict[str, int]:
+    from ops.dead_letters import discard as run
+
+    return {"discarded": run(request.app.state.settings, _view(view))}
 
 
 @router.post("/views/{view}/reconcile", summary="Compare the view with the master; optionally repair")
@@ -137,7 +154,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
-    app.state.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     install_problem_handlers(app)
     install_fallback_handler(app)
     install_observability(app, "ops-api", ready=_ready)

@@ -1,5 +1,6 @@
 """Invariant 4: a poison event goes, after bounded retries, to the dead-letter topic with its error, and the
-view keeps moving."""
+view keeps moving. Invariant 7: the dead letter holds the view's published position (a token read waits or gets
+503, never a stale 200) until an operator resolves it; then the view publishes again."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
-from tests.support.api import command_client
-from tests.support.views import doc, es_client, wait_applied
+from ops.dead_letters import discard
+from tests.support.api import command_client, query_client
+from tests.support.views import applied, doc, es_client, wait_applied
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -58,9 +61,9 @@ def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
     finally:
         consumer.close()
 
-    # ... and the view still applies new writes.
+    # ... and the view still applies new writes, but does not publish past the unresolved dead letters.
     es = es_client(stack)
-    with command_client(stack, admin_token) as cmd:
+    with command_client(stack, admin_token) as cmd, query_client(stack) as query:
         r = cmd.post(
             "/locations",
             json={
@@ -73,6 +76,21 @@ def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
             },
         )
         assert r.status_code == 201
-    wait_applied(es, stack, r.headers["X-Consistency-Token"], ["inventory"])
-    assert doc(es, "inventory", r.json()["id"])["name"] == "After Poison"  # type: ignore[index]
+        token = r.headers["X-Consistency-Token"]
+        location_id = r.json()["id"]
+
+        def applied_doc() -> dict[str, object] | None:
+            return doc(es, "inventory", location_id)
+
+        assert wait_until(applied_doc, 30, "the new location in the inventory view")["name"] == "After Poison"
+        assert applied(es, stack, "inventory") < lsn_int(token)
+        held = query.get(f"/inventory/locations/{location_id}", headers={"X-Consistency-Token": token})
+        assert held.status_code == 503, held.text
+
+        # An operator resolves the dead letters: the holds are released and the view publishes again. Every view
+        # reads inventory.locations, so each dead-lettered the two events; each is resolved.
+        assert all(discard(stack, view) >= 2 for view in stack.views)
+        wait_applied(es, stack, token)
+        fresh = query.get(f"/inventory/locations/{location_id}", headers={"X-Consistency-Token": token})
+        assert fresh.status_code == 200 and fresh.json()["name"] == "After Poison"
     es.close()

@@ -8,6 +8,8 @@ within about 10 s, not after minutes of blocked bulk calls. Afterwards nothing m
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -113,13 +115,15 @@ def test_kafka_broker_restart_no_sink_exits_and_every_view_moves_again(
     es.close()
 
 
-def test_elasticsearch_hang_shows_in_health_within_seconds(stack: Settings, admin_token: str, sup: Supervisor) -> None:
+def test_elasticsearch_hang_shows_in_health_within_seconds(stack: Settings, admin_token: str) -> None:
     es = es_client(stack)
     dead_before = dead_letter_counts(stack)
     with client(stack, admin_token) as admin:
         meal = active_meal(admin)
         loc = stocked_location(admin, {meal["id"]: 1})
-        sup.signal("elasticsearch", "STOP")
+        # The supervised program is Elasticsearch's launcher; the node is its child, which names its own pid.
+        node_pid = int(next(iter(es.nodes.info(node_id="_local", metric="process")["nodes"].values()))["process"]["id"])
+        os.kill(node_pid, signal.SIGSTOP)
         try:
             stopped_at = time.monotonic()
             adjust(admin, loc["id"], meal["id"], 1, "replenish")
@@ -130,7 +134,7 @@ def test_elasticsearch_hang_shows_in_health_within_seconds(stack: Settings, admi
             wait_until(inventory_degraded, 60, "inventory sink health to report the hang", interval=0.5)
             seen_s = time.monotonic() - stopped_at
         finally:
-            sup.signal("elasticsearch", "CONT")
+            os.kill(node_pid, signal.SIGCONT)
         token = adjust(admin, loc["id"], meal["id"], 1, "replenish")["consistency_token"]
         resumed_at = time.monotonic()
         wait_applied(es, stack, token, ["inventory", "catalog"], timeout=90)

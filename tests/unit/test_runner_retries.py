@@ -170,8 +170,8 @@ def test_an_outage_is_retried_until_it_passes_and_nothing_is_dead_lettered(logs:
     r = runner(failing(*[outage] * 12))
     retries_before = counter("farmacy_sink_retries_total", kind="outage")
     r.handle(records(0))
-    # Backoff doubles from twice the base, capped at 30 s; far more tries than the failure bound.
-    assert r.stop_event.waits == pytest.approx([0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30, 30, 30, 30, 30])
+    # Backoff doubles from twice the base, capped at 5 s (fresh soon after the outage); far more tries than the bound.
+    assert r.stop_event.waits == pytest.approx([0.4, 0.8, 1.6, 3.2, 5, 5, 5, 5, 5, 5, 5, 5])
     assert len(r.batches) == 13 and r.sent.produced == []
     assert counter("farmacy_sink_retries_total", kind="outage") - retries_before == 12
     warnings = events(logs, "dependency unavailable; retrying")
@@ -217,12 +217,12 @@ def test_a_poison_event_is_dead_lettered_without_retries(logs: Logs) -> None:
     producer = Producer()
     r = runner(always(PoisonEventError("documents rejected: {...}")), producer)
     r.handle(records(7))
-    assert r.batches == [[7], [7]]  # the batch, then the event on its own
+    assert r.batches == [[7]]  # an event on its own fails the same way again: no second try
     assert r.stop_event.waits == []
     [letter] = producer.delivered
     headers = dict(letter["headers"])
     assert letter["topic"] == DLQ and headers["dlq.offset"] == "7" and headers["dlq.error.class"] == "PoisonEventError"
-    assert len(events(logs, "poison in batch")) == 2 and len(events(logs, "event dead-lettered")) == 1
+    assert len(events(logs, "poison in batch")) == 1 and len(events(logs, "event dead-lettered")) == 1
 
 
 def test_an_unparseable_record_is_dead_lettered_before_any_apply() -> None:
@@ -245,26 +245,27 @@ def test_a_failing_batch_gets_bounded_retries_then_only_the_failing_event_is_dea
     failures_before = counter("farmacy_sink_retries_total", kind="failure")
     dead_before = counter("farmacy_sink_dead_letters_total")
     r.handle(records(1, 2, 3))
-    # 1 + 5 tries of the batch, then each event alone: 1 and 3 pass, 2 fails 1 + 5 times.
-    assert r.batches == [[1, 2, 3]] * 6 + [[1]] + [[2]] * 6 + [[3]]
+    # 1 + 5 tries of the batch, then halves (one try each) down to single events (1 + 5 tries each): 1 and 3
+    # pass, 2 fails every time.
+    assert r.batches == [[1, 2, 3]] * 6 + [[1]] + [[2, 3]] + [[2]] * 6 + [[3]]
     assert r.stop_event.waits == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2] * 2)
     assert [dict(p["headers"])["dlq.offset"] for p in producer.delivered] == ["2"]
     assert dict(producer.delivered[0]["headers"])["dlq.error"] == "unexpected answer"
-    assert counter("farmacy_sink_retries_total", kind="failure") - failures_before == 12
+    assert counter("farmacy_sink_retries_total", kind="failure") - failures_before == 13
     assert counter("farmacy_sink_dead_letters_total") - dead_before == 1
     assert r.health()["dead_letters"] == 1
     failed = events(logs, "batch failed")
-    assert [f["attempt"] for f in failed] == [1, 2, 3, 4, 5, 6] * 2
+    assert [f["attempt"] for f in failed] == [1, 2, 3, 4, 5, 6, 1, 1, 2, 3, 4, 5, 6]
     assert failed[0]["events"] == 3 and failed[0]["first"] == f"{TOPIC}[0]@1"
     assert failed[0]["error"] == "ValueError: unexpected answer"
-    assert len(events(logs, "batch keeps failing; applying its events one by one")) == 1
+    assert len(events(logs, "batch keeps failing; splitting it to find the failing events")) == 2
 
 
 def test_no_retries_when_the_bound_is_zero() -> None:
     producer = Producer()
     r = runner(failing(RuntimeError("bug"), RuntimeError("bug")), producer, max_retries=0)
     r.handle(records(0))
-    assert r.batches == [[0], [0]] and r.stop_event.waits == []
+    assert r.batches == [[0]] and r.stop_event.waits == []
     assert len(producer.delivered) == 1
 
 
