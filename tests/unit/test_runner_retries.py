@@ -325,3 +325,57 @@ def test_a_stop_ends_the_dead_letter_retries_uncounted() -> None:
     with pytest.raises(InterruptedError, match="dead letter"):
         r.handle(records(0))
     assert len(producer.produced) == 3 and producer.delivered == [] and r.health()["dead_letters"] == 0
+
+
+# -- isolating a failure in a big batch, and staying in the group meanwhile -------------------------------
+def test_one_failing_event_in_500_costs_a_few_dozen_tries_not_500_retry_budgets() -> None:
+    """Applying a failing batch event by event took one retry budget per event (500 x ~6 s backoff: ~50 min,
+    far past max.poll.interval.ms). Splitting in halves finds the one failing event in about 2 x log2(500)."""
+
+    def script(events: list[ChangeEvent]) -> None:
+        if any(e.offset == 250 for e in events):
+            raise ValueError("unexpected answer")
+
+    producer = Producer()
+    r = runner(script, producer, max_retries=5)
+    r.handle(records(*range(500)))
+    assert [dict(p["headers"])["dlq.offset"] for p in producer.delivered] == ["250"]
+    assert len(r.batches) <= 6 + 2 * 9 + 6  # the batch's budget, ~2 tries per level, the single event's budget
+    assert sum(r.stop_event.waits) == pytest.approx(2 * sum([0.2, 0.4, 0.8, 1.6, 3.2]))
+    applied = sorted(o for batch in r.batches if 250 not in batch for o in batch)
+    assert applied == [o for o in range(500) if o != 250]  # every other event applied exactly once
+
+
+class PausingConsumer:
+    """The consumer calls a waiting runner makes: pause, poll (serving the group), resume."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.paused: set[tuple[str, int]] = set()
+
+    def assignment(self) -> list[Any]:
+        from confluent_kafka import TopicPartition
+
+        return [TopicPartition(TOPIC, 0)]
+
+    def pause(self, partitions: list[Any]) -> None:
+        self.calls.append("pause")
+        self.paused |= {(tp.topic, tp.partition) for tp in partitions}
+
+    def resume(self, partitions: list[Any]) -> None:
+        self.calls.append("resume")
+        self.paused -= {(tp.topic, tp.partition) for tp in partitions}
+
+    def poll(self, timeout: float) -> None:
+        self.calls.append("poll")
+
+
+def test_a_retry_waits_with_partitions_paused_while_polling_so_the_group_keeps_the_worker() -> None:
+    r = runner(failing(RuntimeError("flaky")), backoff_s=0.05)
+    consumer = PausingConsumer()
+    r.consumer = cast(Any, consumer)
+    r.retries = RetryPolicy(threading.Event(), 0.05, 5, wait=r._wait_polling)
+    r.handle(records(0))
+    assert len(r.batches) == 2
+    assert consumer.calls[0] == "pause" and consumer.calls[-1] == "resume" and "poll" in consumer.calls
+    assert consumer.paused == set()
