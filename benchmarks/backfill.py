@@ -118,7 +118,7 @@ def raw_bulk(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
     elapsed = 0.0
     for i in range(0, len(ids), batch_size):
         chunk = {k: docs[k] for k in ids[i : i + batch_size]}
-        ops = bulk_operations(raw.alias, Rebuilt(lsn=1, docs=chunk, deleted=frozenset()))
+        ops = bulk_operations(raw.alias, Rebuilt(lsn=1, docs=chunk, deleted=frozenset(), version=1))
         started = time.perf_counter()
         es.bulk(operations=ops)
         elapsed += time.perf_counter() - started

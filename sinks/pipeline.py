@@ -58,24 +58,44 @@ def lookup_sql(view: View, table: str) -> str:
     return source.sql
 
 
+# A document's version orders the snapshots it was built from (ARCHITECTURE §4, invariant 8). The WAL insert
+# position does not: a transaction's commit record is written before the transaction becomes visible to new
+# snapshots, so a snapshot can read a position past a commit it does not see, and two rebuilds at one position can
+# see different data. The snapshot itself does order them: visibility only grows with time, its xmax (one past
+# the newest completed transaction) never goes down, and at an equal xmax a later snapshot has fewer transactions
+# in progress (none can start below xmax). So version = (xmax, fewer in progress) packed into one integer, placed
+# above every WAL position a document of an older release can carry (positions below 1 TiB of WAL).
+VERSION_BASE = 1 << 40
+IN_PROGRESS_BITS = 16
+IN_PROGRESS_MAX = (1 << IN_PROGRESS_BITS) - 1
+
+
+def snapshot_version(xmax: int, in_progress: int) -> int:
+    """The external version of documents built from a snapshot with this xmax and this many xids in progress:
+    a later snapshot never gets a lower one, and equal versions mean equal visibility (the same data)."""
+    return VERSION_BASE + (xmax << IN_PROGRESS_BITS) + IN_PROGRESS_MAX - min(in_progress, IN_PROGRESS_MAX)
+
+
 @dataclass(frozen=True)
 class Rebuilt:
-    """Documents rebuilt from one consistent snapshot of the master, read at WAL position ``lsn``."""
+    """Documents rebuilt from one consistent snapshot of the master, taken at WAL position ``lsn`` and versioned
+    by ``version`` (snapshot_version of that snapshot)."""
 
     lsn: int
     docs: dict[str, dict[str, Any]]
     deleted: frozenset[str]
+    version: int
 
 
 def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Index live roots and delete vanished ones, versioned by the snapshot's WAL position.
+    """Index live roots and delete vanished ones, versioned by the snapshot they were built from.
 
-    external_gte: a rebuild from an older snapshot (lower LSN) is refused by Elasticsearch, so a
-    replayed or late batch never overwrites a newer document; an equal LSN means the same snapshot
-    contents, so re-applying it is a no-op in effect (at-least-once stays idempotent).
+    external_gte: a rebuild from an older snapshot (lower version) is refused by Elasticsearch, so a replayed or
+    late batch, or a concurrent rebuilder with an older snapshot, never overwrites a newer document; an equal
+    version means the same visible data, so re-applying it is a no-op in effect (at-least-once stays idempotent).
     """
     stamp = (now or datetime.now(UTC)).isoformat()
-    version = {"version": rebuilt.lsn, "version_type": "external_gte"}
+    version = {"version": rebuilt.version, "version_type": "external_gte"}
     ops: list[dict[str, Any]] = []
     for root_id in sorted(rebuilt.docs):
         doc = dict(rebuilt.docs[root_id])

@@ -9,21 +9,29 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from farmacy.lsn import lsn_text
 from sinks.errors import DeployError, PoisonEventError, RetryableError
-from sinks.pipeline import Rebuilt, RootRefs, lookup_sql
+from sinks.pipeline import Rebuilt, RootRefs, lookup_sql, snapshot_version
 from sinks.view import View
+
+SNAPSHOT_SQL = """
+SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint,
+       pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+       (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))
+"""
 
 
 def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
     """Resolves the roots of ``refs`` and builds their documents.
 
-    The pool's connections are REPEATABLE READ and read-only, so the LSN read first and every row
-    read after it come from one snapshot; the LSN becomes the documents' version.
+    The pool's connections are REPEATABLE READ and read-only, so every row comes from the snapshot taken by the
+    first statement; that snapshot gives the documents' version (pipeline.snapshot_version), and the WAL position
+    read with it says how far the view has applied.
     """
     try:
         with pool.connection() as conn, conn.transaction():
-            row = conn.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint").fetchone()
+            # The first statement takes the transaction's snapshot; pg_current_snapshot() is that snapshot.
+            row = conn.execute(SNAPSHOT_SQL).fetchone()
             assert row is not None
-            lsn = int(row[0])
+            lsn, version = int(row[0]), snapshot_version(int(row[1]), int(row[2]))
             if refs.max_lsn is not None and lsn < refs.max_lsn:
                 # The snapshot is read on the primary, after the event was captured from its WAL: an event past
                 # the WAL insert position claims a change the database never wrote. Waiting would wedge the view
@@ -50,4 +58,4 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
         raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
     except psycopg.DataError as exc:
         raise PoisonEventError(f"rebuild query rejected the batch: {exc}") from exc
-    return Rebuilt(lsn=lsn, docs=docs, deleted=frozenset(roots - docs.keys()))
+    return Rebuilt(lsn=lsn, docs=docs, deleted=frozenset(roots - docs.keys()), version=version)

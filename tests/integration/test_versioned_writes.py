@@ -31,15 +31,15 @@ def _write(es: Elasticsearch, index: str, rebuilt: Rebuilt) -> tuple[int, int]:
 
 def test_older_snapshot_never_replaces_a_newer_document(index: tuple[Elasticsearch, str]) -> None:
     es, name = index
-    assert _write(es, name, Rebuilt(200, {"a": {"on_hand": 5}}, frozenset())) == (1, 0)
-    assert _write(es, name, Rebuilt(100, {"a": {"on_hand": 9}}, frozenset())) == (0, 1)
+    assert _write(es, name, Rebuilt(200, {"a": {"on_hand": 5}}, frozenset(), 200)) == (1, 0)
+    assert _write(es, name, Rebuilt(100, {"a": {"on_hand": 9}}, frozenset(), 100)) == (0, 1)
     doc = es.get(index=name, id="a")
     assert doc["_source"]["on_hand"] == 5 and doc["_version"] == 200
 
 
 def test_same_snapshot_applied_twice_is_accepted_and_changes_nothing(index: tuple[Elasticsearch, str]) -> None:
     es, name = index
-    rebuilt = Rebuilt(300, {"a": {"on_hand": 5}}, frozenset())
+    rebuilt = Rebuilt(300, {"a": {"on_hand": 5}}, frozenset(), 300)
     assert _write(es, name, rebuilt) == (1, 0)
     assert _write(es, name, rebuilt) == (1, 0)
     doc = es.get(index=name, id="a")
@@ -48,6 +48,6 @@ def test_same_snapshot_applied_twice_is_accepted_and_changes_nothing(index: tupl
 
 def test_delete_from_an_older_snapshot_is_refused(index: tuple[Elasticsearch, str]) -> None:
     es, name = index
-    _write(es, name, Rebuilt(500, {"a": {"on_hand": 1}}, frozenset()))
-    assert _write(es, name, Rebuilt(400, {}, frozenset({"a"}))) == (0, 1)
+    _write(es, name, Rebuilt(500, {"a": {"on_hand": 1}}, frozenset(), 500))
+    assert _write(es, name, Rebuilt(400, {}, frozenset({"a"}), 400)) == (0, 1)
     assert es.exists(index=name, id="a")

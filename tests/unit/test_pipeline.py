@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
-from sinks.pipeline import Rebuilt, bulk_operations, read_bulk_response, route
+from sinks.pipeline import Rebuilt, bulk_operations, read_bulk_response, route, snapshot_version
 from sinks.views.inventory import VIEW as INVENTORY
 
 L1, L2, M1 = (str(uuid.uuid4()) for _ in range(3))
@@ -59,12 +60,12 @@ def test_non_uuid_root_key_is_poison() -> None:
         route(INVENTORY, [ev("inventory.locations", {"id": "not-a-uuid"})])
 
 
-def test_bulk_operations_version_every_action_with_the_snapshot_lsn_external_gte() -> None:
-    rebuilt = Rebuilt(lsn=777, docs={L1: {"name": "a"}}, deleted=frozenset({L2}))
+def test_bulk_operations_version_every_action_with_the_snapshot_version_external_gte() -> None:
+    rebuilt = Rebuilt(lsn=777, docs={L1: {"name": "a"}}, deleted=frozenset({L2}), version=4242)
     ops = bulk_operations("inventory", rebuilt, now=datetime(2026, 1, 1, tzinfo=UTC))
-    assert ops[0] == {"index": {"_index": "inventory", "_id": L1, "version": 777, "version_type": "external_gte"}}
+    assert ops[0] == {"index": {"_index": "inventory", "_id": L1, "version": 4242, "version_type": "external_gte"}}
     assert ops[1] == {"name": "a", "source_lsn": "0/309", "indexed_at": "2026-01-01T00:00:00+00:00"}
-    assert ops[2] == {"delete": {"_index": "inventory", "_id": L2, "version": 777, "version_type": "external_gte"}}
+    assert ops[2] == {"delete": {"_index": "inventory", "_id": L2, "version": 4242, "version_type": "external_gte"}}
     assert len(ops) == 3
 
 
@@ -89,3 +90,43 @@ def test_bulk_response_sorts_items_into_applied_stale_rejected_and_retryable() -
     assert outcome.stale == 1
     assert set(outcome.rejected) == {"d"} and "strict_dynamic_mapping_exception" in outcome.rejected["d"]
     assert set(outcome.retryable) == {"e"}
+
+
+def test_a_later_snapshot_never_gets_a_lower_version() -> None:
+    # xmax grows: higher, whatever is in progress.
+    assert snapshot_version(1001, 50) > snapshot_version(1000, 0)
+    # Same xmax: fewer transactions in progress means more of them visible, so higher.
+    assert snapshot_version(1000, 2) > snapshot_version(1000, 3)
+    # Same xmax, same in progress: the same visible data, the same version (a re-apply is a no-op).
+    assert snapshot_version(1000, 3) == snapshot_version(1000, 3)
+    # Above every WAL position an older release used as a version.
+    assert snapshot_version(3, 0) > (1 << 40)
+
+
+def test_bulk_response_refusals_of_the_store_are_outages_not_poison() -> None:
+    def item(status: int, error_type: str, action: str = "index") -> dict[str, Any]:
+        return {action: {"_id": error_type or str(status), "status": status, "error": {"type": error_type}}}
+
+    response = {
+        "items": [
+            item(403, "cluster_block_exception"),  # index.blocks.write / read_only_allow_delete
+            item(401, "security_exception"),
+            item(429, "es_rejected_execution_exception"),
+            item(503, "unavailable_shards_exception"),
+            item(413, "request_entity_too_large"),
+            item(404, "index_not_found_exception", "delete"),
+            item(400, "document_parsing_exception"),
+            {"delete": {"_id": "gone", "status": 404, "result": "not_found"}},
+        ]
+    }
+    outcome = read_bulk_response(response)
+    assert set(outcome.retryable) == {
+        "cluster_block_exception",
+        "security_exception",
+        "es_rejected_execution_exception",
+        "unavailable_shards_exception",
+        "request_entity_too_large",
+    }
+    assert set(outcome.deploy) == {"index_not_found_exception"}  # a delete into a missing index is not "done"
+    assert set(outcome.rejected) == {"document_parsing_exception"}
+    assert outcome.applied == 1  # deleting what is already gone
