@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
 from tenacity import RetryCallState
 
@@ -41,6 +41,7 @@ from sinks.watermark import Watermark
 log = structlog.get_logger("sink")
 
 PROGRESS_EVERY_S = 5.0
+INDEX_CHECK_EVERY_S = 10.0
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Runner:
         self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries, wait=self._wait_polling)
         self.dead_lettered: set[str] = set()  # source coordinates this view has dead-lettered (bootstrap loads them)
         self._waiting = False  # a retry is waiting with the partitions paused
+        self._index_checked_until = 0.0  # the alias's mapping version is checked again after this
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
@@ -252,6 +254,7 @@ class Runner:
         refs = route(self.view, events)
         if refs.empty():
             return
+        self._check_index_version()
         t0 = time.perf_counter()
         rebuilt = rebuild(self.pool, self.view, refs)
         t1 = time.perf_counter()
@@ -372,6 +375,27 @@ class Runner:
             return
         if self.watermark is not None:
             self.watermark.committed({(t, p): o + 1 for (t, p), o in last.items()})
+
+    def _check_index_version(self) -> None:
+        """A deploy that bumped the view's mapping version must not write into the index of the old mapping: that
+        is a deploy error (paused until `farmacy rebuild VIEW` swaps the alias), not a reason to dead-letter."""
+        now = time.monotonic()
+        if now < self._index_checked_until:
+            return
+        try:
+            mappings = self.es.indices.get_mapping(index=self.view.alias).body
+        except NotFoundError as exc:
+            raise DeployError(f"index or alias {self.view.alias!r} is missing") from exc
+        except (TransportError, ApiError) as exc:
+            raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
+        for index, body in mappings.items():
+            found = int(body.get("mappings", {}).get("_meta", {}).get("index_version", 0))
+            if found < self.view.index_version:
+                raise DeployError(
+                    f"alias {self.view.alias!r} points at {index} (mapping version {found}); this code writes version "
+                    f"{self.view.index_version}: run `farmacy rebuild {self.view.name}`"
+                )
+        self._index_checked_until = now + INDEX_CHECK_EVERY_S
 
     def _on_commit_retry(self, attempt: RetryCallState) -> None:
         self.log.warning("offset commit failed; retrying", error=str(failure(attempt))[:300])

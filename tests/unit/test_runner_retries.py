@@ -379,3 +379,29 @@ def test_a_retry_waits_with_partitions_paused_while_polling_so_the_group_keeps_t
     assert len(r.batches) == 2
     assert consumer.calls[0] == "pause" and consumer.calls[-1] == "resume" and "poll" in consumer.calls
     assert consumer.paused == set()
+
+
+# -- a deploy that bumped the mapping version --------------------------------------------------------------
+class Indices:
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+    def get_mapping(self, index: str) -> Any:
+        body = {f"{index}-v{self.version}": {"mappings": {"_meta": {"index_version": self.version}}}}
+        return type("Response", (), {"body": body})()
+
+
+@pytest.mark.parametrize("behind", [1, 2])
+def test_an_index_of_an_older_mapping_version_is_a_deploy_error_not_poison(behind: int) -> None:
+    from sinks.errors import DeployError
+
+    r = runner(failing())
+    r.es = cast(Any, type("Es", (), {"indices": Indices(INVENTORY.index_version - behind)})())
+    with pytest.raises(DeployError, match=f"run `farmacy rebuild {INVENTORY.name}`"):
+        r._check_index_version()
+
+
+def test_an_index_of_the_current_mapping_version_is_written() -> None:
+    r = runner(failing())
+    r.es = cast(Any, type("Es", (), {"indices": Indices(INVENTORY.index_version)})())
+    r._check_index_version()  # no error
