@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 
 from farmacy.settings import Settings
 from ops.dead_letters import discard, redrive
-from tests.faults.support import dead_letter_counts
+from tests.faults.support import dead_letter_counts, drift
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 
@@ -54,4 +54,5 @@ def test_redrive_of_one_view_changes_no_other_views_dead_letters(stack: Settings
             discard(stack, view)
     es = es_client(stack)
     wait_applied(es, stack, current_lsn(stack), views)  # resolved: every view publishes again
+    assert drift(stack, es) == dict.fromkeys(views, 0)
     es.close()

@@ -17,6 +17,7 @@ from farmacy.settings import Settings
 from farmacy.views import worker_program
 from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
+from tests.faults.support import drift
 from tests.support.commands import active_meal, adjust, client, stocked_location
 from tests.support.views import applied, es_client
 from tests.support.wait import wait_until
@@ -50,7 +51,9 @@ def test_killed_sink_applies_again_within_seconds(stack: Settings, admin_token: 
 
             wait_until(caught_up, 120, "inventory applies again")
             recoveries.append(time.monotonic() - restarted_at)
+    drifted = drift(stack, es, ["inventory"])
     es.close()
     median = statistics.median(recoveries)
     print(f"\nsink SIGKILL x{KILLS}: restart -> applied {[round(r, 1) for r in recoveries]} s, median {median:.1f} s")
     assert median <= 10, f"median restart-to-applied {median:.1f}s over {KILLS} kills: {recoveries}"
+    assert drifted == {"inventory": 0}
