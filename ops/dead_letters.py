@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from farmacy.settings import Settings
 from sinks.bootstrap import dead_letter_topic
@@ -65,7 +65,7 @@ def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[De
     )
     try:
         ends = _partitions(consumer, topic)
-        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         return [letter for _msg, letter in _read(consumer, topic, ends)][-limit:]
     finally:
         consumer.close()
@@ -100,7 +100,7 @@ def _forward(settings: Settings, view: str, action: str, discard: bool) -> int:
         committed = consumer.committed([TopicPartition(topic, p) for p in ends], timeout=10)
         starts = {tp.partition: max(tp.offset, 0) for tp in committed}
         todo = {p: end for p, end in ends.items() if starts.get(p, 0) < end}
-        consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in todo])
+        consumer.assign([TopicPartition(topic, p, starts.get(p, OFFSET_BEGINNING)) for p in todo])
         for msg, letter in _read(consumer, topic, todo):
             if "dlq.topic" not in letter.headers:
                 continue

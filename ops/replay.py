@@ -10,6 +10,8 @@ from ops.workers import worker_control
 from sinks.bootstrap import group_id
 from sinks.views import VIEWS
 
+FIRST_OFFSET = 0  # the group's offsets can only be set to real offsets; 0 is the start of every partition
+
 
 def parse_offset(spec: str) -> TopicPartition:
     topic, partition, offset = spec.rsplit(":", 2)
@@ -24,7 +26,7 @@ def replay_view(settings: Settings, view: str, offsets: list[str], from_beginnin
     if from_beginning:
         topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
         metadata = admin.list_topics(timeout=10).topics
-        targets += [TopicPartition(t, p, 0) for t in topics if t in metadata for p in metadata[t].partitions]
+        targets += [TopicPartition(t, p, FIRST_OFFSET) for t in topics if t in metadata for p in metadata[t].partitions]
     workers = worker_control(settings)
     workers.stop(view)  # offsets of a group can only move while it has no members
     try:

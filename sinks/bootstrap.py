@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
 from psycopg import IsolationLevel
@@ -123,7 +123,7 @@ def dead_lettered_coordinates(settings: Settings, view: str) -> set[str]:
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p, end in ends.items() if end > 0])
         remaining = {p for p, end in ends.items() if end > 0}
         while remaining:
             msg = consumer.poll(5.0)
