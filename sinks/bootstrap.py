@@ -34,9 +34,12 @@ def _configure(conn: psycopg.Connection) -> None:
 CAPTURE_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "3600000"}
 
 
-def ensure_topic(settings: Settings, name: str, compacted: bool = False) -> None:
+def ensure_topic(settings: Settings, name: str, compacted: bool = False, keep: bool = False) -> None:
+    """Creates a topic when missing: compacted like the capture topics, kept for good (dead letters: each holds its
+    view until resolved, however long that takes), or kept 30 days."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    config = CAPTURE_TOPIC_CONFIG if compacted else {"retention.ms": str(30 * 24 * 3600 * 1000)}
+    retention = {"retention.ms": "-1" if keep else str(30 * 24 * 3600 * 1000)}
+    config = CAPTURE_TOPIC_CONFIG if compacted else retention
     futures = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
     for future in futures.values():
         try:
@@ -53,7 +56,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     ensure_index(es, view)
     ensure_sync_index(es, settings.sync_index)
     dlq = dead_letter_topic(settings, view_name)
-    ensure_topic(settings, dlq)
+    ensure_topic(settings, dlq, keep=True)
     redrive = settings.redrive_topic(view_name)
     ensure_topic(settings, redrive)
     topics = [settings.topic(*table.split(".")) for table in view.sources]

@@ -24,5 +24,9 @@ class DeployError(RetryableError):
     """The deploy is inconsistent (missing index, mapping version behind the code, schema not migrated)."""
 
 
+class RequestTooLarge(SinkError):
+    """Elasticsearch refused a request as too large: the batch is split (bounded failure), never waited on."""
+
+
 class PoisonEventError(SinkError):
     """The event itself cannot be applied (malformed, or its document is rejected) and never will be."""

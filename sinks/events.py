@@ -20,6 +20,7 @@ class ChangeEvent:
     key: dict[str, Any]
     op: str  # c, u, d, r (snapshot read), t (truncate) or "tombstone"
     lsn: int | None  # WAL position of the change; None for tombstones
+    txid: int | None = None  # the (32-bit) id of the transaction that made the change; None for tombstones
 
     @property
     def coordinates(self) -> str:
@@ -55,7 +56,10 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     lsn = source.get("lsn")
     if lsn is not None and not isinstance(lsn, int):
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
-    return ChangeEvent(topic, partition, offset, table, key_doc, str(doc["op"]), lsn)
+    txid = source.get("txId")
+    return ChangeEvent(
+        topic, partition, offset, table, key_doc, str(doc["op"]), lsn, txid if isinstance(txid, int) else None
+    )
 
 
 def coordinates(topic: str, partition: int, offset: int) -> str:

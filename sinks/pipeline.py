@@ -20,6 +20,7 @@ class RootRefs:
     direct: set[str] = field(default_factory=set)
     lookups: dict[str, set[str]] = field(default_factory=dict)  # table -> changed keys
     max_lsn: int | None = None
+    txids: set[int] = field(default_factory=set)  # transactions whose changes the rebuild must see
 
     def add(self, view: View, event: ChangeEvent) -> None:
         source = view.sources.get(event.table)
@@ -32,6 +33,8 @@ class RootRefs:
             self.lookups.setdefault(event.table, set()).add(value)
         if event.lsn is not None:
             self.max_lsn = event.lsn if self.max_lsn is None else max(self.max_lsn, event.lsn)
+        if event.txid is not None:
+            self.txids.add(event.txid)
 
     def empty(self) -> bool:
         return not self.direct and not self.lookups
@@ -124,7 +127,6 @@ STORE_REFUSALS = frozenset(
         "index_not_found_exception",
         "security_exception",
         "es_rejected_execution_exception",
-        "circuit_breaking_exception",
         "unavailable_shards_exception",
         "no_shard_available_action_exception",
     }
@@ -151,7 +153,7 @@ def read_bulk_response(response: dict[str, Any]) -> BulkOutcome:
             stale += 1
         elif error_type in DEPLOY_REFUSALS:
             deploy[root_id] = _reason(result)
-        elif status in (401, 403, 404, 408, 413, 429) or status >= 500 or error_type in STORE_REFUSALS:
+        elif status in (401, 403, 404, 408, 429) or status >= 500 or error_type in STORE_REFUSALS:
             retryable[root_id] = _reason(result)
         else:
             rejected[root_id] = _reason(result)

@@ -19,6 +19,19 @@ SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint,
 """
 
 
+# Debezium reports 32-bit transaction ids; the snapshot speaks 64-bit ones (epoch << 32 | xid). Each id is placed in
+# the epoch that puts it within 2^31 of the snapshot's xmax, as PostgreSQL itself relates 32-bit ids.
+INVISIBLE_SQL = """
+SELECT min(x) FROM (
+    SELECT t.x, ((m.xmax >> 32) + CASE WHEN t.x - (m.xmax & 4294967295) > 2147483648 THEN -1
+                                       WHEN t.x - (m.xmax & 4294967295) < -2147483648 THEN 1 ELSE 0 END) AS epoch
+    FROM unnest(%s::bigint[]) AS t(x),
+         (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) AS m
+) ids
+WHERE epoch >= 0 AND NOT pg_visible_in_snapshot(((epoch << 32) | x)::text::xid8, pg_current_snapshot())
+"""
+
+
 def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
     """Resolves the roots of ``refs`` and builds their documents.
 
@@ -32,6 +45,12 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
             row = conn.execute(SNAPSHOT_SQL).fetchone()
             assert row is not None
             lsn, version = int(row[0]), snapshot_version(int(row[1]), int(row[2]))
+            if refs.txids:
+                invisible = conn.execute(INVISIBLE_SQL, [sorted(refs.txids)]).fetchone()
+                if invisible is not None and invisible[0] is not None:
+                    # A commit is logged (and captured) a moment before it becomes visible to new snapshots; under
+                    # synchronous replication, until a standby confirms it. Rebuilding now would miss it for good.
+                    raise RetryableError(f"transaction {invisible[0]} of the batch is committed but not yet visible")
             if refs.max_lsn is not None and lsn < refs.max_lsn:
                 # The snapshot is read on the primary, after the event was captured from its WAL: an event past
                 # the WAL insert position claims a change the database never wrote. Waiting would wedge the view

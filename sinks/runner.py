@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -30,7 +31,7 @@ from tenacity import RetryCallState
 
 from farmacy.lsn import lsn_text
 from sinks import metrics
-from sinks.errors import DeployError, PoisonEventError, RetryableError
+from sinks.errors import DeployError, PoisonEventError, RequestTooLarge, RetryableError
 from sinks.events import ChangeEvent, coordinates, dict_headers, parse
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
@@ -39,6 +40,7 @@ from sinks.view import View
 from sinks.watermark import Watermark
 
 log = structlog.get_logger("sink")
+T = TypeVar("T")
 
 PROGRESS_EVERY_S = 5.0
 INDEX_CHECK_EVERY_S = 10.0
@@ -91,6 +93,7 @@ class Runner:
         self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries, wait=self._wait_polling)
         self.dead_lettered: set[str] = set()  # source coordinates this view has dead-lettered (bootstrap loads them)
         self._waiting = False  # a retry is waiting with the partitions paused
+        self._resume_pending = False  # resuming after a wait failed; tried again before the next batch
         self._index_checked_until = 0.0  # the alias's mapping version is checked again after this
         self.log = log.bind(view=view.name)
 
@@ -102,6 +105,8 @@ class Runner:
         progress_events = 0
         try:
             while not self.stopping.is_set():
+                if self._resume_pending:
+                    self._resume_all()
                 messages = self.consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
                 records = [m for m in messages if self._usable(m)]
                 if records:
@@ -120,8 +125,10 @@ class Runner:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Eager rebalancing (the default strategy): the callback assigns. With cooperative-sticky this would have
+        # to be incremental_assign.
         if self.watermark is not None:
-            self.watermark.on_assign(partitions)
+            self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
         consumer.assign(partitions)
         # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
         if self._waiting:
@@ -151,10 +158,14 @@ class Runner:
                 continue
             try:
                 event = parse(*origin, msg.key(), msg.value())
+            except PoisonEventError as exc:
+                self._dead_letter(msg, origin, None, exc)
+                continue
+            try:
                 RootRefs().add(self.view, event)  # a key that names no root is poison on its own
                 events.append((msg, event))
             except PoisonEventError as exc:
-                self._dead_letter(msg, origin, None, exc)
+                self._dead_letter(msg, origin, event.lsn, exc)
         if not events:
             return
         for _, ev in events:
@@ -169,10 +180,13 @@ class Runner:
         in a batch of n costs about log2(n) extra tries, not n."""
         error = self._apply_with_retries([e for _, e in events], bounded_retries=top or len(events) == 1)
         if error is None:
-            for msg, ev in events:
-                redriven = msg.topic() == self.config.redrive_topic
-                if redriven and self.watermark is not None and self.watermark.release(ev.coordinates):
-                    self.log.info("re-driven event applied; its hold is released", at=ev.coordinates)
+            # Applied: whatever hold this change put on the view (a re-drive, or a replay of an event that failed
+            # before) is released.
+            if self.watermark is not None and self.watermark.holds:
+                wm = self.watermark
+                for _, ev in events:
+                    if ev.coordinates in wm.holds and self._outage_safe(wm.release, ev.coordinates):
+                        self.log.info("held change applied; its hold is released", at=ev.coordinates)
             return
         if len(events) == 1:
             msg, ev = events[0]
@@ -190,9 +204,13 @@ class Runner:
         if coords[0] != self.config.redrive_topic:
             return coords
         headers = dict_headers(msg)
-        origin = (headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"]))
+        try:
+            origin = (headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"]))
+        except (KeyError, ValueError):
+            self.log.error("re-drive record without its origin; skipped", at=coordinates(*coords))
+            return None
         if headers.get("redrive.discard") == "true":
-            if self.watermark is not None and self.watermark.release(coordinates(*origin)):
+            if self.watermark is not None and self._outage_safe(self.watermark.release, coordinates(*origin)):
                 self.log.warning("dead letter discarded by an operator; its hold is released", at=coordinates(*origin))
             return None
         return origin
@@ -270,6 +288,8 @@ class Runner:
                 # nothing about the events in it. Only a malformed request (400) is ours to fix: a bounded failure.
                 if exc.meta.status == 404:
                     raise DeployError(f"elasticsearch answered 404 for the bulk request: {exc}") from exc
+                if exc.meta.status == 413:  # too large: not an outage to wait out; the batch is split until it fits
+                    raise RequestTooLarge(f"bulk request too large for elasticsearch: {str(exc)[:200]}") from exc
                 if exc.meta.status != 400:
                     raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
                 raise
@@ -313,7 +333,7 @@ class Runner:
             return
         # The hold is recorded before the offset is committed: the published position must not pass this change.
         if self.watermark is not None:
-            self.watermark.hold(at, lsn)
+            self._outage_safe(self.watermark.hold, at, lsn)
         headers: list[tuple[str, str | bytes | None]] = [
             ("dlq.view", self.view.name),
             ("dlq.topic", origin[0]),
@@ -338,19 +358,36 @@ class Runner:
         )
 
     def _send_dead_letter(self, msg: Message, headers: list[tuple[str, str | bytes | None]]) -> str | None:
-        """Produces the dead letter and waits for its delivery report; returns None once delivered, else why not."""
-        reports: list[KafkaError | None] = []
-        self.producer.produce(
-            self.config.dead_letter_topic,
-            key=msg.key(),
-            value=msg.value(),
-            headers=headers,
-            on_delivery=lambda err, _msg: reports.append(err),
-        )
-        self.producer.flush(30)
-        if not reports:
-            return "no delivery report within 30s"
-        return None if reports[0] is None else str(reports[0])
+        """Produces the dead letter and waits for its delivery report; returns None once delivered, else why not.
+
+        A record too large to copy with the dead-letter headers goes without its payload (its key and coordinates
+        are what a re-drive needs: roots are rebuilt from the master)."""
+        value = msg.value()
+        for attempt in ("whole", "without payload"):
+            reports: list[KafkaError | None] = []
+            try:
+                self.producer.produce(
+                    self.config.dead_letter_topic,
+                    key=msg.key(),
+                    value=value,
+                    headers=headers,
+                    on_delivery=partial(_report, reports),
+                )
+            except (BufferError, KafkaException) as exc:
+                if attempt == "whole" and _too_large(exc):
+                    value, headers = None, [*headers, ("dlq.payload", "dropped: too large to dead-letter")]
+                    continue
+                return f"{type(exc).__name__}: {exc}"
+            self.producer.flush(30)
+            if not reports:
+                return "no delivery report within 30s"
+            if reports[0] is None:
+                return None
+            if attempt == "whole" and _too_large(KafkaException(reports[0])):
+                value, headers = None, [*headers, ("dlq.payload", "dropped: too large to dead-letter")]
+                continue
+            return str(reports[0])
+        return "not delivered"
 
     def _on_undelivered(self, attempt: RetryCallState) -> None:
         assert attempt.outcome is not None
@@ -411,17 +448,31 @@ class Runner:
             self.log.warning("could not pause partitions", error=str(exc)[:200])
         try:
             while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-                msg = self.consumer.poll(min(left, 0.5))
-                if msg is not None and msg.error() is None:
-                    tp = TopicPartition(*_coordinates(msg))
-                    self.consumer.seek(tp)
-                    self.consumer.pause([tp])
+                try:
+                    msg = self.consumer.poll(min(left, 0.5))
+                    if msg is not None and msg.error() is None:
+                        tp = TopicPartition(*_coordinates(msg))
+                        self.consumer.seek(tp)
+                        self.consumer.pause([tp])
+                except KafkaException as exc:  # a rebalance callback's error, the broker away: keep waiting
+                    self.log.warning("consumer error while waiting", error=str(exc)[:200])
+                    self.stopping.wait(min(max(deadline - time.monotonic(), 0), 0.5))
         finally:
             self._waiting = False
-            try:
-                self.consumer.resume(self.consumer.assignment())
-            except KafkaException as exc:
-                self.log.warning("could not resume partitions", error=str(exc)[:200])
+            self._resume_all()
+
+    def _resume_all(self) -> None:
+        try:
+            self.consumer.resume(self.consumer.assignment())
+            self._resume_pending = False
+        except KafkaException as exc:
+            self._resume_pending = True  # tried again before the next batch
+            self.log.warning("could not resume partitions", error=str(exc)[:200])
+
+    def _outage_safe(self, action: Callable[..., T], *args: Any) -> T:
+        """Runs a bookkeeping step (a hold) that must happen before the offsets move, waiting out outages."""
+        result: T = self.retries.through_outages(before_sleep=self._on_outage)(action, *args)
+        return result
 
     def _tick_watermark(self) -> None:
         if self.watermark is None:
@@ -485,6 +536,15 @@ class Runner:
             "holds": held,
             "degraded": self.state.degraded,
         }
+
+
+def _report(reports: list[KafkaError | None], err: KafkaError | None, _msg: object) -> None:
+    reports.append(err)
+
+
+def _too_large(exc: BaseException) -> bool:
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE
 
 
 def _coordinates(msg: Message) -> tuple[str, int, int]:

@@ -25,11 +25,12 @@ from typing import Any
 import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
 
 from farmacy.lsn import lsn_text
 from sinks import metrics
+from sinks.errors import RetryableError
 
 log = structlog.get_logger("watermark")
 Partition = tuple[str, int]
@@ -67,6 +68,7 @@ class Watermark:
         self.applied: int | None = None  # newest position published (reached, capped by the holds)
         self.published_at = time.monotonic()  # when the published position last moved (or the worker started)
         self.holds: dict[str, int] = {}  # unresolved dead letter ("topic[partition]@offset") -> its WAL position
+        self.unknown: set[Partition] = set()  # assigned partitions whose committed offset is not known yet
         self._last_observed = 0.0
         self._last_lsn = -1
 
@@ -82,13 +84,14 @@ class Watermark:
     def hold(self, coordinates: str, lsn: int | None) -> None:
         """Records an unresolved dead letter before its offset is committed. Without a position of its own
         (unparseable), it holds the view where it is now."""
-        self.holds[coordinates] = lsn if lsn is not None else (self.applied or 0) + 1
-        self._save_holds()
+        held = lsn if lsn is not None else (self.applied or self.reached or 0) + 1
+        self._save_holds({**self.holds, coordinates: held})
 
     def release(self, coordinates: str) -> bool:
-        if self.holds.pop(coordinates, None) is None:
+        """Releases the hold of a change that is now applied (or discarded); False if it held nothing."""
+        if coordinates not in self.holds:
             return False
-        self._save_holds()
+        self._save_holds({at: lsn for at, lsn in self.holds.items() if at != coordinates})
         return True
 
     @property
@@ -96,22 +99,43 @@ class Watermark:
         """The highest position that may be published while the holds stand."""
         return min(self.holds.values()) - 1 if self.holds else None
 
-    def _save_holds(self) -> None:
-        holds = [{"at": at, "lsn": lsn} for at, lsn in sorted(self.holds.items())]
-        self.es.update(index=self.sync_index, id=self.view, doc={"view": self.view, "holds": holds}, doc_as_upsert=True)
+    def _save_holds(self, new: dict[str, int]) -> None:
+        """Writes the holds into the view's sync document, then keeps them (an outage if Elasticsearch cannot take
+        them: the caller waits it out before committing anything)."""
+        holds = [{"at": at, "lsn": lsn} for at, lsn in sorted(new.items())]
+        try:
+            self.es.update(
+                index=self.sync_index, id=self.view, doc={"view": self.view, "holds": holds}, doc_as_upsert=True
+            )
+        except (ApiError, TransportError) as exc:
+            raise RetryableError(f"holds not saved to {self.sync_index}: {exc}") from exc
+        self.holds = new
 
     # positions: next offset to read, per partition, for records applied and committed
     def on_assign(self, partitions: list[TopicPartition]) -> None:
-        committed = self.consumer.committed(partitions, timeout=10)
-        for tp in committed:
-            offset = tp.offset
-            if offset < 0:  # nothing committed yet: starts from the beginning of the log
-                offset, _high = self.consumer.get_watermark_offsets(tp, timeout=10)
-            self.positions[(tp.topic, tp.partition)] = offset
+        """Learns where the newly assigned partitions stand. Until that is known (Kafka not answering during a
+        rebalance), nothing is published: an unknown partition could hold unapplied changes."""
+        self.unknown |= {(tp.topic, tp.partition) for tp in partitions}
+        self._resolve_unknown(timeout=10)
+
+    def _resolve_unknown(self, timeout: float) -> None:
+        if not self.unknown:
+            return
+        try:
+            committed = self.consumer.committed([TopicPartition(t, p) for t, p in self.unknown], timeout=timeout)
+            for tp in committed:
+                offset = tp.offset
+                if offset < 0:  # nothing committed yet: starts from the beginning of the log
+                    offset, _high = self.consumer.get_watermark_offsets(tp, timeout=timeout)
+                self.positions[(tp.topic, tp.partition)] = offset
+                self.unknown.discard((tp.topic, tp.partition))
+        except KafkaException as exc:
+            log.warning("positions of assigned partitions not known yet", error=str(exc)[:200], view=self.view)
 
     def on_revoke(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self.positions.pop((tp.topic, tp.partition), None)
+            self.unknown.discard((tp.topic, tp.partition))
         self.pending.clear()
 
     def committed(self, offsets: dict[Partition, int]) -> None:
@@ -138,6 +162,10 @@ class Watermark:
     def tick(self, events: int, dead_letters: int) -> None:
         """Observes the slot at most every ``interval_s`` and publishes what became fully applied."""
         now = time.monotonic()
+        if self.unknown:
+            self._resolve_unknown(timeout=1)
+            if self.unknown:
+                return
         if now - self._last_observed >= self.interval_s and self.positions:
             self._last_observed = now
             self._observe()
@@ -147,7 +175,7 @@ class Watermark:
         if self.reached is None:
             return
         publishable = self.reached if self.cap is None else min(self.reached, self.cap)
-        if self.applied is None or publishable > self.applied:
+        if publishable > 0 and (self.applied is None or publishable > self.applied):
             self._publish(publishable, events, dead_letters)
 
     def _observe(self) -> None:

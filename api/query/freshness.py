@@ -65,7 +65,9 @@ async def _applied(es: AsyncElasticsearch, index: str, view: str) -> tuple[int |
     except NotFoundError:
         return None, {}
     source = dict(doc["_source"])
-    return int(source["applied_lsn_int"]), source
+    # A view that recorded a dead-letter hold before it ever published has a sync document with no position yet.
+    applied = source.get("applied_lsn_int")
+    return (int(applied) if applied is not None else None), source
 
 
 async def freshness(request: Request, view: str, token: int | None) -> ViewFreshness:
@@ -87,7 +89,7 @@ async def freshness(request: Request, view: str, token: int | None) -> ViewFresh
         await asyncio.sleep(POLL_S)
     return ViewFreshness(
         view=view,
-        applied_lsn=str(source["applied_lsn"]) if source else None,
+        applied_lsn=str(source["applied_lsn"]) if source.get("applied_lsn") else None,
         applied_at=source.get("applied_at") if source else None,
         waited_ms=round((time.perf_counter() - started) * 1000, 1) if token is not None else 0,
         dead_letters=int(str(source.get("dead_letters") or 0)),

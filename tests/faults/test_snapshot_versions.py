@@ -25,7 +25,7 @@ from sinks.pipeline import Rebuilt, RootRefs, bulk_operations, read_bulk_respons
 from sinks.rebuild import rebuild
 from sinks.views import VIEWS
 from tests.support.commands import active_meal, client, stocked_location
-from tests.support.views import es_client
+from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.faults
@@ -119,6 +119,11 @@ def test_a_rebuild_that_misses_a_committed_change_never_outranks_one_that_sees_i
             read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt), refresh=True).body))
         stored = es.get(index=index, id=loc["id"])["_source"]
         assert next(s["on_hand"] for s in stored["stock"] if s["meal_id"] == meal["id"]) == 4
+    # The running worker got the change's event while it was not yet visible: it waited instead of rebuilding a
+    # document without it, so the view ends with the change.
+    wait_applied(es, stack, current_lsn(stack), ["inventory"], timeout=60)
+    stored_view = es.get(index="inventory", id=loc["id"])["_source"]
+    assert next(s["on_hand"] for s in stored_view["stock"] if s["meal_id"] == meal["id"]) == 4
     print(
         f"\nvisibility: stale rebuild at WAL {stale.lsn} (commit record at or before {past_the_commit}) version "
         f"{stale.version}; fresh rebuild version {fresh.version}"

@@ -113,7 +113,6 @@ def test_bulk_response_refusals_of_the_store_are_outages_not_poison() -> None:
             item(401, "security_exception"),
             item(429, "es_rejected_execution_exception"),
             item(503, "unavailable_shards_exception"),
-            item(413, "request_entity_too_large"),
             item(404, "index_not_found_exception", "delete"),
             item(400, "document_parsing_exception"),
             {"delete": {"_id": "gone", "status": 404, "result": "not_found"}},
@@ -125,7 +124,6 @@ def test_bulk_response_refusals_of_the_store_are_outages_not_poison() -> None:
         "security_exception",
         "es_rejected_execution_exception",
         "unavailable_shards_exception",
-        "request_entity_too_large",
     }
     assert set(outcome.deploy) == {"index_not_found_exception"}  # a delete into a missing index is not "done"
     assert set(outcome.rejected) == {"document_parsing_exception"}

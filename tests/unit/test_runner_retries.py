@@ -405,3 +405,41 @@ def test_an_index_of_the_current_mapping_version_is_written() -> None:
     r = runner(failing())
     r.es = cast(Any, type("Es", (), {"indices": Indices(INVENTORY.index_version)})())
     r._check_index_version()  # no error
+
+
+# -- holds ----------------------------------------------------------------------------------------------------
+class Holds:
+    """The watermark's hold bookkeeping, in memory."""
+
+    def __init__(self, holds: dict[str, int] | None = None) -> None:
+        self.holds = dict(holds or {})
+
+    def hold(self, at: str, lsn: int | None) -> None:
+        self.holds[at] = lsn if lsn is not None else 1
+
+    def release(self, at: str) -> bool:
+        return self.holds.pop(at, None) is not None
+
+
+def test_a_dead_letter_holds_the_view_at_its_position() -> None:
+    r = runner(always(PoisonEventError("documents rejected")))
+    r.watermark = cast(Any, Holds())
+    r.handle(records(5))
+    assert r.watermark.holds == {f"{TOPIC}[0]@5": 105}  # Message's lsn is 100 + offset
+
+
+def test_a_held_change_applied_later_releases_its_hold() -> None:
+    """A change dead-lettered before (or whose dead letter never got out) that now applies, on a replay or after a
+    restart, releases its hold: nothing else could."""
+    r = runner(failing())
+    r.watermark = cast(Any, Holds({f"{TOPIC}[0]@5": 105, f"{TOPIC}[0]@9": 109}))
+    r.handle(records(5))
+    assert r.watermark.holds == {f"{TOPIC}[0]@9": 109}
+
+
+def test_a_replayed_poison_event_is_not_recorded_twice() -> None:
+    producer = Producer()
+    r = runner(always(PoisonEventError("documents rejected")), producer)
+    r.dead_lettered = {f"{TOPIC}[0]@5"}
+    r.handle(records(5))
+    assert producer.produced == []
