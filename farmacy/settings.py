@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     slot_name: str = Field(default_factory=_slot_name)
     sync_index: str = Field(default_factory=_sync_index)  # one document per view: the WAL position it has applied
     consistency_wait_s: float = Field(2.0, ge=0, le=30)
+    # How long a command waits for a database connection before answering 503 (the master away or saturated).
+    command_db_wait_s: float = Field(3.0, gt=0, le=60)
 
     # The views this stack runs (farmacy/views.py lists them all); each view's sink worker serves /health and
     # /metrics on sink_port_base + the view's index in this list.

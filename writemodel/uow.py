@@ -169,11 +169,14 @@ def canonical_json(body: bytes) -> bytes:
         return body
 
 
-def make_pool(dsn: str, min_size: int = 4, max_size: int = 20) -> Pool:
+def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float = 3.0) -> Pool:
+    """The command side's pool. Waiting for a connection is bounded (``timeout_s``): with the master away, a command
+    answers 503 with Retry-After quickly instead of holding the client until it gives up."""
     return AsyncConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        timeout=timeout_s,
         open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
         check=AsyncConnectionPool.check_connection,

@@ -16,7 +16,7 @@ from writemodel.uow import make_pool
 
 
 def create_app(settings: Settings) -> FastAPI:
-    pool = make_pool(settings.pg_dsn)
+    pool = make_pool(settings.pg_dsn, timeout_s=settings.command_db_wait_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

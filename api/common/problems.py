@@ -163,10 +163,14 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    from elasticsearch import BadRequestError, ConnectionTimeout
-    from elasticsearch import ConnectionError as EsConnectionError
+    import psycopg
+    import structlog
+    from elasticsearch import ApiError, BadRequestError, TransportError
+    from psycopg_pool import PoolTimeout
 
-    if isinstance(exc, EsConnectionError | ConnectionTimeout):
+    if isinstance(exc, TransportError) or (isinstance(exc, ApiError) and exc.meta.status in (429, 503)):
+        # Unreachable, timing out, or answering that it cannot serve yet (starting, no shard available).
+        structlog.get_logger("http").warning("view store unavailable", path=request.url.path, error=str(exc)[:200])
         return problem_response(
             503,
             "view-store-unavailable",
@@ -175,7 +179,18 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
             request,
             headers={"Retry-After": "1"},
         )
-    import structlog
+    if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+        # The master is restarting or unreachable: the command's transaction did not commit (an Idempotency-Key
+        # makes the retry safe even when the connection broke during COMMIT).
+        structlog.get_logger("http").warning("master unavailable", path=request.url.path, error=str(exc)[:200])
+        return problem_response(
+            503,
+            "master-unavailable",
+            "The database is unavailable",
+            "retry shortly (with the same Idempotency-Key)",
+            request,
+            headers={"Retry-After": "1"},
+        )
 
     if isinstance(exc, BadRequestError):  # parameters our validation let through but the view store refuses
         structlog.get_logger("http").warning("view store refused the query", path=request.url.path, error=str(exc))
