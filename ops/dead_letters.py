@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, Topic
 from farmacy.settings import Settings
 from sinks.bootstrap import dead_letter_topic
 from sinks.events import dict_headers
+from sinks.topic_reader import partition_ends, read_to_end
 
 
 @dataclass(frozen=True)
@@ -30,28 +31,9 @@ class DeadLetter:
     headers: dict[str, str]
 
 
-def _partitions(consumer: Consumer, topic: str) -> dict[int, int]:
-    """Partition -> end offset, for the partitions of the topic that hold anything."""
-    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-    partitions = metadata.partitions if metadata is not None and metadata.error is None else {}
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    return {p: end for p, end in ends.items() if end > 0}
-
-
-def _read(consumer: Consumer, topic: str, ends: dict[int, int]) -> Iterator[tuple[Message, DeadLetter]]:
-    """Reads the assigned partitions up to the end offsets taken when the read began."""
-    remaining = set(ends)
-    while remaining:
-        msg = consumer.poll(2.0)
-        if msg is None:
-            return
-        if msg.error():
-            continue
-        partition, offset = msg.partition() or 0, msg.offset() or 0
-        if offset < ends[partition]:
-            yield msg, DeadLetter(partition, offset, msg.key(), msg.value(), dict_headers(msg))
-        if offset + 1 >= ends[partition]:
-            remaining.discard(partition)
+def _read(consumer: Consumer, ends: dict[int, int]) -> Iterator[tuple[Message, DeadLetter]]:
+    for msg in read_to_end(consumer, ends):
+        yield msg, DeadLetter(msg.partition() or 0, msg.offset() or 0, msg.key(), msg.value(), dict_headers(msg))
 
 
 def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[DeadLetter]:
@@ -64,9 +46,9 @@ def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[De
         }
     )
     try:
-        ends = _partitions(consumer, topic)
+        ends = partition_ends(consumer, topic)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        return [letter for _msg, letter in _read(consumer, topic, ends)][-limit:]
+        return [letter for _msg, letter in _read(consumer, ends)][-limit:]
     finally:
         consumer.close()
 
@@ -96,12 +78,12 @@ def _forward(settings: Settings, view: str, action: str, discard: bool) -> int:
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True})
     sent = 0
     try:
-        ends = _partitions(consumer, topic)
+        ends = partition_ends(consumer, topic)
         committed = consumer.committed([TopicPartition(topic, p) for p in ends], timeout=10)
         starts = {tp.partition: max(tp.offset, 0) for tp in committed}
         todo = {p: end for p, end in ends.items() if starts.get(p, 0) < end}
         consumer.assign([TopicPartition(topic, p, starts.get(p, OFFSET_BEGINNING)) for p in todo])
-        for msg, letter in _read(consumer, topic, todo):
+        for msg, letter in _read(consumer, todo):
             if "dlq.topic" not in letter.headers:
                 continue
             headers: list[tuple[str, str | bytes | None]] = [

@@ -34,6 +34,12 @@ def _ends(admin: AdminClient, partitions: list[TopicPartition]) -> dict[str, int
     return result
 
 
+def topic_ends(admin: AdminClient, topics: list[str]) -> dict[str, int]:
+    """Records ever written to each topic: its end offsets summed over its partitions (0 for a missing topic)."""
+    ends = _ends(admin, _partitions(admin, topics))
+    return {t: ends.get(t, 0) for t in topics}
+
+
 def _committed(admin: AdminClient, group: str, partitions: list[TopicPartition]) -> dict[str, int]:
     """The group's committed offsets per topic, summed over its partitions (none committed counts as 0)."""
     result: dict[str, int] = {}
@@ -64,5 +70,5 @@ def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view:
         "applied_age_s": round(age, 3) if age is not None else None,
         "lag": lag,
         "lag_total": sum(lag.values()),
-        "dead_letters": _ends(admin, _partitions(admin, [dlq])).get(dlq, 0),
+        "dead_letters": topic_ends(admin, [dlq])[dlq],
     }

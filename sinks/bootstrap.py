@@ -13,6 +13,7 @@ from farmacy.settings import Settings
 from sinks.events import coordinates, dict_headers
 from sinks.indices import ensure_index, ensure_sync_index
 from sinks.runner import Runner, RunnerConfig
+from sinks.topic_reader import partition_ends, read_to_end
 from sinks.views import VIEWS
 from sinks.watermark import Watermark
 
@@ -124,21 +125,12 @@ def dead_lettered_coordinates(settings: Settings, view: str) -> set[str]:
     )
     seen: set[str] = set()
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p, end in ends.items() if end > 0])
-        remaining = {p for p, end in ends.items() if end > 0}
-        while remaining:
-            msg = consumer.poll(5.0)
-            if msg is None:
-                break
-            if msg.error() is not None:
-                continue
+        ends = partition_ends(consumer, topic)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        for msg in read_to_end(consumer, ends):
             headers = dict_headers(msg)
             if "dlq.topic" in headers:
                 seen.add(coordinates(headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"])))
-            if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
-                remaining.discard(msg.partition() or 0)
     finally:
         consumer.close()
     return seen

@@ -8,24 +8,17 @@ import json
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
 from ops.dead_letters import discard
+from sinks.events import dict_headers
 from tests.support.api import command_client, query_client
 from tests.support.views import applied, doc, es_client, wait_applied
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def _headers(msg: Message) -> dict[str, str]:
-    """A message's headers as text. The client types them as a dict or a list of pairs, str or bytes values;
-    a consumed message carries a list of (str, bytes | None)."""
-    raw = msg.headers() or []
-    pairs = raw.items() if isinstance(raw, dict) else raw
-    return {k: v.decode() if isinstance(v, bytes) else v or "" for k, v in pairs}
 
 
 def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
@@ -47,7 +40,7 @@ def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
         def two_dead_letters() -> bool:
             while (msg := consumer.poll(0.5)) is not None:
                 if msg.error() is None:
-                    seen.append((msg.key(), _headers(msg)))
+                    seen.append((msg.key(), dict_headers(msg)))
             return len(seen) >= 2
 
         wait_until(two_dead_letters, 60, "two dead letters")

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
+from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
 from ops.reconcile import reconcile
+from ops.status import topic_ends
 from sinks.bootstrap import dead_letter_topic, read_pool
 from sinks.views import VIEWS
 
 
 def dead_letter_counts(settings: Settings) -> dict[str, int]:
-    """Records ever written to each view's dead-letter topic (end offsets summed over its partitions)."""
+    """Records ever written to each view's dead-letter topic."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    topics = admin.list_topics(timeout=10).topics
-    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # OffsetSpec has no annotations
-    request: dict[TopicPartition, OffsetSpec] = {}
-    for view in settings.views:
-        name = dead_letter_topic(settings, view)
-        for partition in topics[name].partitions if name in topics else {}:
-            request[TopicPartition(name, partition)] = latest
-    counts = dict.fromkeys(settings.views, 0)
-    by_topic = {dead_letter_topic(settings, v): v for v in settings.views}
-    for tp, future in admin.list_offsets(request, request_timeout=10).items():
-        counts[by_topic[tp.topic]] += int(future.result().offset)
-    return counts
+    ends = topic_ends(admin, [dead_letter_topic(settings, v) for v in settings.views])
+    return {v: ends[dead_letter_topic(settings, v)] for v in settings.views}
 
 
 def drift(settings: Settings, es: Elasticsearch, views: list[str] | None = None) -> dict[str, int]:
