@@ -99,7 +99,9 @@ class Runner:
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.consumer.subscribe(
+            self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
         self.log.info("sink started", topics=self.topics, index=self.view.index_name)
         next_progress = time.monotonic() + PROGRESS_EVERY_S
         progress_events = 0
@@ -125,16 +127,14 @@ class Runner:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Eager rebalancing (the default strategy): the callback assigns. With cooperative-sticky this would have
-        # to be incremental_assign.
+        # Cooperative rebalancing (partition.assignment.strategy cooperative-sticky): the callback gets only the
+        # partitions added to this worker, and adds them; the others keep being read through the rebalance.
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
-        consumer.assign(partitions)
-        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
-        if self._waiting:
+        consumer.incremental_assign(partitions)
+        # Assigned while a retry waits, a partition waits too.
+        if self._waiting and partitions:
             consumer.pause(partitions)
-        else:
-            consumer.resume(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.watermark is not None:

@@ -104,4 +104,5 @@ def test_sinks_pre_create_table_topics_as_the_connector_would() -> None:
         "cleanup.policy": c["topic.creation.default.cleanup.policy"],
         "min.compaction.lag.ms": c["topic.creation.default.min.compaction.lag.ms"],
     } == CAPTURE_TOPIC_CONFIG
-    assert c["topic.creation.default.partitions"] == "1"
+    # Partitions come from settings (the sinks add partitions to a capture topic that has fewer, to the same count).
+    assert c["topic.creation.default.partitions"] == str(Settings().topic_partitions)
