@@ -60,7 +60,7 @@ def wait_views(es: Elasticsearch, settings: Settings, lsn: int, timeout: float =
 def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int) -> tuple[int, float]:
     bench = dataclasses.replace(view, name=f"bench-{view.name}")
     ensure_index(es, bench)
-    topics = [settings.topic(*t.split(".")) for t in view.sources]
+    topics = [settings.topic(*t.split(".")) for t in view.tables]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # OffsetSpec has no annotations
     ends = {

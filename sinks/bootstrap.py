@@ -80,7 +80,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
     ensure_topic(settings, dlq, keep=True)
     redrive = settings.redrive_topic(view_name)
     ensure_topic(settings, redrive)
-    topics = [settings.topic(*table.split(".")) for table in view.sources]
+    topics = [settings.topic(*table.split(".")) for table in view.tables]
     # Debezium creates a table's topic with its first event; on a fresh system that can be after this worker
     # subscribed, and a consumer notices new topics only on a metadata refresh. Create them now, with the
     # settings the connector would use (connectors/*.json: topic.creation.default.*).

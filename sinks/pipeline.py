@@ -15,29 +15,40 @@ from sinks.view import Direct, Lookup, View
 
 @dataclass
 class RootRefs:
-    """The roots a batch touches: some known directly, some to be found by lookup queries."""
+    """The roots a batch touches, per kind of document (View.documents, by position): some known directly, some to
+    be found by lookup queries."""
 
-    direct: set[str] = field(default_factory=set)
-    lookups: dict[str, set[str]] = field(default_factory=dict)  # table -> changed keys
+    direct: dict[int, set[str]] = field(default_factory=dict)  # kind -> root ids
+    lookups: dict[tuple[int, str], set[str]] = field(default_factory=dict)  # (kind, table) -> changed keys
     max_lsn: int | None = None
     txids: set[int] = field(default_factory=set)  # transactions whose changes the rebuild must see
 
+    @classmethod
+    def of(cls, ids: set[str] | list[str], kind: int = 0) -> RootRefs:
+        """Roots of one kind known by id (reconciliation, blue/green fills)."""
+        return cls(direct={kind: set(ids)})
+
     def add(self, view: View, event: ChangeEvent) -> None:
-        source = view.sources.get(event.table)
-        if source is None:
+        touched = False
+        for kind, documents in enumerate(view.documents):
+            source = documents.sources.get(event.table)
+            if source is None:
+                continue
+            touched = True
+            if isinstance(source, Direct):
+                root = "/".join(_uuid_key(event, column) for column in source.columns)
+                self.direct.setdefault(kind, set()).add(root)
+            else:
+                self.lookups.setdefault((kind, event.table), set()).add(_uuid_key(event, source.column))
+        if not touched:
             return
-        value = _uuid_key(event, source.column)
-        if isinstance(source, Direct):
-            self.direct.add(value)
-        else:
-            self.lookups.setdefault(event.table, set()).add(value)
         if event.lsn is not None:
             self.max_lsn = event.lsn if self.max_lsn is None else max(self.max_lsn, event.lsn)
         if event.txid is not None:
             self.txids.add(event.txid)
 
     def empty(self) -> bool:
-        return not self.direct and not self.lookups
+        return not any(self.direct.values()) and not self.lookups
 
 
 def _uuid_key(event: ChangeEvent, column: str) -> str:
@@ -55,8 +66,8 @@ def route(view: View, events: list[ChangeEvent]) -> RootRefs:
     return refs
 
 
-def lookup_sql(view: View, table: str) -> str:
-    source = view.sources[table]
+def lookup_sql(view: View, kind: int, table: str) -> str:
+    source = view.documents[kind].sources[table]
     assert isinstance(source, Lookup)
     return source.sql
 

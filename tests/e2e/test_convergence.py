@@ -54,7 +54,7 @@ def test_views_converge_after_a_concurrent_workload_and_after_a_replay(
     baseline = versions(es)
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     for view in VIEWS.values():
-        topics = [stack.topic(*t.split(".")) for t in view.sources]
+        topics = [stack.topic(*t.split(".")) for t in view.tables]
         ends = admin.list_offsets({TopicPartition(t, 0): OffsetSpec.latest() for t in topics})  # type: ignore[no-untyped-call]
         starts = [f"{tp.topic}:0:{max(0, f.result().offset - REPLAY_EVENTS)}" for tp, f in ends.items()]
         replay_view(stack, view.name, starts, from_beginning=False)

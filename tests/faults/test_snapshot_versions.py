@@ -81,7 +81,7 @@ def test_a_rebuild_that_misses_a_committed_change_never_outranks_one_that_sees_i
     with client(stack, admin_token) as admin:
         meal = active_meal(admin)
         loc = stocked_location(admin, {meal["id"]: 3})
-    refs = RootRefs(direct={loc["id"]})
+    refs = RootRefs.of({loc["id"]})
     with read_pool(stack, "visibility-test") as pool, psycopg.connect(stack.pg_dsn, autocommit=True) as dba:
         dba.execute("ALTER SYSTEM SET synchronous_standby_names = 'farmacy_visibility_test_never_answers'")
         dba.execute("SELECT pg_reload_conf()")

@@ -18,19 +18,34 @@ def ev(table: str, key: dict[str, str], lsn: int | None = 10, op: str = "u") -> 
     return ChangeEvent("farmacy." + table, 0, 0, table, key, op, lsn)
 
 
+LOCATION, LINE = 0, 1  # the inventory view's kinds of document
+
+
 def test_root_row_change_maps_to_its_own_id() -> None:
     refs = route(INVENTORY, [ev("inventory.locations", {"id": L1})])
-    assert refs.direct == {L1} and refs.lookups == {}
+    assert refs.direct == {LOCATION: {L1}} and refs.lookups == {}
 
 
-def test_child_row_change_maps_to_its_root_through_the_key() -> None:
+def test_child_row_change_maps_to_its_own_line_and_its_root_through_the_key() -> None:
     refs = route(INVENTORY, [ev("inventory.stock", {"location_id": L2, "meal_id": M1})])
-    assert refs.direct == {L2}
+    assert refs.direct == {LOCATION: {L2}, LINE: {f"{L2}/{M1}"}}
 
 
 def test_embedded_entity_change_becomes_a_lookup_for_fan_out() -> None:
     refs = route(INVENTORY, [ev("catalog.meals", {"id": M1})])
-    assert refs.direct == set() and refs.lookups == {"catalog.meals": {M1}}
+    assert refs.direct == {} and refs.lookups == {(LOCATION, "catalog.meals"): {M1}, (LINE, "catalog.meals"): {M1}}
+
+
+def test_a_location_change_rewrites_the_location_document_only() -> None:
+    refs = route(INVENTORY, [ev("inventory.locations", {"id": L1})])
+    assert LINE not in refs.direct and not any(kind == LINE for kind, _ in refs.lookups)
+
+
+def test_document_ids_tell_their_kind() -> None:
+    assert INVENTORY.kind_of(L1) == LOCATION and INVENTORY.kind_of(f"{L1}/{M1}") == LINE
+    assert INVENTORY.by_kind([L1, f"{L1}/{M1}", L2]) == {LOCATION: {L1, L2}, LINE: {f"{L1}/{M1}"}}
+    with pytest.raises(ValueError, match="no document id"):
+        INVENTORY.kind_of("a/b/c")
 
 
 def test_delete_and_tombstone_map_to_the_same_root() -> None:
@@ -41,7 +56,7 @@ def test_delete_and_tombstone_map_to_the_same_root() -> None:
             ev("inventory.stock", {"location_id": L1, "meal_id": M1}, lsn=None, op="tombstone"),
         ],
     )
-    assert refs.direct == {L1}
+    assert refs.direct == {LOCATION: {L1}, LINE: {f"{L1}/{M1}"}}
 
 
 def test_tables_outside_the_view_are_ignored() -> None:
