@@ -63,6 +63,8 @@ class View:
     # Further kinds of document in the same index (ids distinct from the first kind's): a view whose root has many
     # children can keep each child as a document of its own, so a change to one child rewrites one small document.
     more: tuple[Documents, ...] = ()
+    # The alias the view is written through and read from; its name unless set (a benchmark's scratch copy).
+    alias_name: str = ""
 
     @property
     def documents(self) -> tuple[Documents, ...]:
@@ -106,7 +108,7 @@ class View:
 
     @property
     def alias(self) -> str:
-        return self.name
+        return self.alias_name or self.name
 
     @property
     def index_name(self) -> str:
