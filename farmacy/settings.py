@@ -144,7 +144,11 @@ class Settings(BaseSettings):
     sink_workers: int = Field(2, ge=1, le=64)
     sink_port_base: int = 8010
     watchdog_port: int = 8020
-    sink_batch_size: int = Field(500, ge=1, le=10_000)
+    # Records a worker takes per batch at most (fewer when they arrive slower than that): a big batch when behind
+    # makes one rebuild and one round of _bulk for many changes, and changes to one root count once.
+    sink_batch_size: int = Field(2000, ge=1, le=20_000)
+    # A batch's documents go to Elasticsearch in _bulk requests of at most this many bytes.
+    sink_bulk_max_bytes: int = Field(8 << 20, ge=1 << 16, le=100 << 20)
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)

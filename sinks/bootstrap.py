@@ -123,6 +123,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         dead_letter_topic=dlq,
         redrive_topic=redrive,
         stall_after_s=settings.sink_stall_after_s,
+        bulk_max_bytes=settings.sink_bulk_max_bytes,
     )
 
     def new_admin() -> AdminClient:

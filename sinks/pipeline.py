@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from farmacy.lsn import lsn_text
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
@@ -120,6 +122,32 @@ def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -
     for root_id in sorted(rebuilt.deleted):
         ops.append({"delete": {"_index": index, "_id": root_id, **version}})
     return ops
+
+
+def bulk_bodies(ops: list[dict[str, Any]], max_bytes: int) -> list[bytes]:
+    """The _bulk NDJSON of ``ops`` (action lines, each followed by its document unless a delete), serialized once
+    (orjson) and cut into bodies of at most ``max_bytes`` each (a single action bigger than that goes alone), so a
+    fan-out to thousands of documents is several requests of a sane size, not one Elasticsearch may refuse."""
+    bodies: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    i = 0
+    while i < len(ops):
+        action = ops[i]
+        lines = [orjson.dumps(action)]
+        i += 1
+        if "delete" not in action:
+            lines.append(orjson.dumps(ops[i]))
+            i += 1
+        item = b"\n".join(lines) + b"\n"
+        if current and size + len(item) > max_bytes:
+            bodies.append(b"".join(current))
+            current, size = [], 0
+        current.append(item)
+        size += len(item)
+    if current:
+        bodies.append(b"".join(current))
+    return bodies
 
 
 @dataclass(frozen=True)

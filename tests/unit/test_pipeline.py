@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -8,7 +9,7 @@ import pytest
 
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
-from sinks.pipeline import Rebuilt, bulk_operations, read_bulk_response, route, snapshot_version
+from sinks.pipeline import Rebuilt, bulk_bodies, bulk_operations, read_bulk_response, route, snapshot_version
 from sinks.views.inventory import VIEW as INVENTORY
 
 L1, L2, M1 = (str(uuid.uuid4()) for _ in range(3))
@@ -143,3 +144,15 @@ def test_bulk_response_refusals_of_the_store_are_outages_not_poison() -> None:
     assert set(outcome.deploy) == {"index_not_found_exception"}  # a delete into a missing index is not "done"
     assert set(outcome.rejected) == {"document_parsing_exception"}
     assert outcome.applied == 1  # deleting what is already gone
+
+
+def test_bulk_bodies_cut_by_bytes_keep_each_action_with_its_document() -> None:
+    rebuilt = Rebuilt(
+        lsn=1, docs={f"d{i}": {"text": "x" * 100} for i in range(50)}, deleted=frozenset({"gone"}), version=7
+    )
+    ops = bulk_operations("inventory", rebuilt)
+    bodies = bulk_bodies(ops, 1000)
+    assert len(bodies) > 5 and all(len(b) <= 1000 for b in bodies)
+    lines = [json.loads(line) for b in bodies for line in b.decode().splitlines()]
+    assert lines == ops  # the same actions and documents, in order, nothing split from its action
+    assert bulk_bodies(ops, 1 << 20) == [b"".join(bodies)]
