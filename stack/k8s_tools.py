@@ -62,6 +62,9 @@ def ensure_installed(settings: Settings) -> K8sTools:
     directory = tools_dir(settings)
     go = _find_go()
     env = dict(os.environ, GOBIN=str(directory), GOTOOLCHAIN="local")
+    if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
+        cache = settings.stack_dir.resolve() / "cache"
+        env |= {"GOCACHE": str(cache / "go-build"), "GOPATH": str(cache / "go")}
     for tool in ("kustomize", "kubeconform"):
         if (directory / tool).exists():
             continue
