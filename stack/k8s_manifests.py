@@ -239,7 +239,12 @@ def job_workloads() -> list[dict[str, Any]]:
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {"name": "migrate", "labels": migrate_labels},
-            "spec": {"backoffLimit": 10, "template": {"metadata": {"labels": migrate_labels}, "spec": migrate_pod}},
+            # Removed a while after it finished, so the next apply (a new image) runs the migrations again.
+            "spec": {
+                "backoffLimit": 10,
+                "ttlSecondsAfterFinished": 600,
+                "template": {"metadata": {"labels": migrate_labels}, "spec": migrate_pod},
+            },
         },
         {
             "apiVersion": "batch/v1",
