@@ -101,6 +101,15 @@ def test_validation_refuses_an_unknown_field(kind: str, path: tuple[str, ...]) -
     assert "notAField" in result.stdout
 
 
+@needs_tools
+def test_a_kind_without_a_vendored_schema_fails_rather_than_being_skipped_or_downloaded() -> None:
+    assert TOOLS is not None
+    topic = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic", "metadata": {"name": "x"}, "spec": {}}
+    result = validate(TOOLS, yaml.safe_dump(topic))
+    assert result.returncode != 0
+    assert "could not find schema for KafkaTopic" in result.stdout
+
+
 def test_every_overlay_builds_on_the_base() -> None:
     assert {p.name for p in overlays()} == {"small", "production"}
     for overlay in overlays():
