@@ -185,7 +185,8 @@ def connector_partitions(settings: Settings) -> int:
 
 
 def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
-    """Per view: the worker's Deployment, a Service for its metrics, and a ScaledObject on its consumer lag."""
+    """Per view: the workers' Deployment, a Service for their metrics, and a ScaledObject on the consumer group's lag,
+    from ``sink_workers`` (the local stack's default per view) up to the partition count."""
     partitions = connector_partitions(settings)
     out: list[dict[str, Any]] = []
     for view in settings.views:
@@ -193,10 +194,10 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
         port = settings.sink_port(view)
         labels = _labels(name, "sink", **{"farmacy.io/view": view})
         pod = _pod_spec([_container("sink", ["python", "-m", "sinks", view], SINK_RESOURCES, port)], grace_s=60)
-        # Recreate: a rollout never runs an old and a new worker side by side (sinks/watermark.py publishes the
-        # position of the partitions a worker owns; the group's members must not straddle two versions).
+        # Workers of a view share its partitions in one consumer group (cooperative rebalancing), and the view's
+        # position is the lowest over every partition (sinks/watermark.py), so replicas come and go freely.
         out += [
-            _deployment(name, labels, pod, strategy={"type": "Recreate"}),
+            _deployment(name, labels, pod),
             _service(name, labels, port),
             {
                 "apiVersion": "keda.sh/v1alpha1",
@@ -204,7 +205,7 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
                 "metadata": {"name": name, "labels": labels},
                 "spec": {
                     "scaleTargetRef": {"name": name},
-                    "minReplicaCount": 1,
+                    "minReplicaCount": min(settings.sink_workers, partitions),
                     "maxReplicaCount": partitions,
                     "pollingInterval": 15,
                     "cooldownPeriod": 300,

@@ -135,7 +135,7 @@ def test_sink_worker_runs_its_view_on_its_settings_port(view: str) -> None:
     (container,) = _containers(deployment)
     assert container["command"] == ["python", "-m", "sinks", view]
     assert container["ports"] == [{"name": "http", "containerPort": SETTINGS.sink_port(view)}]
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert "replicas" not in deployment["spec"], "KEDA owns the count"
     service = _one("Service", worker_program(view))
     assert service["spec"]["ports"][0]["port"] == SETTINGS.sink_port(view)
 
@@ -149,7 +149,9 @@ def test_scaled_object_follows_the_views_consumer_group_capped_at_the_partitions
     assert trigger["type"] == "kafka"
     assert trigger["metadata"]["consumerGroup"] == SETTINGS.sink_group_id(view)
     assert trigger["metadata"]["bootstrapServers"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
-    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] <= partitions
+    assert partitions == SETTINGS.topic_partitions
+    assert scaled["spec"]["minReplicaCount"] == min(SETTINGS.sink_workers, partitions)
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] == partitions
 
 
 def test_a_new_view_gets_its_worker_and_scaled_object() -> None:
