@@ -109,10 +109,12 @@ def _print_status(settings: Settings) -> bool:
 def test(ctx: typer.Context) -> None:
     """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
     from stack import lifecycle
+    from stack.k8s_tools import ensure_installed
     from stack.system import find_promtool
 
     settings = _settings()
     find_promtool()  # the monitoring tests run the alert-rule tests with it
+    ensure_installed(settings)  # kustomize and kubeconform: the deploy/k8s tests build and validate every overlay
     if not lifecycle.is_up(settings):
         lifecycle.up(settings, seed=True)
     result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT)
@@ -157,7 +159,8 @@ def seed() -> None:
 def manifests(
     check: Annotated[bool, typer.Option(help="Only report files that differ; exit 1 if any")] = False,
 ) -> None:
-    """Render what derives from the list of views: docker-compose.yml's sink services, monitoring/prometheus.yml."""
+    """Render what derives from the list of views: docker-compose.yml's sink services, monitoring/prometheus.yml,
+    deploy/k8s/base/generated/."""
     from stack.manifests import repository_settings, stale_files, write_files
 
     settings = repository_settings()

@@ -47,7 +47,9 @@ def ensure_topic(settings: Settings, name: str, compacted: bool = False, keep: b
     retention = {"retention.ms": "-1" if keep else str(30 * 24 * 3600 * 1000)}
     config = CAPTURE_TOPIC_CONFIG if compacted else retention
     partitions = settings.topic_partitions if compacted else 1
-    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1, config=config)])
+    # -1: the brokers' default.replication.factor (1 on one broker, 3 on a cluster with min.insync.replicas 2,
+    # where a topic with one replica could never take an acks=all write).
+    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config)])
     for future in futures.values():
         try:
             future.result()

@@ -1,8 +1,9 @@
 """Configuration derived from the one list of views (``Settings.views``, defaulting to farmacy/views.py).
 
 Adding a view must not mean editing copies of the list: the sink workers' supervised programs, their compose
-services and the Prometheus scrape targets are rendered here from settings. Two of them are files in the repository
-(``docker-compose.yml``'s sink services, ``monitoring/prometheus.yml``); ``farmacy manifests`` rewrites them and
+services and the Prometheus scrape targets are rendered here from settings. Some are files in the repository
+(``docker-compose.yml``'s sink services, ``monitoring/prometheus.yml``, and deploy/k8s/base/generated/ from
+stack/k8s_manifests.py); ``farmacy manifests`` rewrites them and
 ``farmacy manifests --check`` (run by the unit tests) fails when they differ from what the settings give.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
+from stack.k8s_manifests import k8s_files
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_FILE = ROOT / "monitoring" / "prometheus.yml"
@@ -147,6 +149,7 @@ def rendered_files(settings: Settings) -> dict[Path, str]:
     return {
         COMPOSE_FILE: compose_file(settings, COMPOSE_FILE.read_text()),
         PROMETHEUS_FILE: prometheus_config(settings),
+        **k8s_files(settings),
     }
 
 
