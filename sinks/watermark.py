@@ -150,6 +150,8 @@ class Watermark:
             source = self.es.get(index=self.sync_index, id=self.view)["_source"]
         except NotFoundError:
             return
+        except (ApiError, TransportError) as exc:
+            raise RetryableError(f"holds of {self.view} not read from {self.sync_index}: {exc}") from exc
         self.holds = {str(h["at"]): int(h["lsn"]) for h in source.get("holds") or []}
 
     def hold(self, coordinates: str, lsn: int | None) -> None:
@@ -160,6 +162,8 @@ class Watermark:
 
     def release(self, coordinates: str) -> bool:
         """Releases the hold of a change that is now applied (or discarded); False if it held nothing."""
+        if coordinates not in self.holds:
+            self.load_holds()  # another worker of the view may have recorded it since this one last read them
         if coordinates not in self.holds:
             return False
         self._update(release=coordinates)
