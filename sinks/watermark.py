@@ -142,6 +142,7 @@ class Watermark:
         self._observe_now = False
         self._published_reached = 0
         self._covered: set[Partition] = set()
+        self._unrefreshed = True  # this worker committed documents no refresh has made searchable yet
 
     # holds: unresolved dead letters keep the published position below them
     def load_holds(self) -> None:
@@ -268,6 +269,7 @@ class Watermark:
         apply: a read-your-writes token waits for this, not for the next observation interval)."""
         self.positions.update(offsets)
         self._observe_now = True
+        self._unrefreshed = True
 
     def end_offsets(self) -> dict[Partition, int]:
         """Current end offset of every assigned partition, in one request."""
@@ -325,7 +327,9 @@ class Watermark:
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
         """Publishes that this worker's partitions have reached ``lsn`` (after a refresh, so searches see what it
         applied); the view's position is the lowest over all partitions (``sync_document``)."""
-        self.es.indices.refresh(index=self.alias)
+        if self._unrefreshed:  # what this worker applied must be searchable before it says so
+            self.es.indices.refresh(index=self.alias)
+            self._unrefreshed = False
         reached = {partition_key(p): lsn for p in self._covered if p in self.positions}
         self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
         self._published_reached = lsn
