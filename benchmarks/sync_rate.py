@@ -35,6 +35,7 @@ import math
 import multiprocessing
 import random
 import resource
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -217,13 +218,13 @@ async def run_rate(
 
     procs = stack_processes(settings)
     cpu0 = cpu_snapshot(procs, {"benchmark (readers)": _own_cpu})
-    t_start = time.monotonic()
+    t_start = t_cpu0 = time.monotonic()
     proc = ctx.Process(target=run_load, args=(plan, queue), name=f"sync-load-{rate:g}")
     proc.start()
     threading.Thread(target=pump, daemon=True).start()
     load = await done
     proc.join(30)
-    t_stop = time.monotonic()
+    t_stop = t_cpu1 = time.monotonic()
     cpu1 = cpu_snapshot(procs, {"benchmark (readers)": _own_cpu})
     cpu1["benchmark (writer)"] = load.cpu_s
     cpu0["benchmark (writer)"] = 0.0
@@ -296,6 +297,7 @@ async def run_rate(
         "max_slot_behind_bytes": max((s.slot_behind_bytes for s in samples), default=0),
         "lag_series": lag_series,
         "cpu_load_s": {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 2) for k in cpu1},
+        "cpu_window_s": t_cpu1 - t_cpu0,
         "cpu_drain_s": {k: round(cpu2.get(k, 0) - cpu1.get(k, 0), 2) for k in cpu2},
         "drain_wait_s": t_end - t_stop,
         "reads": {
@@ -373,8 +375,11 @@ def print_run(run: dict[str, Any], duration: float) -> None:
         f"slot behind at most {run['max_slot_behind_bytes'] / 1e6:.1f} MB"
     )
     cpu = sorted(run["cpu_load_s"].items(), key=lambda kv: -kv[1])
-    load_s = run["load_s"]
-    print("CPU during the load (s, cores): " + ", ".join(f"{k} {v:.1f} ({v / load_s:.2f})" for k, v in cpu))
+    window = run["cpu_window_s"]
+    print(
+        f"CPU while the load ran ({window:.0f}s with the load process's start; s, cores): "
+        + ", ".join(f"{k} {v:.1f} ({v / window:.2f})" for k, v in cpu)
+    )
 
 
 def print_idle(run: dict[str, Any]) -> None:
@@ -493,8 +498,6 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _argv() -> list[str]:
-    import sys
-
     return sys.argv[1:]
 
 

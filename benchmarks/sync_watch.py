@@ -110,11 +110,12 @@ class Watcher:
         self._stop = False
         self._tasks: list[asyncio.Task[None]] = []
         self._token_tasks: set[asyncio.Task[None]] = set()
-        self.http = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.query_port}",
-            timeout=15,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-        )
+        base = f"http://127.0.0.1:{settings.query_port}"
+        self.http = httpx.AsyncClient(base_url=base, timeout=15, limits=httpx.Limits(max_connections=8))
+        # Reads with a token wait in the query API (up to its bound): their own few connections, so they
+        # never hold up the document reads.
+        self.token_http = httpx.AsyncClient(base_url=base, timeout=15, limits=httpx.Limits(max_connections=4))
+        self.token_inflight: dict[str, int] = {v: 0 for v in views}
 
     def add(self, probe: Probe) -> None:
         if probe.view not in self.views:
@@ -124,7 +125,11 @@ class Watcher:
         heapq.heappush(self.tokens[probe.view], probe)
         self._wake.set()
         now = time.monotonic()
-        if self.token_reads_per_s > 0 and now - self.last_token_read.get(probe.view, 0) >= 1 / self.token_reads_per_s:
+        if (
+            self.token_reads_per_s > 0
+            and now - self.last_token_read.get(probe.view, 0) >= 1 / self.token_reads_per_s
+            and self.token_inflight[probe.view] < 2
+        ):
             self.last_token_read[probe.view] = now
             probe.token_read = True
             task = asyncio.create_task(self._token_read(probe))
@@ -146,6 +151,7 @@ class Watcher:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._token_tasks, return_exceptions=True)
         await self.http.aclose()
+        await self.token_http.aclose()
 
     async def _doc_loop(self) -> None:
         inflight: set[tuple[str, str]] = set()
@@ -234,20 +240,24 @@ class Watcher:
         path = self.watermark_paths[probe.view]
         headers = {"X-Consistency-Token": lsn_text(probe.lsn)}
         deadline = probe.committed + 120
-        while time.monotonic() < deadline:
-            try:
-                r = await self.http.get(path, headers=headers)
-            except httpx.HTTPError:
+        self.token_inflight[probe.view] += 1
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    r = await self.token_http.get(path, headers=headers)
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+                    continue
+                self.stats.token_reads += 1
+                if r.status_code == 200:
+                    probe.token_read_at = time.monotonic()
+                    return
+                if r.status_code == 503:
+                    self.stats.token_503 += 1
+                    continue
                 await asyncio.sleep(0.1)
-                continue
-            self.stats.token_reads += 1
-            if r.status_code == 200:
-                probe.token_read_at = time.monotonic()
-                return
-            if r.status_code == 503:
-                self.stats.token_503 += 1
-                continue
-            await asyncio.sleep(0.1)
+        finally:
+            self.token_inflight[probe.view] -= 1
 
 
 # -- consumer lag ---------------------------------------------------------------------------------------------
@@ -369,5 +379,5 @@ def cpu_snapshot(procs: dict[str, int], extra: dict[str, Callable[[], float]] | 
     for name, fn in (extra or {}).items():
         snap[name] = fn()
     t = psutil.cpu_times()
-    snap["(machine busy)"] = sum(t) - t.idle - t.iowait
+    snap["(machine busy)"] = t.user + t.nice + t.system + t.irq + t.softirq + t.steal
     return snap
