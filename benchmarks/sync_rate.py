@@ -33,6 +33,7 @@ import asyncio
 import json
 import math
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -282,6 +283,7 @@ async def run_rate(
     return {
         "rate": rate,
         "load_s": load_s,
+        "loadavg_1m_after": os.getloadavg()[0],
         "achieved": load.stock_done / load_s if load_s else 0,
         "stock_changes": load.stock_done,
         "toggles": load.toggles_done,
@@ -334,7 +336,8 @@ def print_run(run: dict[str, Any], duration: float) -> None:
     print(
         f"\n== {rate:g} stock changes/s offered for {duration:g}s: achieved {achieved:.0f}/s{short}; "
         f"{run['stock_changes']} stock changes, {run['toggles']} status toggles, {run['renames_done']} renames, "
-        f"{run['errors']} errors; schedule delay p50 {run['schedule_delay_ms']['p50']:.1f} ms "
+        f"{run['errors']} errors; load average {run.get('loadavg_1m_after', 0):.0f}; "
+        f"schedule delay p50 {run['schedule_delay_ms']['p50']:.1f} ms "
         f"p99 {run['schedule_delay_ms']['p99']:.1f} ms"
     )
     print(
@@ -395,6 +398,34 @@ def print_idle(run: dict[str, Any]) -> None:
             f"{ms(v['token_minus_doc']['p99']):>6s} | {ms(v['token_read_minus_doc']['p50']):>18s} "
             f"{ms(v['token_read_minus_doc']['p99']):>6s}"
         )
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The per-rate table as docs/benchmarks.md shows it (ms; "never": not visible by the end of the drain)."""
+    lines = [
+        "| offered/s | achieved/s | view | probes | doc p50 | doc p99 | token p50 | token p99 | max lag | drain s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for run in result["runs"]:
+        rows = [(view, v["doc"], v["token"]) for view, v in run["views"].items()]
+        rows.append(("rename (catalog)", run["renames"]["doc"], run["renames"]["token"]))
+        for view, d, t in rows:
+            if not d["n"]:
+                continue
+            lag_view = view if view in run["max_lag"] else "catalog"
+            drain = run["drain_s"].get(lag_view)
+            lines.append(
+                f"| {run['rate']:g} | {run['achieved']:.0f} | {view} | {d['n']} | {_md(d['p50'])} | {_md(d['p99'])} "
+                f"| {_md(t['p50'])} | {_md(t['p99'])} | {run['max_lag'].get(lag_view, 0)} "
+                f"| {'not within the drain wait' if drain is None else f'{drain:.1f}'} |"
+            )
+    return "\n".join(lines)
+
+
+def _md(value: Any) -> str:
+    if value is None or value == "inf" or (isinstance(value, float) and math.isinf(value)):
+        return "never"
+    return "-" if isinstance(value, float) and math.isnan(value) else f"{float(value):.0f}"
 
 
 def _json_safe(value: Any) -> Any:
@@ -506,6 +537,8 @@ def main(argv: list[str] | None = None) -> None:
     result = asyncio.run(amain(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+    if not args.idle_token:
+        print("\n" + markdown_table(result))
     print(f"\nresult: {args.out}")
     if not args.no_plots and result["runs"]:
         from benchmarks.sync_plots import plot_lag, plot_latency
