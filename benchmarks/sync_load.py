@@ -72,6 +72,7 @@ class LoadResult:
     toggles_done: int = 0
     renames_done: int = 0
     errors: int = 0
+    dropped: int = 0  # changes due within the duration that no connection could start before it ended
     error_sample: list[str] = field(default_factory=list)
     schedule_delay_ms: list[float] = field(default_factory=list)  # start of each change minus its due time
     final_lsn: str = ""
@@ -126,6 +127,9 @@ async def _run(plan: LoadPlan, out: Queue[Any]) -> LoadResult:
         while (job := await jobs.get()) is not None:
             kind, due, arg = job
             began = time.monotonic()
+            if began > start + plan.duration:
+                result.dropped += 1  # the load lasts DURATION: what could not be written by then is not
+                continue
             result.schedule_delay_ms.append((began - due) * 1000)
             try:
                 await _apply(conn, kind, arg, out, plan, result)

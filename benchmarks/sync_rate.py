@@ -289,6 +289,7 @@ async def run_rate(
         "toggles": load.toggles_done,
         "renames_done": load.renames_done,
         "errors": load.errors,
+        "dropped": load.dropped,
         "error_sample": load.error_sample,
         "schedule_delay_ms": {"p50": pct(load.schedule_delay_ms, 0.5), "p99": pct(load.schedule_delay_ms, 0.99)},
         "probes_per_s": probe_per_s,
@@ -336,7 +337,8 @@ def print_run(run: dict[str, Any], duration: float) -> None:
     print(
         f"\n== {rate:g} stock changes/s offered for {duration:g}s: achieved {achieved:.0f}/s{short}; "
         f"{run['stock_changes']} stock changes, {run['toggles']} status toggles, {run['renames_done']} renames, "
-        f"{run['errors']} errors; load average {run.get('loadavg_1m_after', 0):.0f}; "
+        f"{run['errors']} errors, {run.get('dropped', 0)} not written within the duration; "
+        f"load average {run.get('loadavg_1m_after', 0):.0f}; "
         f"schedule delay p50 {run['schedule_delay_ms']['p50']:.1f} ms "
         f"p99 {run['schedule_delay_ms']['p99']:.1f} ms"
     )
