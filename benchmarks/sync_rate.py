@@ -41,6 +41,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import psycopg
@@ -208,7 +209,14 @@ async def run_rate(
 
     def pump() -> None:
         while True:
-            kind, payload = queue.get()
+            try:
+                kind, payload = queue.get(timeout=5)
+            except Empty:
+                if not proc.is_alive():  # the load process died without reporting
+                    err = RuntimeError(f"the load process exited with {proc.exitcode}")
+                    loop.call_soon_threadsafe(done.set_exception, err)
+                    return
+                continue
             if kind == "probe":
                 pk, view, doc, key, expect, committed, lsn = payload
                 probe = Probe(pk, view, doc, key, int(expect), float(committed), lsn_int(lsn))
