@@ -148,12 +148,14 @@ class Settings(BaseSettings):
     # makes one rebuild and one round of _bulk for many changes, and changes to one root count once.
     sink_batch_size: int = Field(2000, ge=1, le=20_000)
     # A batch's documents go to Elasticsearch in _bulk requests of at most this many bytes.
-    sink_bulk_max_bytes: int = Field(8 << 20, ge=1 << 16, le=100 << 20)
+    sink_bulk_max_bytes: int = Field(4 << 20, ge=1 << 16, le=100 << 20)
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
-    # An Elasticsearch request that has not answered by then counts as an outage (retried, reported degraded).
-    sink_es_timeout_s: float = Field(10.0, gt=0)
+    # An Elasticsearch request that has not answered by then counts as an outage (retried). Not a short bound: an
+    # abandoned _bulk keeps running inside Elasticsearch, so retrying a slow one early only piles work onto an
+    # overloaded node. A hang shows in health after sink_stall_after_s anyway (a batch in flight that long).
+    sink_es_timeout_s: float = Field(30.0, gt=0)
     # Health reports degraded when a batch has been in flight, or the published position has not moved, this long.
     sink_stall_after_s: float = Field(10.0, gt=0)
 

@@ -55,7 +55,7 @@ class RunnerConfig:
     dead_letter_topic: str = ""
     redrive_topic: str = ""
     stall_after_s: float = 10.0
-    bulk_max_bytes: int = 8 << 20
+    bulk_max_bytes: int = 4 << 20
 
 
 @dataclass
