@@ -17,7 +17,7 @@ from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.render import ENGINES, SERVICES, kafka_cluster_id, render_all
+from stack.render import ENGINES, MONITORING, SERVICES, kafka_cluster_id, render_all
 from stack.supervisor import Supervisor
 from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
@@ -37,6 +37,9 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "query-api": partial(health.http_health, _health_url(settings.query_port)),
         "ops-api": partial(health.http_health, _health_url(settings.ops_port)),
         "watchdog": partial(health.http_health, _health_url(settings.watchdog_port)),
+        "reconciler": partial(health.http_health, _health_url(settings.reconciler_port)),
+        "prometheus": lambda: health.prometheus_health(settings),
+        "alertmanager": lambda: health.alertmanager_health(settings),
     }
     for view in settings.views:
         result[worker_program(view)] = partial(health.http_health, _health_url(settings.sink_port(view)))
@@ -61,6 +64,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         layout.logs / "elasticsearch",
         layout.conf / "elasticsearch",
         layout.conf / "connect",
+        layout.conf / "alertmanager",
         layout.run / "postgres",
     )
     for owned in owned_by_engines:
@@ -119,10 +123,11 @@ def up(settings: Settings, seed: bool = True) -> None:
         client.close()
     health.wait_healthy("connect", check["connect"], 60)
 
-    for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
+    for name in (*MONITORING, *SERVICES, *(worker_program(v) for v in settings.views)):
         sup.start(name)
-    for name in SERVICES:
+    for name in (*MONITORING, *SERVICES):
         health.wait_healthy(name, check[name], 60)
+    health.reload_monitoring(settings)  # already running: read the configs rendered above
     for view in settings.views:  # serving is enough: a sink may rightly report degraded (an unresolved dead letter)
         url = f"http://127.0.0.1:{settings.sink_port(view)}/health"
         health.wait_healthy(worker_program(view), partial(health.http_health, url, serving_is_enough=True), 60)
@@ -159,7 +164,8 @@ def down(settings: Settings) -> None:
     if not sup.running():
         say("stack is not running")
         return
-    order = [*(worker_program(v) for v in settings.views), *SERVICES, "connect", "elasticsearch", "kafka", "postgres"]
+    workers = [worker_program(v) for v in settings.views]
+    order = [*workers, *SERVICES, *MONITORING, "connect", "elasticsearch", "kafka", "postgres"]
     for name in order:
         with step(f"stopping {name}"):
             sup.stop(name)
@@ -174,7 +180,7 @@ def status(settings: Settings) -> list[dict[str, str]]:
     infos = {i["name"]: i for i in sup.all_info()} if running else {}
     rows = []
     check = probes(settings)
-    for name in (*ENGINES, *SERVICES, *(worker_program(v) for v in settings.views)):
+    for name in (*ENGINES, *MONITORING, *SERVICES, *(worker_program(v) for v in settings.views)):
         info = infos.get(name, {})
         state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
         h = check[name]() if state == "RUNNING" else Health(False, "-")
