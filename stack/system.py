@@ -190,3 +190,13 @@ def find_monitoring(versions: Versions) -> Monitoring:
         prometheus=_debian_binary("prometheus", versions.prometheus_package, versions.prometheus),
         alertmanager=_debian_binary("prometheus-alertmanager", versions.alertmanager_package, versions.alertmanager),
     )
+
+
+def find_chromium() -> Path:
+    """The browser tests drive Debian's chromium (with chromium-driver) headless; nothing is downloaded at test time."""
+    if (found := shutil.which("chromium")) is None or shutil.which("chromedriver") is None:
+        apt_install("chromium", "chromium-driver")
+        found = shutil.which("chromium")
+    if found is None:
+        raise StackSetupError("chromium not found after installing it")
+    return Path(found)

@@ -1,0 +1,85 @@
+"""The operators' console in a real browser: log in, resume a paused connector, re-drive a dead letter; the
+main pages are captured as screenshots."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from playwright.sync_api import Page, expect
+
+from farmacy.connect import ConnectClient
+from farmacy.settings import Settings
+from ops.connectors import act
+from ops.dead_letters import discard, list_dead_letters
+from tests.browser.conftest import screenshot
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.browser
+IMPOSSIBLE_LSN = 2**62  # poison whose hold binds nothing (no real position is that far), so other tests never wait
+
+
+def _connector_state(stack: Settings) -> str:
+    client = ConnectClient(stack.connect_url)
+    try:
+        status = client.status(stack.connector_name)
+    finally:
+        client.close()
+    return str(status["connector"]["state"]) if status else "missing"
+
+
+def test_console_shows_every_section(console: Page, stack: Settings, tmp_path: Path) -> None:
+    for section in ("views", "capture", "alerts", "dead-letters", "reconcile", "replay", "jobs"):
+        expect(console.locator(f"#{section}-section")).to_be_visible()
+    expect(console.locator("#views tr.view-row")).to_have_count(len(stack.views), timeout=60_000)
+    expect(console.locator("#capture tr.connector")).to_have_count(1)
+    console.select_option("#reconcile-section select[name=view]", "catalog")
+    console.click("#reconcile-run")
+    expect(console.locator("#reconcile-outcome")).to_contain_text("catalog: master", timeout=60_000)
+    screenshot(console, "overview", tmp_path)
+
+
+def test_resume_a_paused_connector(console: Page, stack: Settings, tmp_path: Path) -> None:
+    act(stack, stack.connector_name, "pause")
+    try:
+        wait_until(lambda: _connector_state(stack) == "PAUSED", 30, "the connector to pause", interval=0.5)
+        console.reload()
+        row = console.locator(f'#capture tr.connector[data-connector="{stack.connector_name}"]')
+        expect(row.locator(".connector-state")).to_have_text("PAUSED", timeout=30_000)
+        screenshot(console, "connector-paused", tmp_path)
+        row.locator("button.resume").click()
+        expect(console.locator("#capture .msg")).to_contain_text(f"resume sent to {stack.connector_name}")
+        expect(row.locator(".connector-state")).to_have_text("RUNNING", timeout=60_000)
+        assert _connector_state(stack) == "RUNNING"
+    finally:
+        if _connector_state(stack) == "PAUSED":
+            act(stack, stack.connector_name, "resume")
+
+
+def test_redrive_a_dead_letter(console: Page, stack: Settings, tmp_path: Path) -> None:
+    view = "subscriptions"  # the only view reading subscription.subscriptions
+    before = len(list_dead_letters(stack, view, 500))
+    key = json.dumps({"id": str(uuid.uuid4())}).encode()
+    value = json.dumps({"op": "u", "source": {"lsn": IMPOSSIBLE_LSN, "txId": 1}, "ts_ms": 0}).encode()
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    producer.produce(stack.topic("subscription", "subscriptions"), key=key, value=value)
+    assert producer.flush(10) == 0
+    wait_until(lambda: len(list_dead_letters(stack, view, 500)) > before, 120, "the event dead-lettered", interval=1)
+    try:
+        console.reload()
+        panel = console.locator(f'#dlq-{view} .dlq[data-view="{view}"]')
+        expect(panel).not_to_have_attribute("data-count", "0", timeout=30_000)
+        panel.locator("details summary").first.click()  # inspect: the error and the source coordinates
+        expect(panel.locator("details pre").first).to_contain_text("position", ignore_case=True)
+        screenshot(console, "dead-letters", tmp_path)
+        panel.locator("button.redrive").click()
+        expect(console.locator(f"#dlq-{view} .msg")).to_contain_text(f"to {view}'s worker")
+        message = console.locator(f"#dlq-{view} .msg").inner_text()
+        assert int(message.split()[1]) >= 1, message  # "re-drove N event(s) ..."
+    finally:
+        discard(stack, view)
+    expect(console.locator("#alerts-section")).to_be_visible()
+    screenshot(console, "alerts", tmp_path)
