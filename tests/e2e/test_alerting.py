@@ -30,8 +30,11 @@ def _delivered(stack: Settings, alertname: str, status: str, since: datetime, **
 
 
 def _shown(stack: Settings, alertname: str) -> None:
-    with console_session(stack) as console:
+    console = console_session(stack)
+    try:
         page = console.get("/console/part/alerts")
+    finally:
+        console.close()
     assert page.status_code == 200
     assert f'data-alertname="{alertname}"' in page.text
     assert alertname in farmacy_cli(stack, "alerts", "--name", alertname)
