@@ -257,7 +257,7 @@ def part_alerts(request: Request, _op: Op) -> HTMLResponse:
         active, error = active_alerts(settings), None
     except Exception as exc:
         active, error = [], f"Alertmanager at {settings.alertmanager_url} did not answer: {type(exc).__name__}"
-    notes = recent_notifications(settings, 30)
+    notes = recent_notifications(settings, 15)
     return _page(request, "part_alerts.html", active=active, notifications=notes, error=error)
 
 

@@ -49,6 +49,7 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
 @pytest.fixture
 def console(stack: Settings, browser_context: BrowserContext) -> Iterator[Page]:
     """A page logged in to the console through its login form."""
+    browser_context.clear_cookies()  # each test logs in afresh
     page = browser_context.new_page()
     page.set_default_timeout(30_000)
     base = f"http://127.0.0.1:{stack.ops_port}"

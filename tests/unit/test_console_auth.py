@@ -67,3 +67,12 @@ def test_the_alert_receiver_needs_its_secret() -> None:
 def test_htmx_is_vendored() -> None:
     r = _client().get("/console/static/htmx.min.js")
     assert r.status_code == 200 and "htmx" in r.text[:200]
+
+
+def test_every_template_compiles() -> None:
+    from api.ops.console import HERE, templates
+
+    names = sorted(p.name for p in (HERE / "templates").glob("*.html"))
+    assert "index.html" in names
+    for name in names:
+        templates.env.get_template(name)
