@@ -4,11 +4,13 @@ passes a few seconds apart (so an update in flight is not counted) is exported a
 ViewDrift, and repaired when ``FARMACY_RECONCILE_REPAIR`` is set.
 
     python -m ops.reconciler        (runs under the local stack's supervisor as `reconciler`)
+    python -m ops.reconciler --once (one pass over every view, then exit: 1 when drift remains; for a CronJob)
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from types import FrameType
@@ -68,12 +70,27 @@ def run_once(settings: Settings, pool: ConnectionPool, es: Elasticsearch, settle
     return results
 
 
+def once(settings: Settings) -> int:
+    from sinks.bootstrap import read_pool
+
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    try:
+        with read_pool(settings, "reconciler") as pool:
+            drifts = run_once(settings, pool, es)
+    finally:
+        es.close()
+    remaining = sum(d.total - d.repaired for d in drifts)
+    return 1 if remaining > 0 or len(drifts) < len(settings.views) else 0
+
+
 def main() -> None:
     from sinks.bootstrap import read_pool
     from sinks.health_server import serve
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
+    if "--once" in sys.argv[1:]:
+        raise SystemExit(once(settings))
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
