@@ -78,6 +78,9 @@ def _print_status(settings: Settings) -> bool:
         f"query API    {http_url('127.0.0.1', settings.query_port)}/docs\n"
         f"connect      {settings.connect_url}/connectors/{settings.connector_name}/status\n"
         f"elasticsearch {settings.elasticsearch_url}/_cat/indices?v\n"
+        f"ops console  {http_url('127.0.0.1', settings.ops_port)}/console\n"
+        f"prometheus   {settings.prometheus_url}/alerts\n"
+        f"alertmanager {settings.alertmanager_url}\n"
         f"logs         {settings.stack_dir / 'logs'}"
     )
     return all(r["healthy"] == "yes" for r in rows)
