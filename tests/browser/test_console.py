@@ -7,6 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
@@ -103,3 +104,20 @@ def test_incremental_snapshot_shows_its_progress(console: Page, stack: Settings,
     expect(job).to_have_attribute("data-state", "done", timeout=180_000)
     expect(job).to_contain_text("rows re-emitted")
     screenshot(console, "jobs", tmp_path)
+
+
+def test_blue_green_rebuild_shows_its_progress(console: Page, stack: Settings) -> None:
+    console.select_option("#jobs-section select[name=view]", "subscriptions")
+    console.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    console.click("#rebuild-run")
+    job = console.locator('#jobs tr.job[data-kind="rebuild"]').first
+    expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    expect(job).to_contain_text("alias swapped")
+    wait_until(lambda: _serving(stack, "subscriptions"), 60, "the view's worker serving again", interval=0.5)
+
+
+def _serving(stack: Settings, view: str) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{stack.sink_port(view)}/health", timeout=5).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
