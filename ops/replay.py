@@ -45,7 +45,7 @@ def parse_since(spec: str, now: datetime | None = None) -> datetime:
 
 def view_partitions(settings: Settings, admin: AdminClient, view: str) -> list[TopicPartition]:
     """Every partition of every (existing) topic the view reads."""
-    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
+    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
     metadata = admin.list_topics(timeout=10).topics
     return [TopicPartition(t, p) for t in topics if t in metadata for p in sorted(metadata[t].partitions)]
 

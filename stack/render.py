@@ -12,6 +12,7 @@ from string import Template
 import yaml
 
 from farmacy.settings import ROOT, Settings
+from stack import scale
 from stack.install import Installed
 from stack.layout import Layout
 from stack.manifests import Program, alertmanager_config, prometheus_config, service_programs
@@ -169,7 +170,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             startsecs=5,
         ),
         *monitoring_programs(settings, layout, installed, monitoring),
-        *service_programs(settings),
+        *service_programs(settings, scale.workers(settings, layout)),
     ]
 
     parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]
@@ -187,6 +188,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
                 startsecs=p.startsecs,
                 stopsignal=p.stopsignal,
                 logs=layout.logs,
+                procs_lines=(
+                    f"numprocs={p.numprocs}\nprocess_name=%(program_name)s-%(process_num)d" if p.numprocs > 1 else ""
+                ),
+                log_name=f"{p.name}-%(process_num)d" if p.numprocs > 1 else p.name,
             )
         )
     layout.supervisord_conf.write_text("\n".join(parts))
