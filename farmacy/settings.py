@@ -28,7 +28,10 @@ from farmacy.views import VIEW_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_JWT_SECRET = "farmacy-local-only-signing-key-do-not-deploy"  # noqa: S105 - refused outside local mode
-PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", LOCAL_JWT_SECRET, "farmacy", "secret", ""})
+LOCAL_ALERT_WEBHOOK_SECRET = "farmacy-local-only-alert-webhook"  # noqa: S105 - refused outside local mode
+PLACEHOLDER_SECRETS = frozenset(
+    {"changethis", "change-me", LOCAL_JWT_SECRET, LOCAL_ALERT_WEBHOOK_SECRET, "farmacy", "secret", ""}
+)
 # Lower case, so that one name is valid as a Kafka topic, an Elasticsearch index and (with '-' as '_') a slot.
 STACK_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 
@@ -62,6 +65,14 @@ def _connect_url(data: dict[str, Any]) -> str:
 
 def _elasticsearch_url(data: dict[str, Any]) -> str:
     return http_url(data["elasticsearch_host"], data["elasticsearch_port"])
+
+
+def _prometheus_url(data: dict[str, Any]) -> str:
+    return http_url(data["prometheus_host"], data["prometheus_port"])
+
+
+def _alertmanager_url(data: dict[str, Any]) -> str:
+    return http_url(data["alertmanager_host"], data["alertmanager_port"])
 
 
 def _topic_prefix(data: dict[str, Any]) -> str:
@@ -158,6 +169,28 @@ class Settings(BaseSettings):
     sink_es_timeout_s: float = Field(30.0, gt=0)
     # Health reports degraded when a batch has been in flight, or the published position has not moved, this long.
     sink_stall_after_s: float = Field(10.0, gt=0)
+
+    # Monitoring (issue 11): Prometheus and Alertmanager run in the local stack; the ops API receives notifications.
+    prometheus_host: str = "127.0.0.1"
+    prometheus_port: int = 9090
+    prometheus_url: str = Field(default_factory=_prometheus_url)
+    alertmanager_host: str = "127.0.0.1"
+    alertmanager_port: int = 9095  # not Alertmanager's usual 9093: that is Kafka's controller port here
+    alertmanager_url: str = Field(default_factory=_alertmanager_url)
+    # Alertmanager presents this bearer secret to the ops API's webhook receiver (which, in production, refuses
+    # every notification while it is the local placeholder).
+    alert_webhook_secret: SecretStr = SecretStr(LOCAL_ALERT_WEBHOOK_SECRET)
+    # Optional outgoing notifications, rendered into Alertmanager's config: a Slack-compatible incoming webhook,
+    # and e-mail through Alertmanager's own SMTP client.
+    alert_outgoing_webhook_url: str | None = None
+    alert_email_to: str | None = None
+    alert_email_from: str = "farmacy-alerts@localhost"
+    alert_smtp_smarthost: str = "127.0.0.1:25"  # host:port
+    # Scheduled reconciliation (ops/reconciler.py): how often each view is compared with the master, and
+    # whether drift found twice in a row is repaired.
+    reconciler_port: int = 8021
+    reconcile_interval_s: float = Field(300.0, gt=0)
+    reconcile_repair: bool = False
 
     worker_control: WorkerControlKind = WorkerControlKind.SUPERVISOR
     compose_project_dir: Path = ROOT

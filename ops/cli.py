@@ -100,6 +100,9 @@ def _print_status(settings: Settings) -> bool:
         f"query API    {http_url('127.0.0.1', settings.query_port)}/docs\n"
         f"connect      {settings.connect_url}/connectors/{settings.connector_name}/status\n"
         f"elasticsearch {settings.elasticsearch_url}/_cat/indices?v\n"
+        f"ops console  {http_url('127.0.0.1', settings.ops_port)}/console\n"
+        f"prometheus   {settings.prometheus_url}/alerts\n"
+        f"alertmanager {settings.alertmanager_url}\n"
         f"logs         {settings.stack_dir / 'logs'}"
     )
     return all(r["healthy"] == "yes" for r in rows)
@@ -108,16 +111,20 @@ def _print_status(settings: Settings) -> bool:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def test(ctx: typer.Context) -> None:
     """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
+    import os
+
     from stack import lifecycle
     from stack.k8s_tools import ensure_installed
-    from stack.system import find_promtool
+    from stack.system import find_chromium, find_promtool
 
     settings = _settings()
     find_promtool()  # the monitoring tests run the alert-rule tests with it
+    find_chromium()  # the console's browser tests (tests/browser) drive it through Playwright
     ensure_installed(settings)  # kustomize and kubeconform: the deploy/k8s tests build and validate every overlay
     if not lifecycle.is_up(settings):
         lifecycle.up(settings, seed=True)
-    result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT)
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT, env=env)
     raise typer.Exit(result.returncode)
 
 
@@ -220,6 +227,30 @@ def connectors_restart(
         client.close()
 
 
+@connectors_app.command("pause")
+def connectors_pause(
+    name: Annotated[str | None, typer.Option(help="Connector; default: this stack's (FARMACY_CONNECTOR_NAME)")] = None,
+) -> None:
+    """Pause a connector (capture stops; the slot keeps WAL until it resumes)."""
+    from ops.connectors import act
+
+    settings = _settings()
+    status = act(settings, name or settings.connector_name, "pause")
+    print(status["connector"]["state"] if status else "not registered")
+
+
+@connectors_app.command("resume")
+def connectors_resume(
+    name: Annotated[str | None, typer.Option(help="Connector; default: this stack's (FARMACY_CONNECTOR_NAME)")] = None,
+) -> None:
+    """Resume a paused connector."""
+    from ops.connectors import act
+
+    settings = _settings()
+    status = act(settings, name or settings.connector_name, "resume")
+    print(status["connector"]["state"] if status else "not registered")
+
+
 @app.command()
 def topics() -> None:
     """List the Kafka topics with their end offsets."""
@@ -282,16 +313,23 @@ def replay(
         list[str] | None, typer.Option(help="TOPIC:PARTITION:OFFSET to restart from (repeatable)")
     ] = None,
     from_beginning: Annotated[bool, typer.Option(help="Re-read every topic of the view from its start")] = False,
+    since: Annotated[
+        str | None, typer.Option(help="Re-read from a time: 2026-11-25T10:00Z, or a duration back from now: 1h, 30m")
+    ] = None,
 ) -> None:
     """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again.
 
     Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
     """
-    from ops.replay import replay_view
+    from ops.replay import parse_since, replay_view
 
-    if not from_offset and not from_beginning:
-        raise typer.BadParameter("give --from-beginning or at least one --from-offset")
-    moved = replay_view(_settings(), view, from_offset or [], from_beginning)
+    if not from_offset and not from_beginning and since is None:
+        raise typer.BadParameter("give --from-beginning, --since or at least one --from-offset")
+    try:
+        when = parse_since(since) if since is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    moved = replay_view(_settings(), view, from_offset or [], from_beginning, since=when)
     for tp in moved:
         print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
 
@@ -374,6 +412,32 @@ def dlq_discard(view: str) -> None:
     from ops.dead_letters import discard
 
     print(f"discarded {discard(_settings(), view)} dead letter(s) of {view}")
+
+
+@app.command()
+def alerts(
+    limit: Annotated[int, typer.Option(help="How many of the latest notifications to show")] = 20,
+    name: Annotated[str | None, typer.Option(help="Only notifications of this alert")] = None,
+) -> None:
+    """Alerts active in Alertmanager, then the notifications its webhook delivered (stored in PostgreSQL)."""
+    from ops.alerts import active_alerts, recent_notifications
+
+    settings = _settings()
+    try:
+        active = active_alerts(settings)
+    except Exception as exc:
+        print(f"alertmanager at {settings.alertmanager_url} did not answer: {exc}")
+        active = []
+    print(f"ACTIVE ({len(active)})")
+    for a in active:
+        labels = a["labels"]
+        scope = " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity"))
+        print(f"  {a['startsAt'][:19]}  {labels.get('severity', '-'):8s} {labels['alertname']:24s} {scope}")
+    notes = recent_notifications(settings, limit, name)
+    print(f"\nNOTIFICATIONS (latest {len(notes)})")
+    for n in notes:
+        scope = " ".join(f"{k}={v}" for k, v in sorted(n.labels.items()) if k not in ("alertname", "severity"))
+        print(f"  {n.received_at:%Y-%m-%d %H:%M:%S}  {n.status:8s} {n.alertname:24s} {scope}  {n.summary}")
 
 
 def main() -> None:

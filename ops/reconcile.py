@@ -37,6 +37,10 @@ class Drift:
     def total(self) -> int:
         return len(self.missing) + len(self.extra) + len(self.different)
 
+    @property
+    def ids(self) -> list[str]:
+        return [*self.missing, *self.extra, *self.different]
+
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
@@ -75,9 +79,25 @@ def reconcile(pool: ConnectionPool, es: Elasticsearch, view: View, repair: bool 
     es.indices.refresh(index=view.alias)
     drift = compare(view, projection(pool, view), view_documents(es, view))
     if repair and drift.total:
-        for chunk in _chunks([*drift.missing, *drift.extra, *drift.different], CHUNK):
-            rebuilt = rebuild(pool, view, RootRefs(direct=view.by_kind(chunk)))
-            outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(view.alias, rebuilt)).body))
-            drift.repaired += outcome.applied
-        es.indices.refresh(index=view.alias)
+        drift.repaired = repair_roots(pool, es, view, drift.ids)
+    return drift
+
+
+def repair_roots(pool: ConnectionPool, es: Elasticsearch, view: View, ids: list[str]) -> int:
+    """Rebuilds the roots from one snapshot per chunk and writes them versioned; returns the documents applied."""
+    applied = 0
+    for chunk in _chunks(ids, CHUNK):
+        rebuilt = rebuild(pool, view, RootRefs(direct=view.by_kind(chunk)))
+        outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(view.alias, rebuilt)).body))
+        applied += outcome.applied
+    es.indices.refresh(index=view.alias)
+    return applied
+
+
+def confirmed(first: Drift, second: Drift) -> Drift:
+    """Drift seen in two passes: a document the sink was about to update when the first pass read it is not drift."""
+    drift = Drift(second.view, master_documents=second.master_documents, view_documents=second.view_documents)
+    drift.missing = sorted(set(first.missing) & set(second.missing))
+    drift.extra = sorted(set(first.extra) & set(second.extra))
+    drift.different = sorted(set(first.different) & set(second.different))
     return drift

@@ -1,8 +1,16 @@
-"""Replay a view from a point in its topics (ops): stop its worker, move the group's offsets, restart."""
+"""Replay a view from a point in its topics (ops): stop its worker, move the group's offsets, restart.
+
+The point is a first offset (``--from-beginning``), explicit offsets (``TOPIC:PARTITION:OFFSET``), or a time
+(``--since 2026-11-25T10:00Z`` or ``--since 1h``): Kafka's offsets-for-times gives, for every partition of every
+topic of the view, the first record at or after it (the end of the partition when there is none).
+"""
 
 from __future__ import annotations
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+import re
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from farmacy.settings import Settings
@@ -11,6 +19,8 @@ from sinks.bootstrap import group_id
 from sinks.views import VIEWS
 
 FIRST_OFFSET = 0  # the group's offsets can only be set to real offsets; 0 is the start of every partition
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_offset(spec: str) -> TopicPartition:
@@ -18,15 +28,64 @@ def parse_offset(spec: str) -> TopicPartition:
     return TopicPartition(topic, int(partition), int(offset))
 
 
-def replay_view(settings: Settings, view: str, offsets: list[str], from_beginning: bool) -> list[TopicPartition]:
+def parse_since(spec: str, now: datetime | None = None) -> datetime:
+    """``1h`` / ``30m`` / ``90s`` / ``2d`` before now, or an ISO 8601 time (``Z`` or an offset; none means UTC)."""
+    now = now or datetime.now(UTC)
+    if match := DURATION.match(spec.strip()):
+        return now - timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        when = datetime.fromisoformat(spec.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"--since {spec!r}: give a duration (30m, 1h, 2d) or a time (2026-11-25T10:00Z)") from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when > now:
+        raise ValueError(f"--since {spec!r} is in the future")
+    return when
+
+
+def view_partitions(settings: Settings, admin: AdminClient, view: str) -> list[TopicPartition]:
+    """Every partition of every (existing) topic the view reads."""
+    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
+    metadata = admin.list_topics(timeout=10).topics
+    return [TopicPartition(t, p) for t in topics if t in metadata for p in sorted(metadata[t].partitions)]
+
+
+def offsets_at(settings: Settings, partitions: list[TopicPartition], when: datetime) -> list[TopicPartition]:
+    """The first offset at or after ``when`` in each partition; a partition with nothing that late gets its end."""
+    ms = int(when.timestamp() * 1000)
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.stack_name}-replay"})
+    try:
+        found = consumer.offsets_for_times([TopicPartition(tp.topic, tp.partition, ms) for tp in partitions], 10)
+        result = []
+        for tp in found:
+            offset = tp.offset
+            if offset < 0:  # no record at or after the time: start at the end (nothing to replay there)
+                offset = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)[1]
+            result.append(TopicPartition(tp.topic, tp.partition, offset))
+        return result
+    finally:
+        consumer.close()
+
+
+def replay_view(
+    settings: Settings,
+    view: str,
+    offsets: list[str],
+    from_beginning: bool,
+    since: datetime | None = None,
+) -> list[TopicPartition]:
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; views: {', '.join(VIEWS)}")
     targets = [parse_offset(s) for s in offsets]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     if from_beginning:
-        topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
-        metadata = admin.list_topics(timeout=10).topics
-        targets += [TopicPartition(t, p, FIRST_OFFSET) for t in topics if t in metadata for p in metadata[t].partitions]
+        targets += [
+            TopicPartition(tp.topic, tp.partition, FIRST_OFFSET) for tp in view_partitions(settings, admin, view)
+        ]
+    elif since is not None:
+        targets += offsets_at(settings, view_partitions(settings, admin, view), since)
+    if not targets:
+        raise ValueError("nothing to replay: give offsets, --from-beginning or --since")
     workers = worker_control(settings)
     workers.stop(view)  # offsets of a group can only move while it has no members
     try:

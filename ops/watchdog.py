@@ -113,6 +113,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from prometheus_client import REGISTRY
+
+    from ops.engine_metrics import register
+
+    register(settings, REGISTRY.register)  # the engines' own state, read at each scrape of this /metrics
     server = serve(settings.bind_host, settings.watchdog_port, lambda: {"status": "ok", "service": "watchdog"})
     log.info("watchdog started", connect=settings.connect_url)
     try:

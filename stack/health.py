@@ -106,3 +106,33 @@ def wait_healthy(what: str, probe: Callable[[], Health], timeout: float) -> Heal
         raise TimeoutError(f"{what} not healthy after {timeout:.0f}s: {detail}") from None
     say(f"{what} healthy after {time.monotonic() - started:.1f}s ({last.detail})")
     return last
+
+
+def prometheus_health(settings: Settings) -> Health:
+    """Ready, and sending alerts to an Alertmanager (the one of this stack's config)."""
+
+    def check() -> Health:
+        httpx.get(f"{settings.prometheus_url}/-/ready", timeout=3).raise_for_status()
+        body = httpx.get(f"{settings.prometheus_url}/api/v1/targets", timeout=3).raise_for_status().json()
+        targets = body["data"]["activeTargets"]
+        up = sum(t["health"] == "up" for t in targets)
+        managers = httpx.get(f"{settings.prometheus_url}/api/v1/alertmanagers", timeout=3).json()
+        active = len(managers["data"]["activeAlertmanagers"])
+        return Health(active > 0, f"{up}/{len(targets)} targets up, {active} alertmanager(s)")
+
+    return _guard(check)
+
+
+def alertmanager_health(settings: Settings) -> Health:
+    def check() -> Health:
+        httpx.get(f"{settings.alertmanager_url}/-/ready", timeout=3).raise_for_status()
+        alerts = httpx.get(f"{settings.alertmanager_url}/api/v2/alerts", timeout=3).raise_for_status().json()
+        return Health(True, f"{len(alerts)} alert(s) active")
+
+    return _guard(check)
+
+
+def reload_monitoring(settings: Settings) -> None:
+    """Prometheus and Alertmanager re-read their config files (rendered again by every `farmacy up`)."""
+    for url in (settings.prometheus_url, settings.alertmanager_url):
+        httpx.post(f"{url}/-/reload", timeout=10).raise_for_status()

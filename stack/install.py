@@ -12,7 +12,7 @@ from pathlib import Path
 
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.system import Java, find_java, find_maven, postgres_bindir
+from stack.system import Java, Monitoring, find_java, find_maven, find_monitoring, postgres_bindir
 
 POM = Path(__file__).with_name("maven") / "pom.xml"
 DONE = ".installed"
@@ -22,14 +22,16 @@ DONE = ".installed"
 class Installed:
     java: Java
     pg_bindir: Path
+    monitoring: Monitoring
 
 
 def install(layout: Layout) -> Installed:
     layout.ensure_dirs()
     v = layout.versions
-    with step("checking system packages (PostgreSQL server, Java)"):
+    with step("checking system packages (PostgreSQL server, Java, Prometheus, Alertmanager)"):
         pg_bindir = postgres_bindir(v)
         java = find_java(v)
+        monitoring = find_monitoring(v)
     say(f"PostgreSQL binaries: {pg_bindir}; Java {java.major}: {java.home}")
     if not _done(layout.kafka_libs.parent):
         _fetch_kafka(layout, java)
@@ -37,7 +39,7 @@ def install(layout: Layout) -> Installed:
         _fetch_debezium(layout, java)
     if not _done(layout.elasticsearch_home):
         _fetch_elasticsearch(layout, java)
-    return Installed(java=java, pg_bindir=pg_bindir)
+    return Installed(java=java, pg_bindir=pg_bindir, monitoring=monitoring)
 
 
 def _done(path: Path) -> bool:

@@ -17,7 +17,7 @@ from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.render import ENGINES, SERVICES, kafka_cluster_id, render_all
+from stack.render import ENGINES, MONITORING, SERVICES, kafka_cluster_id, render_all
 from stack.supervisor import Supervisor
 from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
@@ -37,6 +37,9 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "query-api": partial(health.http_health, _health_url(settings.query_port)),
         "ops-api": partial(health.http_health, _health_url(settings.ops_port)),
         "watchdog": partial(health.http_health, _health_url(settings.watchdog_port)),
+        "reconciler": partial(health.http_health, _health_url(settings.reconciler_port)),
+        "prometheus": lambda: health.prometheus_health(settings),
+        "alertmanager": lambda: health.alertmanager_health(settings),
     }
     for view, count in scale.workers(settings, layout_for(settings)).items():
         for name, port in worker_processes(settings, view, count):
@@ -70,6 +73,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         layout.logs / "elasticsearch",
         layout.conf / "elasticsearch",
         layout.conf / "connect",
+        layout.conf / "alertmanager",
         layout.run / "postgres",
     )
     for owned in owned_by_engines:
@@ -128,10 +132,11 @@ def up(settings: Settings, seed: bool = True) -> None:
         client.close()
     health.wait_healthy("connect", check["connect"], 60)
 
-    for name in (*SERVICES, *(worker_program(v) for v in settings.views)):
+    for name in (*MONITORING, *SERVICES, *(worker_program(v) for v in settings.views)):
         sup.start(name)
-    for name in SERVICES:
+    for name in (*MONITORING, *SERVICES):
         health.wait_healthy(name, check[name], 60)
+    health.reload_monitoring(settings)  # already running: read the configs rendered above
     _wait_workers_serving(settings, settings.views)
 
     if seed:
@@ -187,7 +192,8 @@ def down(settings: Settings) -> None:
     if not sup.running():
         say("stack is not running")
         return
-    order = [*(worker_program(v) for v in settings.views), *SERVICES, "connect", "elasticsearch", "kafka", "postgres"]
+    workers = [worker_program(v) for v in settings.views]
+    order = [*workers, *SERVICES, *MONITORING, "connect", "elasticsearch", "kafka", "postgres"]
     for name in order:
         with step(f"stopping {name}"):
             sup.stop(name)
@@ -203,7 +209,8 @@ def status(settings: Settings) -> list[dict[str, str]]:
     rows = []
     check = probes(settings)
     infos.update({f"{i['group']}:{i['name']}": i for i in infos.values() if i["group"] != i["name"]})
-    for name in (*ENGINES, *SERVICES, *(n for n in check if n not in ENGINES and n not in SERVICES)):
+    fixed = (*ENGINES, *MONITORING, *SERVICES)
+    for name in (*fixed, *(n for n in check if n not in fixed)):
         info = infos.get(name, {})
         state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
         h = check[name]() if state == "RUNNING" else Health(False, "-")

@@ -9,11 +9,13 @@ import uuid
 from pathlib import Path
 from string import Template
 
+import yaml
+
 from farmacy.settings import ROOT, Settings
 from stack import scale
 from stack.install import Installed
 from stack.layout import Layout
-from stack.manifests import Program, service_programs
+from stack.manifests import Program, alertmanager_config, prometheus_config, service_programs
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -23,7 +25,11 @@ def _render(template: str, **values: object) -> str:
 
 
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
-SERVICES = ("command-api", "query-api", "ops-api", "watchdog")
+MONITORING = ("prometheus", "alertmanager")
+SERVICES = ("command-api", "query-api", "ops-api", "watchdog", "reconciler")
+# The local stack evaluates rules and groups notifications quickly, so an alert reaches its receivers within
+# a minute or two of its cause (the e2e tests wait for that).
+LOCAL_PROMETHEUS_INTERVAL = "5s"
 
 
 def kafka_cluster_id() -> str:
@@ -110,6 +116,8 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     (es_conf / "jvm.options.d").mkdir(exist_ok=True)
     (es_conf / "elasticsearch.yml").write_text(elasticsearch_yml(settings, layout))
 
+    monitoring = render_monitoring(settings, layout)
+
     log4j = f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}"
     classpath = f"{layout.kafka_libs}/*"
     programs = [
@@ -161,6 +169,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             directory=connect_dir,
             startsecs=5,
         ),
+        *monitoring_programs(settings, layout, installed, monitoring),
         *service_programs(settings, scale.workers(settings, layout)),
     ]
 
@@ -187,3 +196,51 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         )
     layout.supervisord_conf.write_text("\n".join(parts))
     return programs
+
+
+def render_monitoring(settings: Settings, layout: Layout) -> dict[str, Path]:
+    """Prometheus's config (with the repository's alert rules beside it) and Alertmanager's, under conf/."""
+    prom = layout.conf / "prometheus"
+    prom.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "monitoring" / "alerts.yml", prom / "alerts.yml")
+    (prom / "prometheus.yml").write_text(prometheus_config(settings, interval=LOCAL_PROMETHEUS_INTERVAL))
+    am = layout.conf / "alertmanager"
+    am.mkdir(parents=True, exist_ok=True)
+    am_file = am / "alertmanager.yml"
+    am_file.write_text(yaml.safe_dump(alertmanager_config(settings), sort_keys=False))
+    am_file.chmod(0o600)  # it holds the receiver's bearer secret; chowned to the engines' user with conf/alertmanager
+    for data in ("prometheus", "alertmanager"):
+        (layout.data / data).mkdir(parents=True, exist_ok=True)
+    return {"prometheus": prom / "prometheus.yml", "alertmanager": am_file}
+
+
+def monitoring_programs(
+    settings: Settings, layout: Layout, installed: Installed, configs: dict[str, Path]
+) -> list[Program]:
+    return [
+        Program(
+            "prometheus",
+            [
+                str(installed.monitoring.prometheus),
+                f"--config.file={configs['prometheus']}",
+                f"--storage.tsdb.path={layout.data / 'prometheus'}",
+                "--storage.tsdb.retention.time=2d",
+                f"--web.listen-address=127.0.0.1:{settings.prometheus_port}",
+                "--web.enable-lifecycle",
+            ],
+            directory=layout.data,
+            startsecs=2,
+        ),
+        Program(
+            "alertmanager",
+            [
+                str(installed.monitoring.alertmanager),
+                f"--config.file={configs['alertmanager']}",
+                f"--storage.path={layout.data / 'alertmanager'}",
+                f"--web.listen-address=127.0.0.1:{settings.alertmanager_port}",
+                "--cluster.listen-address=",  # one instance: no gossip port to collide with another stack's
+            ],
+            directory=layout.data,
+            startsecs=2,
+        ),
+    ]

@@ -162,3 +162,41 @@ def find_promtool() -> Path:
     if found is None:
         raise StackSetupError("promtool not found after installing prometheus")
     return Path(found)
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    prometheus: Path
+    alertmanager: Path
+
+
+def _debian_binary(name: str, package: str, pinned: str) -> Path:
+    """The binary of a Debian package, installed when missing; warns when its version is not the pinned one."""
+    if (found := shutil.which(name)) is None:
+        apt_install(package)
+        found = shutil.which(name)
+    if found is None:
+        raise StackSetupError(f"{name} not found after installing {package}")
+    out = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"version (\d+\.\d+\.\d+)", out.stdout + out.stderr)
+    if match and match.group(1) != pinned:
+        say(f"{name} is version {match.group(1)}; stack/versions.toml pins {pinned} (tested with that one)")
+    return Path(found)
+
+
+def find_monitoring(versions: Versions) -> Monitoring:
+    """Prometheus and Alertmanager from the distribution's packages (Debian: prometheus, prometheus-alertmanager)."""
+    return Monitoring(
+        prometheus=_debian_binary("prometheus", versions.prometheus_package, versions.prometheus),
+        alertmanager=_debian_binary("prometheus-alertmanager", versions.alertmanager_package, versions.alertmanager),
+    )
+
+
+def find_chromium() -> Path:
+    """The browser tests drive Debian's chromium (with chromium-driver) headless; nothing is downloaded at test time."""
+    if (found := shutil.which("chromium")) is None or shutil.which("chromedriver") is None:
+        apt_install("chromium", "chromium-driver")
+        found = shutil.which("chromium")
+    if found is None:
+        raise StackSetupError("chromium not found after installing it")
+    return Path(found)

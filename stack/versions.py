@@ -20,6 +20,10 @@ class Versions:
     log4j: str
     debezium: str
     elasticsearch: str
+    prometheus_package: str
+    prometheus: str
+    alertmanager_package: str
+    alertmanager: str
     images: dict[str, str]
 
 
@@ -35,5 +39,9 @@ def load_versions(path: Path = VERSIONS_FILE) -> Versions:
         log4j=data["kafka"]["log4j"],
         debezium=data["debezium"]["version"],
         elasticsearch=data["elasticsearch"]["version"],
+        prometheus_package=data["prometheus"]["debian_package"],
+        prometheus=data["prometheus"]["version"],
+        alertmanager_package=data["alertmanager"]["debian_package"],
+        alertmanager=data["alertmanager"]["version"],
         images={name: section["image"] for name, section in data.items() if "image" in section},
     )

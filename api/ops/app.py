@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import psycopg
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
 
-from api.common.deps import require
+from api.common.deps import bearer, require
 from api.common.observability import install_observability
 from api.common.problems import QUERY_RESPONSES, install_fallback_handler, install_problem_handlers
 from farmacy.auth import Principal, Role
-from farmacy.connect import ConnectClient, load_specs
-from farmacy.settings import Settings
+from farmacy.settings import PLACEHOLDER_SECRETS, Mode, Settings
 from sinks.views import VIEWS
 
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR, Role.ADMIN))]
@@ -58,30 +61,21 @@ def replication_slot(request: Request, _op: Operator) -> dict[str, Any]:
 
 @router.get("/connectors", summary="Connector and task states as Kafka Connect reports them")
 def connectors(request: Request, _op: Operator) -> list[dict[str, Any] | None]:
-    client = ConnectClient(request.app.state.settings.connect_url)
-    try:
-        return [client.status(spec.name) for spec in load_specs(request.app.state.settings)]
-    finally:
-        client.close()
+    from ops.connectors import statuses
+
+    return statuses(request.app.state.settings)
 
 
 @router.post("/connectors/{name}/{action}", summary="restart (connector and failed tasks), pause or resume")
 def connector_action(name: str, action: str, request: Request, _op: Operator) -> dict[str, Any] | None:
-    if name not in {spec.name for spec in load_specs(request.app.state.settings)}:
-        raise HTTPException(404, f"no connector {name!r}")
-    client = ConnectClient(request.app.state.settings.connect_url)
+    from ops.connectors import UnknownConnector, act
+
     try:
-        if action == "restart":
-            client.restart(name, include_tasks=True, only_failed=True)
-        elif action == "pause":
-            client.pause(name)
-        elif action == "resume":
-            client.resume(name)
-        else:
-            raise HTTPException(404, f"no action {action!r}; actions: restart, pause, resume")
-        return client.status(name)
-    finally:
-        client.close()
+        return act(request.app.state.settings, name, action)
+    except UnknownConnector as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 @router.get("/views/{view}/dead-letters", summary="A view's dead-lettered events with their errors")
@@ -134,6 +128,57 @@ def reconcile(view: str, request: Request, _op: Operator, repair: bool = False) 
     }
 
 
+class ReplayRequest(BaseModel):
+    since: str | None = Field(None, description="A time (2026-11-25T10:00Z) or a duration back from now (1h, 30m)")
+    offsets: list[str] = Field(default_factory=list, description="TOPIC:PARTITION:OFFSET to restart from")
+    from_beginning: bool = False
+
+
+@router.post("/views/{view}/replay", summary="Replay a view from a time, from offsets, or from the beginning")
+def replay(view: str, body: ReplayRequest, request: Request, _op: Operator) -> dict[str, Any]:
+    from ops.replay import parse_since, replay_view
+
+    try:
+        since = parse_since(body.since) if body.since else None
+        moved = replay_view(request.app.state.settings, _view(view), body.offsets, body.from_beginning, since=since)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"view": view, "offsets": [{"topic": t.topic, "partition": t.partition, "offset": t.offset} for t in moved]}
+
+
+@router.get("/alerts", summary="Alerts active in Alertmanager and the latest notifications received")
+def alerts(
+    request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50, name: str | None = None
+) -> dict[str, Any]:
+    from ops.alerts import active_alerts, recent_notifications
+
+    settings: Settings = request.app.state.settings
+    return {
+        "active": active_alerts(settings),
+        "notifications": [asdict(n) for n in recent_notifications(settings, limit, name)],
+    }
+
+
+def _alertmanager(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    settings: Settings = request.app.state.settings
+    expected = settings.alert_webhook_secret.get_secret_value()
+    if settings.mode is Mode.PRODUCTION and expected in PLACEHOLDER_SECRETS:
+        raise HTTPException(503, "the alert receiver is off: set FARMACY_ALERT_WEBHOOK_SECRET to a real secret")
+    if creds is None or not hmac.compare_digest(creds.credentials.encode(), expected.encode()):
+        raise HTTPException(401, "the alert receiver needs FARMACY_ALERT_WEBHOOK_SECRET as bearer credentials")
+
+
+@router.post(
+    "/alerts/webhook",
+    summary="Alertmanager's webhook receiver: stores each notification in PostgreSQL",
+    dependencies=[Depends(_alertmanager)],
+)
+def alert_webhook(payload: dict[str, Any], request: Request) -> dict[str, int]:
+    from ops.alerts import store_notification
+
+    return {"stored": store_notification(request.app.state.settings, payload)}
+
+
 def create_app(settings: Settings) -> FastAPI:
     from sinks.bootstrap import read_pool
 
@@ -158,6 +203,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_fallback_handler(app)
     install_observability(app, "ops-api", ready=_ready)
     app.include_router(router)
+    from api.ops.console import install_console
+
+    install_console(app)
     return app
 
 

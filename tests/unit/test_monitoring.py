@@ -31,6 +31,8 @@ def _exported_metric_names() -> set[str]:
         *(ROOT / "sinks").glob("*.py"),
         ROOT / "api" / "common" / "observability.py",
         ROOT / "ops" / "watchdog.py",
+        ROOT / "ops" / "engine_metrics.py",
+        ROOT / "ops" / "reconciler.py",
     ]:
         names |= set(re.findall(r'"(farmacy_[a-z_]+)"', path.read_text()))
     return names

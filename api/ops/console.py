@@ -1,0 +1,321 @@
+"""The operators' console: server-rendered pages (Jinja2) with htmx, on the ops API under /console.
+
+Login takes an operator or admin token (`farmacy token --role operator`) in a form body, never a URL, and answers
+with a session cookie (HttpOnly, SameSite=Strict, signed with a key derived from the JWT secret, so a session
+is not a bearer token for the APIs). Actions are POSTs sent by htmx, which must carry its ``HX-Request`` header
+(a cross-site form cannot), and each calls the same function as the CLI and the ops API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from farmacy.auth import InvalidToken, Principal, Role, mint, verify
+from farmacy.settings import Settings
+from sinks.views import VIEWS
+
+HERE = Path(__file__).parent
+COOKIE = "farmacy_console"
+SESSION_TTL_S = 8 * 3600
+CHART_WINDOW_S = 1800
+CHART_STEP_S = 30
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def _session_key(settings: Settings) -> str:
+    return hmac.new(settings.jwt_secret.get_secret_value().encode(), b"console-session", hashlib.sha256).hexdigest()
+
+
+def operator(request: Request) -> Principal:
+    settings: Settings = request.app.state.settings
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        raise LoginRequired
+    try:
+        principal = verify(_session_key(settings), cookie)
+    except InvalidToken:
+        raise LoginRequired from None
+    if principal.role not in (Role.OPERATOR, Role.ADMIN):
+        raise LoginRequired
+    return principal
+
+
+def action(request: Request, principal: Annotated[Principal, Depends(operator)]) -> Principal:
+    if request.headers.get("HX-Request") != "true":
+        raise HTTPException(403, "console actions are sent by the console page (htmx)")
+    return principal
+
+
+Op = Annotated[Principal, Depends(operator)]
+Act = Annotated[Principal, Depends(action)]
+
+
+def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/login")
+def login_page(request: Request, error: str | None = None) -> HTMLResponse:
+    return _page(request, "login.html", error=error)
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form()]) -> Response:
+    settings: Settings = request.app.state.settings
+    try:
+        principal = verify(settings.jwt_secret.get_secret_value(), token.strip())
+    except InvalidToken:
+        return _page(request, "login.html", error="That token is not valid (expired, or signed with another secret).")
+    if principal.role not in (Role.OPERATOR, Role.ADMIN):
+        return _page(request, "login.html", error=f"Role {principal.role} may not operate; use an operator token.")
+    response = RedirectResponse("/console", status_code=303)
+    session = mint(_session_key(settings), principal.subject, principal.role, ttl_s=SESSION_TTL_S)
+    response.set_cookie(
+        COOKIE,
+        session,
+        max_age=SESSION_TTL_S,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+@router.get("")
+def index(request: Request, principal: Op) -> HTMLResponse:
+    from ops.connectors import connector_names
+
+    settings: Settings = request.app.state.settings
+    return _page(
+        request,
+        "index.html",
+        principal=principal,
+        views=list(VIEWS),
+        stack=settings.stack_name,
+        connectors=connector_names(settings),
+    )
+
+
+# ---- parts (refreshed by htmx) -----------------------------------------------------------------------------
+
+
+@router.get("/part/views")
+def part_views(request: Request, _op: Op) -> HTMLResponse:
+    from confluent_kafka.admin import AdminClient
+
+    from ops.status import view_status
+
+    s = request.app.state
+    admin = AdminClient({"bootstrap.servers": s.settings.kafka_bootstrap})
+    rows = [view_status(s.settings, s.es, admin, name) for name in VIEWS]
+    return _page(request, "part_views.html", rows=rows, charts=_charts(s.settings))
+
+
+@router.get("/part/capture")
+def part_capture(request: Request, _op: Op) -> HTMLResponse:
+    return _capture(request)
+
+
+def _capture(request: Request, message: str | None = None) -> HTMLResponse:
+    from api.ops.app import replication_slot
+    from ops.connectors import statuses
+
+    settings: Settings = request.app.state.settings
+    try:
+        slot: dict[str, Any] | None = replication_slot(request, Principal("console", Role.OPERATOR))
+    except HTTPException:
+        slot = None
+    return _page(request, "part_capture.html", connectors=statuses(settings), slot=slot, message=message)
+
+
+@router.post("/connectors/{name}/{verb}")
+def connector_action(name: str, verb: str, request: Request, _act: Act) -> HTMLResponse:
+    from ops.connectors import UnknownConnector, act
+
+    try:
+        act(request.app.state.settings, name, verb)
+    except (UnknownConnector, ValueError) as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return _capture(request, f"{verb} sent to {name}")
+
+
+@router.get("/part/dead-letters/{view}")
+def part_dead_letters(view: str, request: Request, _op: Op) -> HTMLResponse:
+    return _dead_letters(request, _known(view))
+
+
+def _dead_letters(request: Request, view: str, message: str | None = None) -> HTMLResponse:
+    from ops.dead_letters import list_dead_letters
+
+    letters = list_dead_letters(request.app.state.settings, view, 50)
+    return _page(request, "part_dead_letters.html", view=view, letters=letters, message=message)
+
+
+@router.post("/views/{view}/dead-letters/{verb}")
+def dead_letter_action(view: str, verb: str, request: Request, _act: Act) -> HTMLResponse:
+    from ops.dead_letters import discard, redrive
+
+    settings = request.app.state.settings
+    if verb == "redrive":
+        message = f"re-drove {redrive(settings, _known(view))} event(s) to {view}'s worker"
+    elif verb == "discard":
+        message = f"discarded {discard(settings, _known(view))} dead letter(s) of {view}"
+    else:
+        raise HTTPException(404, f"no action {verb!r}")
+    return _dead_letters(request, view, message)
+
+
+@router.post("/reconcile")
+def reconcile(
+    request: Request, _act: Act, view: Annotated[str, Form()], repair: Annotated[bool, Form()] = False
+) -> HTMLResponse:
+    from ops.reconcile import reconcile as run
+
+    s = request.app.state
+    drift = run(s.read_pool, s.es, VIEWS[_known(view)], repair=repair)
+    return _page(request, "part_reconcile.html", drift=drift, repair=repair)
+
+
+@router.post("/replay")
+def replay(
+    request: Request,
+    _act: Act,
+    view: Annotated[str, Form()],
+    since: Annotated[str, Form()] = "",
+    offset: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    from ops.replay import parse_since, replay_view
+
+    try:
+        when = parse_since(since) if since.strip() else None
+        offsets = [o.strip() for o in offset.split(",") if o.strip()]
+        moved = replay_view(request.app.state.settings, _known(view), offsets, False, since=when)
+    except ValueError as exc:
+        return _page(request, "part_replay.html", error=str(exc), view=view, moved=[])
+    return _page(request, "part_replay.html", error=None, view=view, moved=moved)
+
+
+@router.post("/jobs/rebuild")
+def start_rebuild(request: Request, _act: Act, view: Annotated[str, Form()]) -> HTMLResponse:
+    from ops.jobs import rebuild_work
+
+    request.app.state.jobs.start("rebuild", _known(view), rebuild_work(request.app.state.settings, view))
+    return _jobs(request)
+
+
+@router.post("/jobs/snapshot")
+def start_snapshot(request: Request, _act: Act, tables: Annotated[str, Form()]) -> HTMLResponse:
+    from ops.jobs import snapshot_work
+    from ops.snapshots import captured_tables
+
+    settings = request.app.state.settings
+    names = [t.strip() for t in tables.split(",") if t.strip()]
+    unknown = set(names) - captured_tables(settings)
+    if not names or unknown:
+        raise HTTPException(422, f"not captured by the connector: {', '.join(sorted(unknown)) or '(none given)'}")
+    request.app.state.jobs.start("snapshot", ", ".join(names), snapshot_work(settings, names))
+    return _jobs(request)
+
+
+@router.get("/part/jobs")
+def part_jobs(request: Request, _op: Op) -> HTMLResponse:
+    return _jobs(request)
+
+
+def _jobs(request: Request) -> HTMLResponse:
+    return _page(request, "part_jobs.html", jobs=request.app.state.jobs.all())
+
+
+@router.get("/part/alerts")
+def part_alerts(request: Request, _op: Op) -> HTMLResponse:
+    from ops.alerts import active_alerts, recent_notifications
+
+    settings: Settings = request.app.state.settings
+    try:
+        active, error = active_alerts(settings), None
+    except Exception as exc:
+        active, error = [], f"Alertmanager at {settings.alertmanager_url} did not answer: {type(exc).__name__}"
+    notes = recent_notifications(settings, 15)
+    return _page(request, "part_alerts.html", active=active, notifications=notes, error=error)
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------
+
+
+def _known(view: str) -> str:
+    if view not in VIEWS:
+        raise HTTPException(404, f"no view {view!r}")
+    return view
+
+
+def _charts(settings: Settings) -> dict[str, dict[str, str]]:
+    """Per view, SVG polyline points of its applied-position age and its consumer lag over the last 30 minutes,
+    from Prometheus (empty when Prometheus does not answer)."""
+    import httpx
+
+    end = datetime.now(UTC).timestamp()
+    queries = {
+        "age": "time() - farmacy_view_applied_timestamp_seconds",
+        "lag": "sum by (view) (farmacy_sink_consumer_lag)",
+    }
+    charts: dict[str, dict[str, str]] = {v: {} for v in VIEWS}
+    for kind, query in queries.items():
+        try:
+            resp = httpx.get(
+                f"{settings.prometheus_url}/api/v1/query_range",
+                params={"query": query, "start": end - CHART_WINDOW_S, "end": end, "step": CHART_STEP_S},
+                timeout=3,
+            )
+            series = resp.raise_for_status().json()["data"]["result"]
+        except (httpx.HTTPError, KeyError, ValueError):
+            continue
+        for s in series:
+            view = s["metric"].get("view")
+            if view in charts:
+                charts[view][kind] = _points(s["values"], end)
+                charts[view][kind + "_max"] = f"{max(float(v) for _, v in s['values']):.0f}"
+    return charts
+
+
+def _points(values: list[list[Any]], end: float, width: int = 240, height: int = 40) -> str:
+    top = max((float(v) for _, v in values), default=0.0) or 1.0
+    return " ".join(
+        f"{width * (1 - (end - float(t)) / CHART_WINDOW_S):.1f},{height - height * float(v) / top:.1f}"
+        for t, v in values
+    )
+
+
+def install_console(app: FastAPI) -> None:
+    from ops.jobs import Jobs
+
+    app.state.jobs = Jobs()
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": "/console/login"})
+        return RedirectResponse("/console/login", status_code=303)

@@ -1,0 +1,124 @@
+"""Long operator actions run in the background with progress, for the console: blue/green rebuild and
+incremental snapshot. They call the same functions as `farmacy rebuild` and `farmacy snapshot`."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
+from psycopg import sql
+
+from farmacy.settings import Settings
+from ops.bluegreen import rebuild_view
+from ops.snapshots import request_incremental_snapshot
+from ops.status import topic_ends
+from ops.workers import worker_control
+from sinks.views import VIEWS
+
+SNAPSHOT_WAIT_S = 300.0
+
+
+@dataclass
+class Job:
+    kind: str
+    target: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started_at: float = field(default_factory=time.time)
+    state: str = "running"  # running, done, failed
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else (100 if self.state == "done" else 0)
+
+
+class Jobs:
+    """The jobs one process started (kept in memory: a restart forgets them, the work itself is idempotent)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, kind: str, target: str, work: Callable[[Job], str]) -> Job:
+        job = Job(kind, target)
+        with self._lock:
+            self._jobs[job.id] = job
+
+        def run() -> None:
+            try:
+                job.message = work(job)
+                job.state = "done"
+            except Exception as exc:
+                job.state = "failed"
+                job.message = f"{type(exc).__name__}: {str(exc)[:300]}"
+
+        threading.Thread(target=run, name=f"job-{kind}-{job.id}", daemon=True).start()
+        return job
+
+    def all(self) -> list[Job]:
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.started_at, reverse=True)
+
+
+def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
+    from sinks.bootstrap import read_pool
+
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+
+    def work(job: Job) -> str:
+        workers = worker_control(settings)
+        es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            with read_pool(settings, "console-rebuild") as pool:
+                result = rebuild_view(
+                    pool, es, VIEWS[view], lambda: workers.stop(view), lambda: workers.start(view), progress=progress
+                )
+        finally:
+            es.close()
+        return (
+            f"{result.documents} documents into {result.new_index} in {result.seconds:.1f}s; "
+            f"alias swapped from {result.old_index}"
+        )
+
+    return work
+
+
+def snapshot_work(settings: Settings, tables: list[str], wait_s: float = SNAPSHOT_WAIT_S) -> Callable[[Job], str]:
+    """Requests the snapshot, then follows it: progress is records appended to the tables' topics since the
+    request, against the tables' row counts (a snapshot re-emits every row; changes meanwhile add to it)."""
+
+    def work(job: Job) -> str:
+        topics = [settings.topic(*t.split(".")) for t in tables]
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        before = topic_ends(admin, topics)
+        job.total = sum(_row_count(settings, t) for t in tables)
+        signal_id = request_incremental_snapshot(settings, tables)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            now = topic_ends(admin, topics)
+            job.done = min(job.total, sum(now[t] - before[t] for t in topics))
+            if job.done >= job.total:
+                return f"signal {signal_id}: {job.total} rows re-emitted"
+            time.sleep(1)
+        return f"signal {signal_id}: {job.done}/{job.total} rows seen after {wait_s:.0f}s (it goes on in Connect)"
+
+    return work
+
+
+def _row_count(settings: Settings, table: str) -> int:
+    with psycopg.connect(settings.pg_dsn) as conn:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))).fetchone()
+    return int(row[0]) if row else 0

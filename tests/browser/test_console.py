@@ -1,0 +1,123 @@
+"""The operators' console in a real browser: log in, resume a paused connector, re-drive a dead letter; the
+main pages are captured as screenshots."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from playwright.sync_api import Page, expect
+
+from farmacy.connect import ConnectClient
+from farmacy.settings import Settings
+from ops.connectors import act
+from ops.dead_letters import discard, list_dead_letters
+from ops.status import topic_ends
+from tests.browser.conftest import screenshot
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.browser
+IMPOSSIBLE_LSN = 2**62  # poison whose hold binds nothing (no real position is that far), so other tests never wait
+
+
+def _connector_state(stack: Settings) -> str:
+    client = ConnectClient(stack.connect_url)
+    try:
+        status = client.status(stack.connector_name)
+    finally:
+        client.close()
+    return str(status["connector"]["state"]) if status else "missing"
+
+
+def _dead_letters_recorded(stack: Settings, view: str) -> int:
+    topic = stack.dead_letter_topic(view)
+    return topic_ends(AdminClient({"bootstrap.servers": stack.kafka_bootstrap}), [topic])[topic]
+
+
+def test_console_shows_every_section(console: Page, stack: Settings, tmp_path: Path) -> None:
+    for section in ("views", "capture", "alerts", "dead-letters", "reconcile", "replay", "jobs"):
+        expect(console.locator(f"#{section}-section")).to_be_visible()
+    expect(console.locator("#views tr.view-row")).to_have_count(len(stack.views), timeout=60_000)
+    expect(console.locator("#capture tr.connector")).to_have_count(1)
+    console.select_option("#reconcile-section select[name=view]", "catalog")
+    console.click("#reconcile-run")
+    expect(console.locator("#reconcile-outcome")).to_contain_text("catalog: master", timeout=60_000)
+    screenshot(console, "overview", tmp_path)
+
+
+def test_resume_a_paused_connector(console: Page, stack: Settings, tmp_path: Path) -> None:
+    act(stack, stack.connector_name, "pause")
+    try:
+        wait_until(lambda: _connector_state(stack) == "PAUSED", 30, "the connector to pause", interval=0.5)
+        console.reload()
+        row = console.locator(f'#capture tr.connector[data-connector="{stack.connector_name}"]')
+        expect(row.locator(".connector-state")).to_have_text("PAUSED", timeout=30_000)
+        screenshot(console, "connector-paused", tmp_path)
+        row.locator("button.resume").click()
+        expect(console.locator("#capture .msg")).to_contain_text(f"resume sent to {stack.connector_name}")
+        expect(row.locator(".connector-state")).to_have_text("RUNNING", timeout=60_000)
+        assert _connector_state(stack) == "RUNNING"
+    finally:
+        if _connector_state(stack) == "PAUSED":
+            act(stack, stack.connector_name, "resume")
+
+
+def test_redrive_a_dead_letter(console: Page, stack: Settings, tmp_path: Path) -> None:
+    view = "subscriptions"  # the only view reading subscription.subscriptions
+    before = len(list_dead_letters(stack, view, 500))
+    key = json.dumps({"id": str(uuid.uuid4())}).encode()
+    value = json.dumps({"op": "u", "source": {"lsn": IMPOSSIBLE_LSN, "txId": 1}, "ts_ms": 0}).encode()
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+    producer.produce(stack.topic("subscription", "subscriptions"), key=key, value=value)
+    assert producer.flush(10) == 0
+    wait_until(lambda: len(list_dead_letters(stack, view, 500)) > before, 120, "the event dead-lettered", interval=1)
+    try:
+        console.reload()
+        panel = console.locator(f'#dlq-{view} .dlq[data-view="{view}"]')
+        expect(panel).not_to_have_attribute("data-count", "0", timeout=30_000)
+        panel.locator("details summary").first.click()  # inspect: the error and the source coordinates
+        expect(panel.locator("details pre").first).to_contain_text("position", ignore_case=True)
+        screenshot(console, "dead-letters", tmp_path)
+        recorded = _dead_letters_recorded(stack, view)
+        panel.locator("button.redrive").click()
+        expect(console.locator(f"#dlq-{view} .msg")).to_contain_text(f"to {view}'s worker")
+        message = console.locator(f"#dlq-{view} .msg").inner_text()
+        assert int(message.split()[1]) >= 1, message  # "re-drove N event(s) ..."
+        # The worker read it again from its re-drive topic; still poison, it is dead-lettered anew.
+        wait_until(lambda: _dead_letters_recorded(stack, view) > recorded, 120, "the re-driven event handled", 1)
+    finally:
+        discard(stack, view)
+    expect(console.locator("#alerts-section")).to_be_visible()
+    screenshot(console, "alerts", tmp_path)
+
+
+def test_incremental_snapshot_shows_its_progress(console: Page, stack: Settings, tmp_path: Path) -> None:
+    console.fill("#jobs-section input[name=tables]", "subscription.plans")
+    console.click("#snapshot-run")
+    job = console.locator('#jobs tr.job[data-kind="snapshot"]').first
+    expect(job).to_be_visible()
+    expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    expect(job).to_contain_text("rows re-emitted")
+    screenshot(console, "jobs", tmp_path)
+
+
+def test_blue_green_rebuild_shows_its_progress(console: Page, stack: Settings) -> None:
+    console.select_option("#jobs-section select[name=view]", "subscriptions")
+    console.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    console.click("#rebuild-run")
+    job = console.locator('#jobs tr.job[data-kind="rebuild"]').first
+    expect(job).to_have_attribute("data-state", "done", timeout=180_000)
+    expect(job).to_contain_text("alias swapped")
+    wait_until(lambda: _serving(stack, "subscriptions"), 60, "the view's worker serving again", interval=0.5)
+
+
+def _serving(stack: Settings, view: str) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{stack.sink_port(view)}/health", timeout=5).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
