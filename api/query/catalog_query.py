@@ -110,7 +110,8 @@ def _text_query(q: str) -> dict[str, Any]:
     }
 
 
-def build_search(s: CatalogSearch) -> dict[str, Any]:
+def build_search(s: CatalogSearch, source: list[str] | None = None) -> dict[str, Any]:
+    """The search body; ``source`` limits the fields each hit returns."""
     if s.sort is CatalogSort.DISTANCE and s.near is None:
         raise InvalidInput("sorting by distance needs near=lat,lon", field="sort", rule="distance needs near")
     if s.radius_km is not None and s.near is None:
@@ -145,6 +146,8 @@ def build_search(s: CatalogSearch) -> dict[str, Any]:
     }
     if s.cursor:
         body["search_after"] = decode_cursor(s.cursor, body["sort"])
+    if source is not None:
+        body["_source"] = {"includes": source}
     return body
 
 
