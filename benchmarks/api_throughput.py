@@ -63,7 +63,11 @@ class Run:
 def wrk(url: str, requests_file: Path, clients: int, seconds: float, env: dict[str, str] | None = None) -> Run:
     exe = shutil.which("wrk")
     if exe is None:
-        raise SystemExit("wrk not found: apt-get install wrk")
+        from stack.system import apt_install
+
+        apt_install("wrk")  # Debian's package, like the stack's other system packages
+        exe = shutil.which("wrk")
+    assert exe is not None, "wrk not found after installing it"
     threads = min(2, clients)
     out = subprocess.run(
         [
