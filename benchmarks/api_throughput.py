@@ -165,13 +165,12 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         ("POST", "/catalog/_search", json.dumps(build_search(as_search(p), CATALOG_SOURCE), separators=(",", ":")))
         for p in searches
     ]
+    api_file = write_requests(tmp / "api", api_lines)
+    apis = dict(a.split("=", 1) for a in args.api) or {"query-api": f"http://127.0.0.1:{settings.query_port}"}
     files = {
-        "query-api": (
-            args.query_url or f"http://127.0.0.1:{settings.query_port}",
-            write_requests(tmp / "api", api_lines),
-        ),
+        **{name: (url, api_file) for name, url in apis.items()},
         "elasticsearch": (settings.elasticsearch_url, write_requests(tmp / "es", es_lines)),
-        "postgresql": (f"http://127.0.0.1:{args.pg_port}", write_requests(tmp / "pg", api_lines)),
+        "postgresql": (f"http://127.0.0.1:{args.pg_port}", api_file),
     }
     baseline = None
     if not args.pg_url_running:
@@ -195,10 +194,12 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         targets = list(files)
         for rnd_no in range(args.repeats):
             for clients in args.clients:
-                order = targets[rnd_no % 3 :] + targets[: rnd_no % 3]
+                shift = rnd_no % len(targets)
+                order = targets[shift:] + targets[:shift]
                 for target in order:
                     url, f = files[target]
                     run = wrk(url, f, clients, args.seconds)
+                    time.sleep(args.settle)  # let requests still in flight finish before the next target's run
                     run.target = target
                     runs.append(run)
                     print(
@@ -206,7 +207,12 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                         f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
                         flush=True,
                     )
-        summarize(runs, "query-api", ["elasticsearch", "postgresql"])
+        for name in apis:
+            summarize(
+                [r for r in runs if r.target in (name, "elasticsearch", "postgresql")],
+                name,
+                ["elasticsearch", "postgresql"],
+            )
     finally:
         if baseline is not None:
             baseline.terminate()
@@ -214,10 +220,10 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
 
 
 def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180
     while True:
         try:
-            httpx.get(url, timeout=5).raise_for_status()
+            httpx.get(url, timeout=120).raise_for_status()
             return
         except httpx.HTTPError:
             if time.monotonic() > deadline:
@@ -309,7 +315,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--query-url", help="query API to measure (default: the stack's)")
+    parser.add_argument("--settle", type=float, default=5, help="seconds of quiet between two runs")
+    parser.add_argument(
+        "--api",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a query API to measure (repeatable, e.g. before=http://127.0.0.1:8102); default: the stack's",
+    )
     parser.add_argument("--command-url", help="command API to measure (default: the stack's)")
     parser.add_argument("--pg-port", type=int, default=8190, help="port of benchmarks.pg_catalog_service")
     parser.add_argument("--pg-workers", type=int, default=os.cpu_count() or 1)

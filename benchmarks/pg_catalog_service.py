@@ -86,7 +86,12 @@ SELECT (SELECT count(*) FROM located) AS total,
 
 def create_app(settings: Settings) -> FastAPI:
     pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
-        settings.pg_dsn, min_size=4, max_size=16, open=False, kwargs={"row_factory": dict_row, "autocommit": True}
+        settings.pg_dsn,
+        min_size=2,
+        max_size=8,
+        open=False,
+        # Like the load tool's timeout: a search past it is abandoned, not left running into the next measurement.
+        kwargs={"row_factory": dict_row, "autocommit": True, "options": "-c statement_timeout=10000"},
     )
 
     @asynccontextmanager
@@ -160,6 +165,7 @@ def main() -> None:
         http="httptools",
         log_level="warning",
         access_log=False,
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -189,7 +189,8 @@ class PostgresUnitOfWork(UnitOfWork):
         if self._held is not None:
             held, self._held = self._held, None
             error = RuntimeError("the command's response was never recorded")
-            with contextlib.suppress(RuntimeError):
+            # Best effort: a connection the master dropped cannot roll back, and the pool discards it anyway.
+            with contextlib.suppress(Exception):
                 await held.__aexit__(RuntimeError, error, None)
 
 

@@ -11,6 +11,7 @@ import tempfile
 import uvicorn
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_HEALTHCHECK_S = 60
 
 
 def worker_count(configured: int) -> int:
@@ -37,4 +38,7 @@ def serve(factory: str, service: str, host: str, port: int, workers: int) -> Non
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # A worker that starts (imports) or answers the supervisor's ping slowly on a loaded host is killed and
+        # restarted after this long; uvicorn's 5 s made workers restart in a loop under load.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
