@@ -232,7 +232,10 @@ def _wait_up(url: str) -> None:
 
 
 def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
-    base = args.command_url or f"http://127.0.0.1:{settings.command_port}"
+    apis = dict(a.split("=", 1) for a in args.command_api) or {
+        "command-api": f"http://127.0.0.1:{settings.command_port}"
+    }
+    base = next(iter(apis.values()))  # every API given writes to the same master: set up through the first
     token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN, ttl_s=3600)
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=auth, timeout=30) as http:
@@ -293,19 +296,21 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
     files = {"adjustments": write_requests(tmp / "adj", adjustments), "orders": write_requests(tmp / "ord", orders)}
     env = {"IDEMPOTENCY": "1", "HEADER_1": f"Authorization: Bearer {token}"}
     runs: list[Run] = []
+    targets = [(api, kind) for api in apis for kind in files]
     for rnd_no in range(args.repeats):
         for clients in args.clients:
-            for target in list(files) if rnd_no % 2 == 0 else list(files)[::-1]:
-                run = wrk(base, files[target], clients, args.seconds, env)
-                run.target = target
+            shift = rnd_no % len(targets)
+            for api, kind in targets[shift:] + targets[:shift]:
+                run = wrk(apis[api], files[kind], clients, args.seconds, env)
+                time.sleep(args.settle)
+                run.target = f"{api} {kind}"
                 runs.append(run)
                 print(
-                    f"round {rnd_no + 1} {target:11} c={clients:3} {run.rps:6.0f}/s p50 {run.p50_ms:6.1f} "
+                    f"round {rnd_no + 1} {run.target:24} c={clients:3} {run.rps:6.0f}/s p50 {run.p50_ms:6.1f} "
                     f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
                     flush=True,
                 )
-    summarize(runs, "adjustments", [])
-    summarize([r for r in runs if r.target == "orders"], "orders", [])
+    summarize(runs, f"{next(iter(apis))} adjustments", [])
 
 
 def main() -> None:
@@ -323,7 +328,13 @@ def main() -> None:
         metavar="NAME=URL",
         help="a query API to measure (repeatable, e.g. before=http://127.0.0.1:8102); default: the stack's",
     )
-    parser.add_argument("--command-url", help="command API to measure (default: the stack's)")
+    parser.add_argument(
+        "--command-api",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a command API to measure (repeatable); default: the stack's",
+    )
     parser.add_argument("--pg-port", type=int, default=8190, help="port of benchmarks.pg_catalog_service")
     parser.add_argument("--pg-workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pg-url-running", action="store_true", help="the PostgreSQL service is already running")
