@@ -262,7 +262,7 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
             for meal in meals:
                 http.post(
                     "/inventory/adjustments",
-                    json={"location_id": locations[-1], "meal_id": meal, "delta": 100_000, "reason": "replenish"},
+                    json={"location_id": locations[-1], "meal_id": meal, "delta": 10_000, "reason": "replenish"},
                 ).raise_for_status()
         customers = [
             http.post("/customers", json={"email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "name": f"B {i}"})

@@ -59,6 +59,7 @@ def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
