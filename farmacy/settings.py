@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     command_workers: int = Field(0, ge=0, le=64)
     # The query API's request to Elasticsearch not answered by then is an outage: 503 with Retry-After (a hung
     # engine must not hold clients).
-    api_es_timeout_s: float = Field(1.5, gt=0, le=60)
+    api_es_timeout_s: float = Field(2.0, gt=0, le=60)
     # How often the query API re-reads every view's published position (read-your-writes never trusts it alone).
     watermark_refresh_s: float = Field(0.1, gt=0, le=10)
     # How long an Idempotency-Key (and its stored response) is kept.
