@@ -1,9 +1,14 @@
-"""Sink throughput of a full backfill, next to a raw _bulk of the same documents, per view.
+"""Backfill speed next to a raw _bulk of the same documents, per view, side by side in one run.
 
-For each view, a sink runner (the production code, in-process) reads every event of the view's topics
-from the start with a fresh consumer group and writes to a scratch index; the clock stops when it has
-committed up to the end offsets. Then the same documents, built by the view's own query, are written
-with plain _bulk requests of the same size to another scratch index. Scratch indices are deleted.
+- **fill** (the production path, `farmacy rebuild VIEW`'s ops.bluegreen.fill): every document of the view built
+  from the master in chunks, each from its own snapshot, into a fresh scratch index; wall-clock time.
+- **raw _bulk**: the same documents, built beforehand by the view's own queries (not timed), written with plain
+  _bulk requests of the same size into another scratch index; only the _bulk calls are timed.
+- **replay** (``--replay``): a sink runner (the production code, in-process) reads every event of the view's
+  topics from the start with a fresh consumer group into a scratch index, until committed up to the end offsets.
+
+The runs are interleaved (fill, raw, fill, raw, ... ``--repeat`` times) and the ratio fill docs/s : raw docs/s is
+reported per repetition with its median. Scratch indices are deleted.
 
     .venv/bin/python -m benchmarks.backfill                    # on whatever the master holds now
     .venv/bin/python -m benchmarks.backfill --generate         # first add 10,000 meals x 200 locations
@@ -13,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 import threading
 import time
 import uuid
+from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
@@ -25,9 +32,9 @@ from benchmarks.generate_dataset import generate
 from farmacy.logs import configure_logging
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
+from ops.bluegreen import fill
 from ops.reconcile import projection
 from sinks.bootstrap import ensure_topic, read_pool
-from sinks.indices import ensure_index
 from sinks.pipeline import Rebuilt, bulk_operations
 from sinks.runner import Runner, RunnerConfig
 from sinks.view import View
@@ -58,14 +65,22 @@ def wait_views(es: Elasticsearch, settings: Settings, lsn: int, timeout: float =
 
 
 def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int) -> tuple[int, float]:
-    bench = dataclasses.replace(view, name=f"bench-{view.name}")
-    ensure_index(es, bench)
-    topics = [settings.topic(*t.split(".")) for t in view.sources]
+    bench = dataclasses.replace(view, alias_name=f"bench-{view.name}")
+    mapping = view.mapping
+    es.indices.create(
+        index=f"bench-replay-{view.index_name}",
+        settings=mapping["settings"],
+        mappings=mapping["mappings"],
+        aliases={bench.alias: {"is_write_index": True}},
+    )
+    topics = [settings.topic(*t.split(".")) for t in view.tables]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # OffsetSpec has no annotations
+    metadata = admin.list_topics(timeout=10).topics
+    partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
     ends = {
-        tp.topic: f.result().offset
-        for tp, f in admin.list_offsets({TopicPartition(t, 0): latest for t in topics}).items()
+        (tp.topic, tp.partition): f.result().offset
+        for tp, f in admin.list_offsets(dict.fromkeys(partitions, latest)).items()
     }
     events = sum(ends.values())
     group = f"bench-{view.name}-{uuid.uuid4().hex[:6]}"
@@ -94,35 +109,53 @@ def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
         thread.start()
         while True:
             time.sleep(0.2)
-            result = admin.list_consumer_group_offsets([_group_request(group, topics)])
-            done = {tp.topic: tp.offset for tp in next(iter(result.values())).result().topic_partitions}
-            if all(done.get(t, -1) >= end for t, end in ends.items()):
+            result = admin.list_consumer_group_offsets([_group_request(group, partitions)])
+            done = {(tp.topic, tp.partition): tp.offset for tp in next(iter(result.values())).result().topic_partitions}
+            if all(done.get(p, -1) >= end for p, end in ends.items()):
                 break
         elapsed = time.perf_counter() - started
         runner.stop()
         thread.join(30)
-    es.indices.delete(index=bench.index_name)
+    es.indices.delete(index=f"bench-replay-{view.index_name}")
     return events, elapsed
 
 
-def _group_request(group: str, topics: list[str]) -> ConsumerGroupTopicPartitions:
-    return ConsumerGroupTopicPartitions(group, [TopicPartition(t, 0) for t in topics])
+def _group_request(group: str, partitions: list[TopicPartition]) -> ConsumerGroupTopicPartitions:
+    return ConsumerGroupTopicPartitions(group, partitions)
 
 
-def raw_bulk(settings: Settings, es: Elasticsearch, view: View, batch_size: int) -> tuple[int, float]:
-    raw = dataclasses.replace(view, name=f"bench-raw-{view.name}")
-    ensure_index(es, raw)
+def fill_scratch(settings: Settings, es: Elasticsearch, view: View) -> tuple[int, float]:
+    """The production backfill (ops.bluegreen.fill) into a scratch index: documents written, wall-clock seconds."""
+    scratch = f"bench-fill-{view.index_name}"
+    mapping = view.mapping
+    es.indices.create(index=scratch, settings=mapping["settings"], mappings=mapping["mappings"])
+    with read_pool(settings, f"bench-fill-{view.name}") as pool:
+        started = time.perf_counter()
+        docs = fill(pool, es, view, scratch, lambda _done, _total: None)
+        elapsed = time.perf_counter() - started
+    es.indices.delete(index=scratch)
+    return docs, elapsed
+
+
+def projected(settings: Settings, view: View) -> dict[str, dict[str, Any]]:
     with read_pool(settings, f"bench-raw-{view.name}") as pool:
-        docs = projection(pool, view)
+        return projection(pool, view)
+
+
+def raw_bulk(es: Elasticsearch, view: View, docs: dict[str, dict[str, Any]], batch_size: int) -> tuple[int, float]:
+    """The same documents with plain _bulk requests; only the requests are timed."""
+    raw = f"bench-raw-{view.index_name}"
+    mapping = view.mapping
+    es.indices.create(index=raw, settings=mapping["settings"], mappings=mapping["mappings"])
     ids = sorted(docs)
     elapsed = 0.0
     for i in range(0, len(ids), batch_size):
         chunk = {k: docs[k] for k in ids[i : i + batch_size]}
-        ops = bulk_operations(raw.alias, Rebuilt(lsn=1, docs=chunk, deleted=frozenset(), version=1))
+        ops = bulk_operations(raw, Rebuilt(lsn=1, docs=chunk, deleted=frozenset(), version=1))
         started = time.perf_counter()
         es.bulk(operations=ops)
         elapsed += time.perf_counter() - started
-    es.indices.delete(index=raw.index_name)
+    es.indices.delete(index=raw)
     return len(ids), elapsed
 
 
@@ -134,6 +167,8 @@ def main() -> None:
     parser.add_argument("--density", type=float, default=0.025)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--view", action="append", help="only these views")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved fill / raw _bulk runs per view")
+    parser.add_argument("--replay", action="store_true", help="also time a replay of every event from the start")
     args = parser.parse_args()
     settings = Settings()
     configure_logging("console", "WARNING")
@@ -146,17 +181,29 @@ def main() -> None:
         print(f"load {load_s:.1f}s; the four running sinks caught up {caught_up:.1f}s after the load committed")
     index_stats(es)
     print(
-        f"\n{'view':14s} {'events':>8s} {'backfill s':>10s} {'events/s':>9s} | {'docs':>7s} {'raw _bulk s':>11s} "
-        f"{'docs/s':>8s}"
+        f"\n{'view':14s} {'run':>3s} {'docs':>7s} {'fill s':>7s} {'fill docs/s':>11s} | {'raw _bulk s':>11s} "
+        f"{'raw docs/s':>10s} | {'fill/raw':>8s}"
     )
     for name in args.view or list(VIEWS):
         view = VIEWS[name]
-        events, took = backfill(settings, es, view, args.batch_size)
-        docs, bulk_s = raw_bulk(settings, es, view, args.batch_size)
+        docs = projected(settings, view)
+        ratios = []
+        for run in range(1, args.repeat + 1):
+            filled, fill_s = fill_scratch(settings, es, view)
+            written, bulk_s = raw_bulk(es, view, docs, args.batch_size)
+            ratio = (filled / fill_s) / (written / bulk_s)
+            ratios.append(ratio)
+            print(
+                f"{name:14s} {run:>3d} {filled:>7d} {fill_s:>7.1f} {filled / fill_s:>11.0f} | {bulk_s:>11.1f} "
+                f"{written / bulk_s:>10.0f} | {ratio:>8.2f}"
+            )
         print(
-            f"{name:14s} {events:>8d} {took:>10.1f} {events / took:>9.0f} | {docs:>7d} {bulk_s:>11.1f} "
-            f"{docs / bulk_s if bulk_s else 0:>8.0f}"
+            f"{name:14s} fill/raw median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f},"
+            f" {len(ratios)} runs)"
         )
+        if args.replay:
+            events, took = backfill(settings, es, view, args.batch_size)
+            print(f"{name:14s} replay of {events} events from the start: {took:.1f}s, {events / took:.0f} events/s")
     es.close()
 
 

@@ -21,11 +21,12 @@ POLL_S = 0.5
 
 
 def stack_values(settings: Settings) -> dict[str, str]:
-    """What `${settings:KEY}` may name: stack-specific names only, never a secret."""
+    """What `${settings:KEY}` may name: stack-specific names and sizes only, never a secret."""
     return {
         "connector_name": settings.connector_name,
         "topic_prefix": settings.topic_prefix,
         "slot_name": settings.slot_name,
+        "topic_partitions": str(settings.topic_partitions),
     }
 
 

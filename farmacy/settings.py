@@ -81,6 +81,10 @@ def _sync_index(data: dict[str, Any]) -> str:
     return f"{data['stack_name']}-sync"
 
 
+# Ports of a view's second, third, ... worker: 100 apart, so they never meet another view's or the watchdog's.
+SINK_WORKER_PORT_STRIDE = 100
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FARMACY_", env_file=".env", extra="ignore")
 
@@ -140,17 +144,28 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key (and its stored response) is kept.
     idempotency_ttl_s: int = Field(86_400, ge=60)
 
-    # The views this stack runs (farmacy/views.py lists them all); each view's sink worker serves /health and
-    # /metrics on sink_port_base + the view's index in this list.
+    # Partitions of every capture topic (the connector creates them so; sink workers add partitions to a topic that
+    # has fewer). A view runs at most this many workers usefully: each partition is read by one worker of its group.
+    topic_partitions: int = Field(4, ge=1, le=256)
+    # The views this stack runs (farmacy/views.py lists them all). Each runs sink_workers workers in one consumer
+    # group (`farmacy scale VIEW N` changes it per view); worker i of a view serves /health and /metrics on
+    # sink_port_base + the view's index in this list + 100 * i.
     views: tuple[str, ...] = VIEW_NAMES
+    sink_workers: int = Field(2, ge=1, le=64)
     sink_port_base: int = 8010
     watchdog_port: int = 8020
-    sink_batch_size: int = Field(500, ge=1, le=10_000)
+    # Records a worker takes per batch at most (fewer when they arrive slower than that): a big batch when behind
+    # makes one rebuild and one round of _bulk for many changes, and changes to one root count once.
+    sink_batch_size: int = Field(2000, ge=1, le=20_000)
+    # A batch's documents go to Elasticsearch in _bulk requests of at most this many bytes.
+    sink_bulk_max_bytes: int = Field(4 << 20, ge=1 << 16, le=100 << 20)
     sink_poll_timeout_s: float = Field(0.05, gt=0)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
-    # An Elasticsearch request that has not answered by then counts as an outage (retried, reported degraded).
-    sink_es_timeout_s: float = Field(10.0, gt=0)
+    # An Elasticsearch request that has not answered by then counts as an outage (retried). Not a short bound: an
+    # abandoned _bulk keeps running inside Elasticsearch, so retrying a slow one early only piles work onto an
+    # overloaded node. A hang shows in health after sink_stall_after_s anyway (a batch in flight that long).
+    sink_es_timeout_s: float = Field(30.0, gt=0)
     # Health reports degraded when a batch has been in flight, or the published position has not moved, this long.
     sink_stall_after_s: float = Field(10.0, gt=0)
 
@@ -182,8 +197,9 @@ class Settings(BaseSettings):
             database=self.pg_database,
         )
 
-    def sink_port(self, view: str) -> int:
-        return self.sink_port_base + self.views.index(view)
+    def sink_port(self, view: str, worker: int = 0) -> int:
+        """The /health and /metrics port of a view's worker ``worker`` (0-based)."""
+        return self.sink_port_base + self.views.index(view) + SINK_WORKER_PORT_STRIDE * worker
 
     @property
     def supervisor_socket(self) -> Path:

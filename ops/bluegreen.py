@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response
+from sinks.pipeline import Rebuilt, RootRefs, bulk_operations, read_bulk_response
 from sinks.rebuild import rebuild
 from sinks.view import View
 
@@ -41,20 +41,42 @@ def current_index(es: Elasticsearch, alias: str) -> str | None:
 
 
 def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progress: Callable[[int, int], None]) -> int:
-    """Writes the document of every root into ``index``, chunk by chunk, each from its own snapshot."""
-    schema, table = view.root.split(".")
+    """Writes the document of every root into ``index``, chunk by chunk, each chunk from its own snapshot (and
+    versioned by it, so the worker catching up afterwards never goes back on a newer document).
+
+    The next chunk is built while the previous one's _bulk is in flight: a fill costs about the larger of the
+    master's and Elasticsearch's share, not their sum. ``progress(done, total)`` after each chunk."""
     with pool.connection() as conn, conn.transaction():
-        query = sql.SQL("SELECT id::text FROM {}.{} ORDER BY id").format(sql.Identifier(schema), sql.Identifier(table))
-        ids = [str(r[0]) for r in conn.execute(query)]
-    written = 0
-    for i in range(0, len(ids), CHUNK):
-        rebuilt = rebuild(pool, view, RootRefs(direct=set(ids[i : i + CHUNK])))
-        outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt)).body))
-        if outcome.rejected or outcome.retryable:
-            raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
-        written += len(rebuilt.docs)
-        progress(min(i + CHUNK, len(ids)), len(ids))
+        ids = [[str(r[0]) for r in conn.execute(documents.ids_sql)] for documents in view.documents]
+    total = sum(len(kind_ids) for kind_ids in ids)
+    written = done = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill-bulk") as bulk:
+        in_flight: Future[tuple[int, int]] | None = None
+        for kind, kind_ids in enumerate(ids):
+            for i in range(0, len(kind_ids), CHUNK):
+                chunk = kind_ids[i : i + CHUNK]
+                rebuilt = rebuild(pool, view, RootRefs.of(chunk, kind))
+                if in_flight is not None:
+                    written, done = _progressed(in_flight, written, done, total, progress)
+                in_flight = bulk.submit(_write, es, index, rebuilt, len(chunk))
+        if in_flight is not None:
+            written, done = _progressed(in_flight, written, done, total, progress)
     return written
+
+
+def _write(es: Elasticsearch, index: str, rebuilt: Rebuilt, roots: int) -> tuple[int, int]:
+    outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt)).body))
+    if outcome.rejected or outcome.retryable:
+        raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
+    return len(rebuilt.docs), roots
+
+
+def _progressed(
+    future: Future[tuple[int, int]], written: int, done: int, total: int, progress: Callable[[int, int], None]
+) -> tuple[int, int]:
+    docs, roots = future.result()
+    progress(done + roots, total)
+    return written + docs, done + roots
 
 
 def rebuild_view(

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from farmacy.settings import ROOT, Settings, http_url
+from farmacy.settings import ROOT, Settings, WorkerControlKind, http_url
 
 app = typer.Typer(
     help="Farmacy Food CQRS platform: local stack, operations and tools.",
@@ -54,7 +54,29 @@ def restart(names: Annotated[list[str], typer.Argument(help="Programs, e.g. comm
     for name in names:
         sup.stop(name)
         sup.start(name)
-        print(f"{name}: {sup.info(name)['statename']}")
+        for member in sup.members(name):
+            print(f"{member}: {sup.info(member)['statename']}")
+
+
+@app.command()
+def scale(
+    view: Annotated[str, typer.Argument(help="A view, e.g. inventory")],
+    workers: Annotated[int, typer.Argument(help="How many sink workers the view runs (at most its partitions)")],
+) -> None:
+    """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them."""
+    settings = _settings()
+    if settings.worker_control is WorkerControlKind.COMPOSE:
+        from ops.workers import ComposeWorkers
+
+        ComposeWorkers(settings).scale(view, workers)
+    else:
+        from stack.lifecycle import scale_workers
+
+        try:
+            scale_workers(settings, view, workers)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    print(f"{view}: {workers} worker(s)")
 
 
 @app.command()
@@ -87,10 +109,12 @@ def _print_status(settings: Settings) -> bool:
 def test(ctx: typer.Context) -> None:
     """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
     from stack import lifecycle
+    from stack.k8s_tools import ensure_installed
     from stack.system import find_promtool
 
     settings = _settings()
     find_promtool()  # the monitoring tests run the alert-rule tests with it
+    ensure_installed(settings)  # kustomize and kubeconform: the deploy/k8s tests build and validate every overlay
     if not lifecycle.is_up(settings):
         lifecycle.up(settings, seed=True)
     result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT)
@@ -135,7 +159,8 @@ def seed() -> None:
 def manifests(
     check: Annotated[bool, typer.Option(help="Only report files that differ; exit 1 if any")] = False,
 ) -> None:
-    """Render what derives from the list of views: docker-compose.yml's sink services, monitoring/prometheus.yml."""
+    """Render what derives from the list of views: docker-compose.yml's sink services, monitoring/prometheus.yml,
+    deploy/k8s/base/generated/."""
     from stack.manifests import repository_settings, stale_files, write_files
 
     settings = repository_settings()

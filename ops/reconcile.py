@@ -13,7 +13,6 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response
@@ -45,17 +44,14 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def projection(pool: ConnectionPool, view: View) -> dict[str, dict[str, Any]]:
-    """Every document the view should hold, built from the master."""
-    schema, table = view.root.split(".")
+    """Every document the view should hold, built from the master (in one snapshot)."""
+    docs: dict[str, dict[str, Any]] = {}
     with pool.connection() as conn, conn.transaction():
-        ids = [
-            str(r[0])
-            for r in conn.execute(sql.SQL("SELECT id FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
-        ]
-        docs: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids, CHUNK):
-            for root_id, doc in conn.execute(view.build_sql, {"ids": chunk}):
-                docs[str(root_id)] = doc
+        for documents in view.documents:
+            ids = [str(r[0]) for r in conn.execute(documents.ids_sql)]
+            for chunk in _chunks(ids, CHUNK):
+                for root_id, doc in conn.execute(documents.build_sql, {"ids": chunk}):
+                    docs[str(root_id)] = doc
     return docs
 
 
@@ -80,7 +76,7 @@ def reconcile(pool: ConnectionPool, es: Elasticsearch, view: View, repair: bool 
     drift = compare(view, projection(pool, view), view_documents(es, view))
     if repair and drift.total:
         for chunk in _chunks([*drift.missing, *drift.extra, *drift.different], CHUNK):
-            rebuilt = rebuild(pool, view, RootRefs(direct=set(chunk)))
+            rebuilt = rebuild(pool, view, RootRefs(direct=view.by_kind(chunk)))
             outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(view.alias, rebuilt)).body))
             drift.repaired += outcome.applied
         es.indices.refresh(index=view.alias)

@@ -24,7 +24,7 @@ def replay_view(settings: Settings, view: str, offsets: list[str], from_beginnin
     targets = [parse_offset(s) for s in offsets]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     if from_beginning:
-        topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
+        topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
         metadata = admin.list_topics(timeout=10).topics
         targets += [TopicPartition(t, p, FIRST_OFFSET) for t in topics if t in metadata for p in metadata[t].partitions]
     workers = worker_control(settings)

@@ -52,7 +52,7 @@ def _committed(admin: AdminClient, group: str, partitions: list[TopicPartition])
 
 
 def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
-    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].sources]
+    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
     partitions = _partitions(admin, topics)
     ends, committed = _ends(admin, partitions), _committed(admin, group_id(settings, view), partitions)
     dlq = dead_letter_topic(settings, view)

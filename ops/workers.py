@@ -26,25 +26,21 @@ class WorkerControl(Protocol):
 
 
 class SupervisorWorkers:
-    """The local stack: each worker is a supervisord program (``sink-<view>``), driven over its XML-RPC socket."""
+    """The local stack: a view's workers are the processes of the supervisord program ``sink-<view>`` (one group),
+    driven over its XML-RPC socket."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         transport = SupervisorTransport(None, None, f"unix://{settings.supervisor_socket}")
         self._rpc: Any = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def stop(self, view: str) -> None:
-        try:
-            self._rpc.supervisor.stopProcess(worker_program(view), True)
-        except xmlrpc.client.Fault as fault:
-            if "NOT_RUNNING" not in fault.faultString:
-                raise
+        self._rpc.supervisor.stopProcessGroup(worker_program(view), True)
 
     def start(self, view: str) -> None:
-        try:
-            self._rpc.supervisor.startProcess(worker_program(view), True)
-        except xmlrpc.client.Fault as fault:
-            if "ALREADY_STARTED" not in fault.faultString:
-                raise RuntimeError(f"{worker_program(view)} failed to start: {fault.faultString}") from fault
+        for result in self._rpc.supervisor.startProcessGroup(worker_program(view), True):
+            if result["status"] not in (80, 60):  # SUCCESS, ALREADY_STARTED (supervisor.xmlrpc.Faults)
+                raise RuntimeError(f"{result['group']}:{result['name']} failed to start: {result['description']}")
 
 
 class ComposeWorkers:
@@ -58,6 +54,12 @@ class ComposeWorkers:
 
     def start(self, view: str) -> None:
         subprocess.run([*self._compose, "start", worker_program(view)], check=True)
+
+    def scale(self, view: str, count: int) -> None:
+        """Runs ``count`` replicas of the view's worker service (the local stack's count is `farmacy scale`'s,
+        kept with the stack's configuration: stack/scale.py)."""
+        service = worker_program(view)
+        subprocess.run([*self._compose, "up", "-d", "--no-deps", "--scale", f"{service}={count}", service], check=True)
 
 
 def worker_control(settings: Settings) -> WorkerControl:

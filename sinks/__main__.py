@@ -1,4 +1,7 @@
-"""`python -m sinks <view>`: run one view's sink worker until SIGTERM/SIGINT."""
+"""`python -m sinks <view> [worker]`: run one of a view's sink workers until SIGTERM/SIGINT.
+
+``worker`` (0-based, default 0) only picks the worker's /health port and client ids: the workers of a view are one
+consumer group, and Kafka shares the partitions among them."""
 
 from __future__ import annotations
 
@@ -16,13 +19,15 @@ from sinks.views import VIEWS
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in VIEWS:
-        print(f"usage: python -m sinks {{{','.join(VIEWS)}}}", file=sys.stderr)
+    if len(argv) not in (1, 2) or argv[0] not in VIEWS or (len(argv) == 2 and not argv[1].isdigit()):
+        print(f"usage: python -m sinks {{{','.join(VIEWS)}}} [worker]", file=sys.stderr)
         return 2
+    worker = int(argv[1]) if len(argv) == 2 else 0
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    runner = bootstrap(settings, argv[0])
-    server = serve(settings.bind_host, settings.sink_port(argv[0]), runner.health)
+    structlog.contextvars.bind_contextvars(worker=worker)
+    runner = bootstrap(settings, argv[0], worker)
+    server = serve(settings.bind_host, settings.sink_port(argv[0], worker), runner.health)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         structlog.get_logger("sink").info("signal received; finishing the current batch", signal=signum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
@@ -36,21 +36,43 @@ CAPTURE_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "3
 
 
 def ensure_topic(settings: Settings, name: str, compacted: bool = False, keep: bool = False) -> None:
-    """Creates a topic when missing: compacted like the capture topics, kept for good (dead letters: each holds its
-    view until resolved, however long that takes), or kept 30 days."""
+    """Creates a topic when missing: compacted like the capture topics (with ``topic_partitions`` partitions, added
+    to one that has fewer), kept for good (dead letters: each holds its view until resolved, however long that
+    takes), or kept 30 days.
+
+    Adding partitions to a capture topic is safe here although it moves keys to other partitions: an event only
+    names the roots to rebuild, and every rebuild reads the master and carries its snapshot's version, so the order
+    in which two partitions' events are applied never decides what a document holds."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     retention = {"retention.ms": "-1" if keep else str(30 * 24 * 3600 * 1000)}
     config = CAPTURE_TOPIC_CONFIG if compacted else retention
-    futures = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
+    partitions = settings.topic_partitions if compacted else 1
+    # -1: the brokers' default.replication.factor (1 on one broker, 3 on a cluster with min.insync.replicas 2,
+    # where a topic with one replica could never take an acks=all write).
+    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config)])
     for future in futures.values():
         try:
             future.result()
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
+            if compacted:
+                _ensure_partitions(admin, name, partitions)
 
 
-def bootstrap(settings: Settings, view_name: str) -> Runner:
+def _ensure_partitions(admin: AdminClient, name: str, count: int) -> None:
+    have = len(admin.list_topics(topic=name, timeout=10).topics[name].partitions)
+    if have >= count:
+        return
+    for future in admin.create_partitions([NewPartitions(name, count)]).values():
+        try:
+            future.result()
+        except KafkaException as exc:  # another worker of the view added them first
+            if "INVALID_PARTITIONS" not in str(exc):
+                raise
+
+
+def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
     view = VIEWS[view_name]
     # No client-side retries: the runner decides (an unanswered request is an outage, and shows in health).
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=settings.sink_es_timeout_s, max_retries=0)
@@ -60,7 +82,7 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
     ensure_topic(settings, dlq, keep=True)
     redrive = settings.redrive_topic(view_name)
     ensure_topic(settings, redrive)
-    topics = [settings.topic(*table.split(".")) for table in view.sources]
+    topics = [settings.topic(*table.split(".")) for table in view.tables]
     # Debezium creates a table's topic with its first event; on a fresh system that can be after this worker
     # subscribed, and a consumer notices new topics only on a metadata refresh. Create them now, with the
     # settings the connector would use (connectors/*.json: topic.creation.default.*).
@@ -80,7 +102,10 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
             "heartbeat.interval.ms": 1_500,
             "enable.partition.eof": False,
             "topic.metadata.refresh.interval.ms": 10_000,
-            "client.id": f"sink-{view_name}",
+            # Several workers share a view's partitions; a worker joining or leaving moves only the partitions
+            # that change hands, and the others keep flowing through the rebalance.
+            "partition.assignment.strategy": "cooperative-sticky",
+            "client.id": f"sink-{view_name}-{worker}",
         }
     )
     producer = Producer(
@@ -88,10 +113,10 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
             "bootstrap.servers": settings.kafka_bootstrap,
             "acks": "all",
             "enable.idempotence": True,
-            "client.id": f"sink-{view_name}-dlq",
+            "client.id": f"sink-{view_name}-{worker}-dlq",
         }
     )
-    pool = read_pool(settings, f"sink-{view_name}")
+    pool = read_pool(settings, f"sink-{view_name}-{worker}")
     config = RunnerConfig(
         batch_size=settings.sink_batch_size,
         poll_timeout_s=settings.sink_poll_timeout_s,
@@ -100,12 +125,26 @@ def bootstrap(settings: Settings, view_name: str) -> Runner:
         dead_letter_topic=dlq,
         redrive_topic=redrive,
         stall_after_s=settings.sink_stall_after_s,
+        bulk_max_bytes=settings.sink_bulk_max_bytes,
     )
 
     def new_admin() -> AdminClient:
-        return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-offsets"})
+        return AdminClient(
+            {"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"sink-{view_name}-{worker}-offsets"}
+        )
 
-    watermark = Watermark(view_name, view.alias, pool, consumer, new_admin, es, settings.slot_name, settings.sync_index)
+    watermark = Watermark(
+        view_name,
+        view.alias,
+        pool,
+        consumer,
+        new_admin,
+        es,
+        settings.slot_name,
+        settings.sync_index,
+        topics=[*topics, redrive],
+        worker=str(worker),
+    )
     watermark.load_holds()
     runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark)
     runner.dead_lettered = dead_lettered_coordinates(settings, view_name)

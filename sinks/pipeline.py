@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from farmacy.lsn import lsn_text
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
@@ -15,29 +17,40 @@ from sinks.view import Direct, Lookup, View
 
 @dataclass
 class RootRefs:
-    """The roots a batch touches: some known directly, some to be found by lookup queries."""
+    """The roots a batch touches, per kind of document (View.documents, by position): some known directly, some to
+    be found by lookup queries."""
 
-    direct: set[str] = field(default_factory=set)
-    lookups: dict[str, set[str]] = field(default_factory=dict)  # table -> changed keys
+    direct: dict[int, set[str]] = field(default_factory=dict)  # kind -> root ids
+    lookups: dict[tuple[int, str], set[str]] = field(default_factory=dict)  # (kind, table) -> changed keys
     max_lsn: int | None = None
     txids: set[int] = field(default_factory=set)  # transactions whose changes the rebuild must see
 
+    @classmethod
+    def of(cls, ids: set[str] | list[str], kind: int = 0) -> RootRefs:
+        """Roots of one kind known by id (reconciliation, blue/green fills)."""
+        return cls(direct={kind: set(ids)})
+
     def add(self, view: View, event: ChangeEvent) -> None:
-        source = view.sources.get(event.table)
-        if source is None:
+        touched = False
+        for kind, documents in enumerate(view.documents):
+            source = documents.sources.get(event.table)
+            if source is None:
+                continue
+            touched = True
+            if isinstance(source, Direct):
+                root = "/".join(_uuid_key(event, column) for column in source.columns)
+                self.direct.setdefault(kind, set()).add(root)
+            else:
+                self.lookups.setdefault((kind, event.table), set()).add(_uuid_key(event, source.column))
+        if not touched:
             return
-        value = _uuid_key(event, source.column)
-        if isinstance(source, Direct):
-            self.direct.add(value)
-        else:
-            self.lookups.setdefault(event.table, set()).add(value)
         if event.lsn is not None:
             self.max_lsn = event.lsn if self.max_lsn is None else max(self.max_lsn, event.lsn)
         if event.txid is not None:
             self.txids.add(event.txid)
 
     def empty(self) -> bool:
-        return not self.direct and not self.lookups
+        return not any(self.direct.values()) and not self.lookups
 
 
 def _uuid_key(event: ChangeEvent, column: str) -> str:
@@ -55,8 +68,8 @@ def route(view: View, events: list[ChangeEvent]) -> RootRefs:
     return refs
 
 
-def lookup_sql(view: View, table: str) -> str:
-    source = view.sources[table]
+def lookup_sql(view: View, kind: int, table: str) -> str:
+    source = view.documents[kind].sources[table]
     assert isinstance(source, Lookup)
     return source.sql
 
@@ -109,6 +122,32 @@ def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -
     for root_id in sorted(rebuilt.deleted):
         ops.append({"delete": {"_index": index, "_id": root_id, **version}})
     return ops
+
+
+def bulk_bodies(ops: list[dict[str, Any]], max_bytes: int) -> list[bytes]:
+    """The _bulk NDJSON of ``ops`` (action lines, each followed by its document unless a delete), serialized once
+    (orjson) and cut into bodies of at most ``max_bytes`` each (a single action bigger than that goes alone), so a
+    fan-out to thousands of documents is several requests of a sane size, not one Elasticsearch may refuse."""
+    bodies: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    i = 0
+    while i < len(ops):
+        action = ops[i]
+        lines = [orjson.dumps(action)]
+        i += 1
+        if "delete" not in action:
+            lines.append(orjson.dumps(ops[i]))
+            i += 1
+        item = b"\n".join(lines) + b"\n"
+        if current and size + len(item) > max_bytes:
+            bodies.append(b"".join(current))
+            current, size = [], 0
+        current.append(item)
+        size += len(item)
+    if current:
+        bodies.append(b"".join(current))
+    return bodies
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from sinks.errors import DeployError, PoisonEventError, RetryableError
 from sinks.pipeline import Rebuilt, RootRefs, lookup_sql, snapshot_version
 from sinks.view import View
 
+BUILD_CHUNK = 1000  # roots per build query
+
 SNAPSHOT_SQL = """
 SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint,
        pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
@@ -59,15 +61,19 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
                 raise PoisonEventError(
                     f"event claims WAL position {lsn_text(refs.max_lsn)}, beyond the database's {lsn_text(lsn)}"
                 )
-            roots = set(refs.direct)
-            for table, keys in refs.lookups.items():
-                for (root_id,) in conn.execute(lookup_sql(view, table), [sorted(keys)]):
-                    roots.add(str(root_id))
+            roots: set[str] = set()
             docs: dict[str, dict[str, Any]] = {}
-            if roots:
-                params = {"ids": sorted(roots)}
-                for root_id, doc in conn.execute(view.build_sql, params):
-                    docs[str(root_id)] = doc
+            for kind, documents in enumerate(view.documents):
+                wanted = set(refs.direct.get(kind, ()))
+                for (k, table), keys in refs.lookups.items():
+                    if k == kind:
+                        for (root_id,) in conn.execute(lookup_sql(view, kind, table), [sorted(keys)]):
+                            wanted.add(str(root_id))
+                roots |= wanted
+                ids = sorted(wanted)
+                for start in range(0, len(ids), BUILD_CHUNK):  # a fan-out to thousands of roots: chunked queries
+                    for root_id, doc in conn.execute(documents.build_sql, {"ids": ids[start : start + BUILD_CHUNK]}):
+                        docs[str(root_id)] = doc
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise RetryableError(f"master unavailable: {exc}") from exc
     except psycopg.ProgrammingError as exc:

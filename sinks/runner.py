@@ -33,7 +33,7 @@ from farmacy.lsn import lsn_text
 from sinks import metrics
 from sinks.errors import DeployError, PoisonEventError, RequestTooLarge, RetryableError
 from sinks.events import ChangeEvent, coordinates, dict_headers, parse
-from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response, route
+from sinks.pipeline import RootRefs, bulk_bodies, bulk_operations, read_bulk_response, route
 from sinks.rebuild import rebuild
 from sinks.retries import RetryPolicy, Stopping, failure
 from sinks.view import View
@@ -55,6 +55,7 @@ class RunnerConfig:
     dead_letter_topic: str = ""
     redrive_topic: str = ""
     stall_after_s: float = 10.0
+    bulk_max_bytes: int = 4 << 20
 
 
 @dataclass
@@ -99,7 +100,9 @@ class Runner:
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.consumer.subscribe(
+            self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
         self.log.info("sink started", topics=self.topics, index=self.view.index_name)
         next_progress = time.monotonic() + PROGRESS_EVERY_S
         progress_events = 0
@@ -125,16 +128,14 @@ class Runner:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Eager rebalancing (the default strategy): the callback assigns. With cooperative-sticky this would have
-        # to be incremental_assign.
+        # Cooperative rebalancing (partition.assignment.strategy cooperative-sticky): the callback gets only the
+        # partitions added to this worker, and adds them; the others keep being read through the rebalance.
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
-        consumer.assign(partitions)
-        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
-        if self._waiting:
+        consumer.incremental_assign(partitions)
+        # Assigned while a retry waits, a partition waits too.
+        if self._waiting and partitions:
             consumer.pause(partitions)
-        else:
-            consumer.resume(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.watermark is not None:
@@ -279,8 +280,11 @@ class Runner:
         metrics.REBUILD_SECONDS.labels(self.view.name).observe(t1 - t0)
         ops = bulk_operations(self.view.alias, rebuilt)
         if ops:
+            items: list[dict[str, Any]] = []
             try:
-                response = self.es.bulk(operations=ops)
+                for body in bulk_bodies(ops, self.config.bulk_max_bytes):
+                    # NDJSON serialized once by bulk_bodies: the client sends bytes as they are.
+                    items += self.es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
             except TransportError as exc:
                 raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
             except ApiError as exc:
@@ -293,7 +297,7 @@ class Runner:
                 if exc.meta.status != 400:
                     raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
                 raise
-            outcome = read_bulk_response(dict(response.body))
+            outcome = read_bulk_response({"items": items})
             metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
             metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
             metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)

@@ -15,9 +15,14 @@ VIEWS_DIR = Path(__file__).with_name("views")
 
 @dataclass(frozen=True)
 class Direct:
-    """The changed row's key column *is* the root id (the root table, or a child keyed by its root)."""
+    """The changed row's key column *is* the root id (the root table, or a child keyed by its root). Several columns
+    make a composite id, their values joined by "/" in this order."""
 
-    column: str
+    column: str | tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if isinstance(self.column, str) else self.column
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,61 @@ class Lookup:
 
 
 RootSource = Direct | Lookup
+RootRefsLike = dict[int, set[str]]  # kind -> document ids
+
+
+@dataclass(frozen=True)
+class Documents:
+    """One kind of document in a view's index: which changes touch which of them, and how they are built.
+
+    ``build_sql`` takes ``%(ids)s`` (text[] of document ids) and returns (id text, doc json) for each live one; an id
+    it does not return is deleted. ``ids_sql`` lists every document id the master holds now (for reconciliation
+    and blue/green fills), in id order."""
+
+    sources: dict[str, RootSource]
+    build_sql: str
+    ids_sql: str
+    parts: int = 1  # how many "/"-joined values make one of these ids; each kind of a view has its own count
 
 
 @dataclass(frozen=True)
 class View:
     name: str
-    root: str  # "schema.table" whose primary key "id" is the document id
+    root: str  # "schema.table" whose primary key "id" is the id of the view's first kind of document
     sources: dict[str, RootSource]  # "schema.table" -> how its changes map to roots
     build_sql: str  # one parameter (uuid[] of roots); returns (id text, doc json) for each live root
+    # Further kinds of document in the same index (ids distinct from the first kind's): a view whose root has many
+    # children can keep each child as a document of its own, so a change to one child rewrites one small document.
+    more: tuple[Documents, ...] = ()
+    # The alias the view is written through and read from; its name unless set (a benchmark's scratch copy).
+    alias_name: str = ""
+
+    @property
+    def documents(self) -> tuple[Documents, ...]:
+        """Every kind of document of the view, the root's first."""
+        schema, table = self.root.split(".")
+        first = Documents(self.sources, self.build_sql, f'SELECT id::text FROM "{schema}"."{table}" ORDER BY 1')
+        return (first, *self.more)
+
+    def kind_of(self, doc_id: str) -> int:
+        """Which kind of document (position in ``documents``) an id names: told apart by how many parts it has."""
+        parts = doc_id.count("/") + 1
+        for kind, documents in enumerate(self.documents):
+            if documents.parts == parts:
+                return kind
+        raise ValueError(f"{doc_id!r} is no document id of view {self.name}")
+
+    def by_kind(self, ids: list[str] | set[str]) -> RootRefsLike:
+        """Ids grouped by kind."""
+        grouped: dict[int, set[str]] = {}
+        for doc_id in ids:
+            grouped.setdefault(self.kind_of(doc_id), set()).add(doc_id)
+        return grouped
+
+    @property
+    def tables(self) -> list[str]:
+        """Every table whose changes the view reads (one topic each), in declaration order."""
+        return list(dict.fromkeys(t for d in self.documents for t in d.sources))
 
     @property
     def folder(self) -> Path:
@@ -56,7 +108,7 @@ class View:
 
     @property
     def alias(self) -> str:
-        return self.name
+        return self.alias_name or self.name
 
     @property
     def index_name(self) -> str:

@@ -11,6 +11,14 @@ A dead-lettered change is not applied, so it holds the published position: while
 letters, it publishes at most the position just before the oldest of them (a token read then waits or gets 503,
 never a wrong 200). The holds live in the view's sync document, so a restart keeps them; they are released when
 the dead letter is re-driven and applied, or when an operator discards it (``farmacy dlq``).
+
+Several workers share a view's partitions, so no worker knows the view's position alone. Each publishes what its
+own partitions have reached ("topic[partition]" -> X in the sync document's ``partitions``). Every change of the
+view's sync document is a compare-and-set (read it, change it with ``sync_document``, write it only if nobody wrote
+in between, else again), and sets the view's position to the lowest X over every partition of the view's topics,
+capped by the holds, never lowered. A partition nobody has reported yet (just added, or its worker not started)
+keeps the position where it is. Holds are added and released one at a time in the same way, so two workers never
+overwrite each other's.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any
 import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
 
 from farmacy.lsn import lsn_text
@@ -42,6 +50,60 @@ class Pending:
     ends: dict[Partition, int]
 
 
+EXPECTED_REFRESH_S = 30.0  # how often the partitions of the view's topics are listed again
+CAS_ATTEMPTS = 50
+
+
+def sync_document(
+    current: dict[str, Any],
+    view: str,
+    index: str,
+    expected: list[str],
+    reached: dict[str, int],
+    hold: dict[str, Any] | None = None,
+    release: str | None = None,
+    worker: str | None = None,
+    counts: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The view's sync document after one worker's change: what its partitions reached (never lowered), a hold
+    added or released, its counters; and the view's position worked out again: the lowest position over
+    ``expected`` (every partition of the view's topics), capped below the oldest hold, never lowered, and not set
+    at all while a partition has no position yet."""
+    partitions = {str(k): int(v) for k, v in (current.get("partitions") or {}).items()}
+    for key, lsn in reached.items():
+        partitions[key] = max(partitions.get(key, 0), lsn)
+    holds = {str(h["at"]): int(h["lsn"]) for h in current.get("holds") or []}
+    if hold is not None:
+        holds[str(hold["at"])] = int(hold["lsn"])
+    if release is not None:
+        holds.pop(release, None)
+    workers = dict(current.get("workers") or {})
+    if worker is not None and counts is not None:
+        workers[worker] = counts
+    doc: dict[str, Any] = {
+        **{k: v for k, v in current.items() if k in ("applied_lsn", "applied_lsn_int", "applied_at")},
+        "view": view,
+        "index": index,
+        "partitions": partitions,
+        "holds": [{"at": at, "lsn": lsn} for at, lsn in sorted(holds.items())],
+        "workers": workers,
+        "events": sum(int(w.get("events", 0)) for w in workers.values()),
+        "dead_letters": sum(int(w.get("dead_letters", 0)) for w in workers.values()),
+    }
+    if not expected or any(p not in partitions for p in expected):
+        return doc
+    position = min(partitions[p] for p in expected)
+    if holds:
+        position = min(position, min(holds.values()) - 1)
+    if position > 0 and position > int(doc.get("applied_lsn_int") or 0):
+        doc.update(applied_lsn_int=position, applied_lsn=lsn_text(position), applied_at=datetime.now(UTC).isoformat())
+    return doc
+
+
+def partition_key(partition: tuple[str, int]) -> str:
+    return f"{partition[0]}[{partition[1]}]"
+
+
 class Watermark:
     def __init__(
         self,
@@ -53,7 +115,9 @@ class Watermark:
         es: Elasticsearch,
         slot: str,
         sync_index: str,
-        interval_s: float = 0.1,
+        interval_s: float = 0.05,
+        topics: list[str] | None = None,
+        worker: str = "0",
     ) -> None:
         # End offsets are read through a separate admin client: on the consumer's own connection the
         # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms. After a broker
@@ -71,6 +135,14 @@ class Watermark:
         self.unknown: set[Partition] = set()  # assigned partitions whose committed offset is not known yet
         self._last_observed = 0.0
         self._last_lsn = -1
+        self.topics = list(topics or [])  # the view's topics: its position covers every partition of them
+        self.worker = worker
+        self._expected: list[str] = []
+        self._expected_at = -EXPECTED_REFRESH_S
+        self._observe_now = False
+        self._published_reached = 0
+        self._covered: set[Partition] = set()
+        self._unrefreshed = True  # this worker committed documents no refresh has made searchable yet
 
     # holds: unresolved dead letters keep the published position below them
     def load_holds(self) -> None:
@@ -79,19 +151,23 @@ class Watermark:
             source = self.es.get(index=self.sync_index, id=self.view)["_source"]
         except NotFoundError:
             return
+        except (ApiError, TransportError) as exc:
+            raise RetryableError(f"holds of {self.view} not read from {self.sync_index}: {exc}") from exc
         self.holds = {str(h["at"]): int(h["lsn"]) for h in source.get("holds") or []}
 
     def hold(self, coordinates: str, lsn: int | None) -> None:
         """Records an unresolved dead letter before its offset is committed. Without a position of its own
         (unparseable), it holds the view where it is now."""
         held = lsn if lsn is not None else (self.applied or self.reached or 0) + 1
-        self._save_holds({**self.holds, coordinates: held})
+        self._update(hold={"at": coordinates, "lsn": held})
 
     def release(self, coordinates: str) -> bool:
         """Releases the hold of a change that is now applied (or discarded); False if it held nothing."""
         if coordinates not in self.holds:
+            self.load_holds()  # another worker of the view may have recorded it since this one last read them
+        if coordinates not in self.holds:
             return False
-        self._save_holds({at: lsn for at, lsn in self.holds.items() if at != coordinates})
+        self._update(release=coordinates)
         return True
 
     @property
@@ -99,23 +175,73 @@ class Watermark:
         """The highest position that may be published while the holds stand."""
         return min(self.holds.values()) - 1 if self.holds else None
 
-    def _save_holds(self, new: dict[str, int]) -> None:
-        """Writes the holds into the view's sync document, then keeps them (an outage if Elasticsearch cannot take
-        them: the caller waits it out before committing anything)."""
-        holds = [{"at": at, "lsn": lsn} for at, lsn in sorted(new.items())]
-        try:
-            self.es.update(
-                index=self.sync_index, id=self.view, doc={"view": self.view, "holds": holds}, doc_as_upsert=True
-            )
-        except (ApiError, TransportError) as exc:
-            raise RetryableError(f"holds not saved to {self.sync_index}: {exc}") from exc
-        self.holds = new
+    def _update(
+        self,
+        reached: dict[str, int] | None = None,
+        hold: dict[str, Any] | None = None,
+        release: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        """Changes the view's sync document (``sync_document``) and keeps what it now says (holds, published
+        position). An outage if Elasticsearch cannot take it: a caller recording a hold waits it out before
+        committing anything."""
+        expected = self.expected()
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                try:
+                    found = self.es.get(index=self.sync_index, id=self.view)
+                    current, guard = (
+                        dict(found["_source"]),
+                        {
+                            "if_seq_no": found["_seq_no"],
+                            "if_primary_term": found["_primary_term"],
+                        },
+                    )
+                except NotFoundError:
+                    current, guard = {}, {"op_type": "create"}
+                new = sync_document(
+                    current, self.view, self.alias, expected, reached or {}, hold, release, self.worker, counts
+                )
+                self.es.index(index=self.sync_index, id=self.view, document=new, **guard)
+                break
+            except ConflictError:
+                continue  # another worker of the view wrote in between: read it again
+            except (ApiError, TransportError) as exc:
+                raise RetryableError(f"sync document of {self.view} not updated in {self.sync_index}: {exc}") from exc
+        else:
+            raise RetryableError(f"sync document of {self.view}: {CAS_ATTEMPTS} concurrent writes in a row")
+        self.holds = {str(h["at"]): int(h["lsn"]) for h in new.get("holds") or []}
+        applied = new.get("applied_lsn_int")
+        if applied is not None and (self.applied is None or int(applied) > self.applied):
+            self.applied = int(applied)
+            self.published_at = time.monotonic()
+            metrics.WATERMARK_LSN.labels(self.view).set(self.applied)
+            metrics.WATERMARK_AT.labels(self.view).set_to_current_time()
+
+    def expected(self) -> list[str]:
+        """Every partition of the view's topics (listed again every EXPECTED_REFRESH_S: partitions can be added)."""
+        now = time.monotonic()
+        if self.topics and now - self._expected_at >= EXPECTED_REFRESH_S:
+            try:
+                metadata = self.admin.list_topics(timeout=5)
+                found = [
+                    partition_key((topic, p))
+                    for topic in self.topics
+                    if topic in metadata.topics
+                    for p in metadata.topics[topic].partitions
+                ]
+                if found:
+                    self._expected, self._expected_at = sorted(found), now
+            except KafkaException as exc:
+                log.warning("partitions of the view's topics not listed", error=str(exc)[:200], view=self.view)
+        return self._expected
 
     # positions: next offset to read, per partition, for records applied and committed
     def on_assign(self, partitions: list[TopicPartition]) -> None:
         """Learns where the newly assigned partitions stand. Until that is known (Kafka not answering during a
         rebalance), nothing is published: an unknown partition could hold unapplied changes."""
         self.unknown |= {(tp.topic, tp.partition) for tp in partitions}
+        self.pending.clear()  # observed before these partitions were ours: their ends were not read
         self._resolve_unknown(timeout=10)
 
     def _resolve_unknown(self, timeout: float) -> None:
@@ -139,7 +265,11 @@ class Watermark:
         self.pending.clear()
 
     def committed(self, offsets: dict[Partition, int]) -> None:
+        """Offsets this worker has applied and committed; the slot is observed again at the next tick (publish on
+        apply: a read-your-writes token waits for this, not for the next observation interval)."""
         self.positions.update(offsets)
+        self._observe_now = True
+        self._unrefreshed = True
 
     def end_offsets(self) -> dict[Partition, int]:
         """Current end offset of every assigned partition, in one request."""
@@ -166,17 +296,21 @@ class Watermark:
             self._resolve_unknown(timeout=1)
             if self.unknown:
                 return
-        if now - self._last_observed >= self.interval_s and self.positions:
-            self._last_observed = now
+        if (self._observe_now or now - self._last_observed >= self.interval_s) and self.positions:
+            self._last_observed, self._observe_now = now, False
             self._observe()
         while self.pending and all(self.positions.get(p, 0) >= end for p, end in self.pending[0].ends.items()):
-            lsn = self.pending.popleft().lsn
-            self.reached = lsn if self.reached is None else max(self.reached, lsn)
+            done = self.pending.popleft()
+            self.reached = done.lsn if self.reached is None else max(self.reached, done.lsn)
+            # Only the partitions whose ends were read with that observation have reached it (one assigned since
+            # then has not been checked against it).
+            self._covered = set(done.ends)
         if self.reached is None:
             return
-        publishable = self.reached if self.cap is None else min(self.reached, self.cap)
-        if publishable > 0 and (self.applied is None or publishable > self.applied):
-            self._publish(publishable, events, dead_letters)
+        # What this worker's partitions reached is published once per new position (the view's position, capped by
+        # the holds, is worked out in the sync document).
+        if self.reached > 0 and self.reached > self._published_reached:
+            self._publish(self.reached, events, dead_letters)
 
     def _observe(self) -> None:
         with self.pool.connection() as conn, conn.transaction():
@@ -191,19 +325,11 @@ class Watermark:
         self.pending.append(Pending(lsn, self.end_offsets()))
 
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
-        self.es.indices.refresh(index=self.alias)
-        doc: dict[str, Any] = {
-            "view": self.view,
-            "applied_lsn": lsn_text(lsn),
-            "applied_lsn_int": lsn,
-            "index": self.alias,
-            "applied_at": datetime.now(UTC).isoformat(),
-            "events": events,
-            "dead_letters": dead_letters,
-            "holds": [{"at": at, "lsn": held} for at, held in sorted(self.holds.items())],
-        }
-        self.es.index(index=self.sync_index, id=self.view, document=doc)
-        self.applied = lsn
-        self.published_at = time.monotonic()
-        metrics.WATERMARK_LSN.labels(self.view).set(lsn)
-        metrics.WATERMARK_AT.labels(self.view).set_to_current_time()
+        """Publishes that this worker's partitions have reached ``lsn`` (after a refresh, so searches see what it
+        applied); the view's position is the lowest over all partitions (``sync_document``)."""
+        if self._unrefreshed:  # what this worker applied must be searchable before it says so
+            self.es.indices.refresh(index=self.alias)
+            self._unrefreshed = False
+        reached = {partition_key(p): lsn for p in self._covered if p in self.positions}
+        self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
+        self._published_reached = lsn

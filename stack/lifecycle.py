@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
 from farmacy.settings import Settings, http_url
 from farmacy.views import worker_program
-from stack import health, postgres
+from stack import health, postgres, scale
 from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
@@ -38,9 +38,18 @@ def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
         "ops-api": partial(health.http_health, _health_url(settings.ops_port)),
         "watchdog": partial(health.http_health, _health_url(settings.watchdog_port)),
     }
-    for view in settings.views:
-        result[worker_program(view)] = partial(health.http_health, _health_url(settings.sink_port(view)))
+    for view, count in scale.workers(settings, layout_for(settings)).items():
+        for name, port in worker_processes(settings, view, count):
+            result[name] = partial(health.http_health, _health_url(port))
     return result
+
+
+def worker_processes(settings: Settings, view: str, count: int) -> list[tuple[str, int]]:
+    """A view's sink workers as supervisord names them, with each one's /health port."""
+    program = worker_program(view)
+    if count == 1:
+        return [(program, settings.sink_port(view))]
+    return [(f"{program}:{program}-{i}", settings.sink_port(view, i)) for i in range(count)]
 
 
 def _health_url(port: int) -> str:
@@ -123,9 +132,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         sup.start(name)
     for name in SERVICES:
         health.wait_healthy(name, check[name], 60)
-    for view in settings.views:  # serving is enough: a sink may rightly report degraded (an unresolved dead letter)
-        url = f"http://127.0.0.1:{settings.sink_port(view)}/health"
-        health.wait_healthy(worker_program(view), partial(health.http_health, url, serving_is_enough=True), 60)
+    _wait_workers_serving(settings, settings.views)
 
     if seed:
         from stack.demo import seed_demo
@@ -133,6 +140,27 @@ def up(settings: Settings, seed: bool = True) -> None:
         with step("seeding the demo dataset through the command API"):
             seed_demo(settings)
     say(f"stack up in {time.monotonic() - started:.1f}s")
+
+
+def _wait_workers_serving(settings: Settings, views: Iterable[str]) -> None:
+    """Serving is enough: a sink may rightly report degraded (an unresolved dead letter)."""
+    counts = scale.workers(settings, layout_for(settings))
+    for view in views:
+        for name, port in worker_processes(settings, view, counts[view]):
+            check = partial(health.http_health, _health_url(port), serving_is_enough=True)
+            health.wait_healthy(name, check, 60)
+
+
+def scale_workers(settings: Settings, view: str, count: int) -> None:
+    """`farmacy scale VIEW N`: keeps the count with the stack's configuration, renders it, and has supervisord run
+    that many workers of the view (the view's workers restart; the group's offsets keep their place)."""
+    layout = layout_for(settings)
+    scale.save(settings, layout, view, count)
+    render_all(settings, layout, install(layout), service_user())
+    sup = Supervisor(layout)
+    sup.start_daemon()  # reloads: the view's program changed, so its group is replaced
+    sup.start(worker_program(view))
+    _wait_workers_serving(settings, [view])
 
 
 def _check_traversable(root: Path) -> None:
@@ -174,7 +202,8 @@ def status(settings: Settings) -> list[dict[str, str]]:
     infos = {i["name"]: i for i in sup.all_info()} if running else {}
     rows = []
     check = probes(settings)
-    for name in (*ENGINES, *SERVICES, *(worker_program(v) for v in settings.views)):
+    infos.update({f"{i['group']}:{i['name']}": i for i in infos.values() if i["group"] != i["name"]})
+    for name in (*ENGINES, *SERVICES, *(n for n in check if n not in ENGINES and n not in SERVICES)):
         info = infos.get(name, {})
         state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
         h = check[name]() if state == "RUNNING" else Health(False, "-")

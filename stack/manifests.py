@@ -1,8 +1,9 @@
 """Configuration derived from the one list of views (``Settings.views``, defaulting to farmacy/views.py).
 
 Adding a view must not mean editing copies of the list: the sink workers' supervised programs, their compose
-services and the Prometheus scrape targets are rendered here from settings. Two of them are files in the repository
-(``docker-compose.yml``'s sink services, ``monitoring/prometheus.yml``); ``farmacy manifests`` rewrites them and
+services and the Prometheus scrape targets are rendered here from settings. Some are files in the repository
+(``docker-compose.yml``'s sink services, ``monitoring/prometheus.yml``, and deploy/k8s/base/generated/ from
+stack/k8s_manifests.py); ``farmacy manifests`` rewrites them and
 ``farmacy manifests --check`` (run by the unit tests) fails when they differ from what the settings give.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
+from stack.k8s_manifests import k8s_files
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_FILE = ROOT / "monitoring" / "prometheus.yml"
@@ -33,10 +35,15 @@ class Program:
     stopsignal: str = "TERM"
     as_service_user: bool = True
     environment: dict[str, str] = field(default_factory=dict)
+    # More than one: supervisord runs that many processes "<name>-<i>" in the group <name>, and ``%(process_num)d``
+    # in the command is each one's i (0-based).
+    numprocs: int = 1
 
 
-def service_programs(settings: Settings) -> list[Program]:
-    """Our own processes: the APIs, the watchdog, and one sink worker per view."""
+def service_programs(settings: Settings, workers: dict[str, int] | None = None) -> list[Program]:
+    """Our own processes: the APIs, the watchdog, and each view's sink workers (``workers`` per view, by default
+    ``settings.sink_workers``), one program per view with a process per worker."""
+    workers = workers or {}
     py = sys.executable
     ours = [
         Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
@@ -45,7 +52,13 @@ def service_programs(settings: Settings) -> list[Program]:
         Program("watchdog", [py, "-m", "ops.watchdog"], directory=ROOT, as_service_user=False),
     ]
     sinks = [
-        Program(worker_program(v), [py, "-m", "sinks", v], directory=ROOT, as_service_user=False)
+        Program(
+            worker_program(v),
+            [py, "-m", "sinks", v, "%(process_num)d"],
+            directory=ROOT,
+            as_service_user=False,
+            numprocs=workers.get(v, settings.sink_workers),
+        )
         for v in settings.views
     ]
     return ours + sinks
@@ -72,8 +85,10 @@ def compose_sink_services(settings: Settings) -> str:
         condition: service_healthy
       register:
         condition: service_completed_successfully
-    ports:
-      - "127.0.0.1:{port}:{port}"
+    # Scaled with `farmacy scale {view} N` (docker compose up --scale): replicas share the container port, so it
+    # is exposed to the compose network (Prometheus, health checks), not published on the host.
+    expose:
+      - "{port}"
     healthcheck:
       test: ["CMD", "python", "-c", "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)",
              "http://127.0.0.1:{port}/health"]
@@ -99,7 +114,7 @@ def scrape_targets(settings: Settings) -> dict[str, list[str]]:
         "command-api": [f"{host}:{settings.command_port}"],
         "query-api": [f"{host}:{settings.query_port}"],
         "ops-api": [f"{host}:{settings.ops_port}"],
-        "sinks": [f"{host}:{settings.sink_port(v)}" for v in settings.views],
+        "sinks": [f"{host}:{settings.sink_port(v, i)}" for i in range(settings.sink_workers) for v in settings.views],
         "watchdog": [f"{host}:{settings.watchdog_port}"],
     }
 
@@ -134,6 +149,7 @@ def rendered_files(settings: Settings) -> dict[Path, str]:
     return {
         COMPOSE_FILE: compose_file(settings, COMPOSE_FILE.read_text()),
         PROMETHEUS_FILE: prometheus_config(settings),
+        **k8s_files(settings),
     }
 
 

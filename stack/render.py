@@ -10,6 +10,7 @@ from pathlib import Path
 from string import Template
 
 from farmacy.settings import ROOT, Settings
+from stack import scale
 from stack.install import Installed
 from stack.layout import Layout
 from stack.manifests import Program, service_programs
@@ -160,7 +161,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             directory=connect_dir,
             startsecs=5,
         ),
-        *service_programs(settings),
+        *service_programs(settings, scale.workers(settings, layout)),
     ]
 
     parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]
@@ -178,6 +179,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
                 startsecs=p.startsecs,
                 stopsignal=p.stopsignal,
                 logs=layout.logs,
+                procs_lines=(
+                    f"numprocs={p.numprocs}\nprocess_name=%(program_name)s-%(process_num)d" if p.numprocs > 1 else ""
+                ),
+                log_name=f"{p.name}-%(process_num)d" if p.numprocs > 1 else p.name,
             )
         )
     layout.supervisord_conf.write_text("\n".join(parts))

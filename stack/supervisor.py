@@ -51,32 +51,48 @@ class Supervisor:
         say(f"supervisord running (config {self.layout.supervisord_conf})")
 
     def info(self, name: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self._rpc.supervisor.getProcessInfo(name))
+        return cast(dict[str, Any], self._rpc.supervisor.getProcessInfo(self.members(name)[0]))
 
     def all_info(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self._rpc.supervisor.getAllProcessInfo())
 
+    def members(self, name: str) -> list[str]:
+        """The processes a name stands for, as supervisord names them: the program itself, or, for a program that
+        runs several processes (a view's sink workers), each of them as "group:process"; "group:process" as is."""
+        if ":" in name:
+            return [name]
+        found = [
+            i["name"] if i["name"] == i["group"] else f"{i['group']}:{i['name']}"
+            for i in self.all_info()
+            if i["group"] == name
+        ]
+        return found or [name]
+
     def start(self, name: str) -> None:
-        if self.info(name)["statename"] in ("RUNNING", "STARTING"):
-            return
-        try:
-            self._rpc.supervisor.startProcess(name, True)
-        except xmlrpc.client.Fault as fault:
-            if "ALREADY_STARTED" not in fault.faultString:
-                raise RuntimeError(
-                    f"{name} failed to start ({fault.faultString}); see {self.layout.logs / (name + '.log')}"
-                ) from fault
+        for member in self.members(name):
+            if self._rpc.supervisor.getProcessInfo(member)["statename"] in ("RUNNING", "STARTING"):
+                continue
+            try:
+                self._rpc.supervisor.startProcess(member, True)
+            except xmlrpc.client.Fault as fault:
+                if "ALREADY_STARTED" not in fault.faultString:
+                    log = member.split(":")[-1] + ".log"
+                    raise RuntimeError(
+                        f"{member} failed to start ({fault.faultString}); see {self.layout.logs / log}"
+                    ) from fault
 
     def stop(self, name: str) -> None:
-        try:
-            self._rpc.supervisor.stopProcess(name, True)
-        except xmlrpc.client.Fault as fault:
-            if "NOT_RUNNING" not in fault.faultString:
-                raise
+        for member in self.members(name):
+            try:
+                self._rpc.supervisor.stopProcess(member, True)
+            except xmlrpc.client.Fault as fault:
+                if "NOT_RUNNING" not in fault.faultString:
+                    raise
 
     def kill(self, name: str) -> None:
-        """SIGKILL the program (no clean shutdown); supervisord restarts it (autorestart)."""
-        self._rpc.supervisor.signalProcess(name, "KILL")
+        """SIGKILL the program's processes (no clean shutdown); supervisord restarts them (autorestart)."""
+        for member in self.members(name):
+            self._rpc.supervisor.signalProcess(member, "KILL")
 
     def shutdown(self) -> None:
         self._rpc.supervisor.shutdown()

@@ -1,4 +1,6 @@
 """Invariants 1-3 under load: a randomized, concurrent workload across all contexts, then drain;
+(every view runs its default sink_workers workers over topic_partitions partitions, so this is the scale-out
+convergence check too);
 reconciliation finds zero drift in every view. Then a range of every view's topics is replayed into the
 workers (duplicates, old events after new): still zero drift, and no document's version ever went down."""
 
@@ -53,10 +55,18 @@ def test_views_converge_after_a_concurrent_workload_and_after_a_replay(
     # Replay the last REPLAY_EVENTS events of every topic of every view into the workers.
     baseline = versions(es)
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    metadata = admin.list_topics(timeout=10)
     for view in VIEWS.values():
-        topics = [stack.topic(*t.split(".")) for t in view.sources]
-        ends = admin.list_offsets({TopicPartition(t, 0): OffsetSpec.latest() for t in topics})  # type: ignore[no-untyped-call]
-        starts = [f"{tp.topic}:0:{max(0, f.result().offset - REPLAY_EVENTS)}" for tp, f in ends.items()]
+        topics = [stack.topic(*t.split(".")) for t in view.tables]
+        # Every partition of every topic (the topics have stack.topic_partitions partitions).
+        latest = {
+            TopicPartition(t, p): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            for t in topics
+            for p in metadata.topics[t].partitions
+        }
+        assert len(latest) == len(topics) * stack.topic_partitions
+        ends = admin.list_offsets(latest)
+        starts = [f"{tp.topic}:{tp.partition}:{max(0, f.result().offset - REPLAY_EVENTS)}" for tp, f in ends.items()]
         replay_view(stack, view.name, starts, from_beginning=False)
     for _ in range(6):  # while the replay runs, nothing may go back
         assert_no_regression(baseline, versions(es))

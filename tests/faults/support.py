@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 
@@ -10,6 +13,7 @@ from ops.reconcile import reconcile
 from ops.status import topic_ends
 from sinks.bootstrap import dead_letter_topic, read_pool
 from sinks.views import VIEWS
+from tests.support.commands import active_meal, client, stocked_location
 
 
 def dead_letter_counts(settings: Settings) -> dict[str, int]:
@@ -23,3 +27,34 @@ def drift(settings: Settings, es: Elasticsearch, views: list[str] | None = None)
     """Missing + extra + different documents per view, against the master."""
     with read_pool(settings, "fault-check") as pool:
         return {name: reconcile(pool, es, VIEWS[name]).total for name in views or list(settings.views)}
+
+
+class Writer:
+    """Posts a stock adjustment every ``interval`` seconds in the background; remembers the last token."""
+
+    def __init__(self, stack: Settings, token: str, interval: float = 0.2) -> None:
+        self.stack, self.token, self.interval = stack, token, interval
+        self.stop = threading.Event()
+        self.codes: dict[int, int] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with client(self.stack, self.token) as admin:
+            meal = active_meal(admin)
+            loc = stocked_location(admin, {meal["id"]: 1})
+            body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": 1, "reason": "replenish"}
+            while not self.stop.is_set():
+                try:
+                    code = admin.post("/inventory/adjustments", json=body).status_code
+                except httpx.HTTPError:
+                    code = 0
+                self.codes[code] = self.codes.get(code, 0) + 1
+                self.stop.wait(self.interval)
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(30)

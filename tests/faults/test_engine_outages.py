@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 
@@ -21,7 +20,7 @@ from farmacy.settings import Settings
 from farmacy.views import worker_program
 from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
-from tests.faults.support import dead_letter_counts, drift
+from tests.faults.support import Writer, dead_letter_counts, drift
 from tests.support.commands import active_meal, adjust, client, operator_token, stocked_location
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
@@ -35,37 +34,6 @@ def _sink_health(stack: Settings, view: str) -> dict[str, object]:
         return {"status_code": r.status_code, **r.json()}
     except (httpx.HTTPError, ValueError) as exc:
         return {"status_code": 0, "error": str(exc)}
-
-
-class Writer:
-    """Posts a stock adjustment every ``interval`` seconds in the background; remembers the last token."""
-
-    def __init__(self, stack: Settings, token: str, interval: float = 0.2) -> None:
-        self.stack, self.token, self.interval = stack, token, interval
-        self.stop = threading.Event()
-        self.codes: dict[int, int] = {}
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with client(self.stack, self.token) as admin:
-            meal = active_meal(admin)
-            loc = stocked_location(admin, {meal["id"]: 1})
-            body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": 1, "reason": "replenish"}
-            while not self.stop.is_set():
-                try:
-                    code = admin.post("/inventory/adjustments", json=body).status_code
-                except httpx.HTTPError:
-                    code = 0
-                self.codes[code] = self.codes.get(code, 0) + 1
-                self.stop.wait(self.interval)
-
-    def __enter__(self) -> Writer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop.set()
-        self.thread.join(30)
 
 
 @pytest.fixture

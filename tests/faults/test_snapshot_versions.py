@@ -31,6 +31,7 @@ from tests.support.wait import wait_until
 pytestmark = pytest.mark.faults
 
 VIEW = VIEWS["inventory"]
+INVENTORY_LINE = VIEW.kind_of("a/b")  # the kind of its stock-line documents
 WRITER = "farmacy-visibility-test-writer"
 
 
@@ -54,8 +55,8 @@ def _new_index(es: Elasticsearch, created: list[str]) -> str:
 
 
 def _on_hand(rebuilt: Rebuilt, location_id: str, meal_id: str) -> int:
-    doc: dict[str, Any] = rebuilt.docs[location_id]
-    return int(next(s["on_hand"] for s in doc["stock"] if s["meal_id"] == meal_id))
+    doc: dict[str, Any] = rebuilt.docs[f"{location_id}/{meal_id}"]  # the stock line's own document
+    return int(doc["on_hand"])
 
 
 def _commit_held_before_visibility(settings: Settings, location_id: str, meal_id: str) -> threading.Thread:
@@ -81,7 +82,7 @@ def test_a_rebuild_that_misses_a_committed_change_never_outranks_one_that_sees_i
     with client(stack, admin_token) as admin:
         meal = active_meal(admin)
         loc = stocked_location(admin, {meal["id"]: 3})
-    refs = RootRefs(direct={loc["id"]})
+    refs = RootRefs.of({f"{loc['id']}/{meal['id']}"}, INVENTORY_LINE)
     with read_pool(stack, "visibility-test") as pool, psycopg.connect(stack.pg_dsn, autocommit=True) as dba:
         dba.execute("ALTER SYSTEM SET synchronous_standby_names = 'farmacy_visibility_test_never_answers'")
         dba.execute("SELECT pg_reload_conf()")
@@ -117,13 +118,13 @@ def test_a_rebuild_that_misses_a_committed_change_never_outranks_one_that_sees_i
         index = _new_index(es, created)
         for rebuilt in (first, last):
             read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt), refresh=True).body))
-        stored = es.get(index=index, id=loc["id"])["_source"]
-        assert next(s["on_hand"] for s in stored["stock"] if s["meal_id"] == meal["id"]) == 4
+        stored = es.get(index=index, id=f"{loc['id']}/{meal['id']}")["_source"]
+        assert stored["on_hand"] == 4
     # The running worker got the change's event while it was not yet visible: it waited instead of rebuilding a
     # document without it, so the view ends with the change.
     wait_applied(es, stack, current_lsn(stack), ["inventory"], timeout=60)
-    stored_view = es.get(index="inventory", id=loc["id"])["_source"]
-    assert next(s["on_hand"] for s in stored_view["stock"] if s["meal_id"] == meal["id"]) == 4
+    stored_view = es.get(index="inventory", id=f"{loc['id']}/{meal['id']}")["_source"]
+    assert stored_view["on_hand"] == 4
     print(
         f"\nvisibility: stale rebuild at WAL {stale.lsn} (commit record at or before {past_the_commit}) version "
         f"{stale.version}; fresh rebuild version {fresh.version}"

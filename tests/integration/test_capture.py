@@ -52,7 +52,7 @@ def test_every_topic_a_view_reads_exists_and_is_compacted(stack: Settings) -> No
 
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     existing = admin.list_topics(timeout=10).topics
-    needed = {stack.topic(*t.split(".")) for v in VIEWS.values() for t in v.sources}
+    needed = {stack.topic(*t.split(".")) for v in VIEWS.values() for t in v.tables}
     assert needed <= set(existing), needed - set(existing)
     resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sorted(needed)]
     for resource, future in admin.describe_configs(resources).items():

@@ -257,13 +257,22 @@ def test_command_and_query_ports_published_equal_settings_defaults() -> None:
 
 
 @pytest.mark.parametrize("view", VIEW_NAMES)
-def test_every_sink_publishes_its_settings_health_port(view: str) -> None:
+def test_every_sink_exposes_its_settings_health_port_unpublished_so_it_scales(view: str) -> None:
+    # `farmacy scale VIEW N` runs N replicas of the service: a host port could be published by one of them only.
     port = Settings.model_fields["sink_port_base"].default + VIEW_NAMES.index(view)
-    assert _published(f"sink-{view}") == [(port, port)]
+    assert _published(f"sink-{view}") == []
+    assert _services()[f"sink-{view}"]["expose"] == [str(port)]
+
+
+def _health_port(service: str) -> int:
+    if service.startswith("sink-"):
+        return int(_services()[service]["expose"][0])
+    ((_, container_port),) = _published(service)
+    return container_port
 
 
 @pytest.mark.parametrize("service", ["command-api", "query-api", *(worker_program(v) for v in VIEW_NAMES)])
 def test_our_healthchecks_probe_health_on_the_published_port(service: str) -> None:
-    ((_, container_port),) = _published(service)
+    container_port = _health_port(service)
     check = " ".join(_services()[service]["healthcheck"]["test"])
     assert f"http://127.0.0.1:{container_port}/health" in check

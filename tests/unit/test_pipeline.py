@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -8,7 +9,7 @@ import pytest
 
 from sinks.errors import PoisonEventError
 from sinks.events import ChangeEvent
-from sinks.pipeline import Rebuilt, bulk_operations, read_bulk_response, route, snapshot_version
+from sinks.pipeline import Rebuilt, bulk_bodies, bulk_operations, read_bulk_response, route, snapshot_version
 from sinks.views.inventory import VIEW as INVENTORY
 
 L1, L2, M1 = (str(uuid.uuid4()) for _ in range(3))
@@ -18,19 +19,34 @@ def ev(table: str, key: dict[str, str], lsn: int | None = 10, op: str = "u") -> 
     return ChangeEvent("farmacy." + table, 0, 0, table, key, op, lsn)
 
 
+LOCATION, LINE = 0, 1  # the inventory view's kinds of document
+
+
 def test_root_row_change_maps_to_its_own_id() -> None:
     refs = route(INVENTORY, [ev("inventory.locations", {"id": L1})])
-    assert refs.direct == {L1} and refs.lookups == {}
+    assert refs.direct == {LOCATION: {L1}} and refs.lookups == {}
 
 
-def test_child_row_change_maps_to_its_root_through_the_key() -> None:
+def test_child_row_change_maps_to_its_own_line_and_its_root_through_the_key() -> None:
     refs = route(INVENTORY, [ev("inventory.stock", {"location_id": L2, "meal_id": M1})])
-    assert refs.direct == {L2}
+    assert refs.direct == {LOCATION: {L2}, LINE: {f"{L2}/{M1}"}}
 
 
 def test_embedded_entity_change_becomes_a_lookup_for_fan_out() -> None:
     refs = route(INVENTORY, [ev("catalog.meals", {"id": M1})])
-    assert refs.direct == set() and refs.lookups == {"catalog.meals": {M1}}
+    assert refs.direct == {} and refs.lookups == {(LOCATION, "catalog.meals"): {M1}, (LINE, "catalog.meals"): {M1}}
+
+
+def test_a_location_change_rewrites_the_location_document_only() -> None:
+    refs = route(INVENTORY, [ev("inventory.locations", {"id": L1})])
+    assert LINE not in refs.direct and not any(kind == LINE for kind, _ in refs.lookups)
+
+
+def test_document_ids_tell_their_kind() -> None:
+    assert INVENTORY.kind_of(L1) == LOCATION and INVENTORY.kind_of(f"{L1}/{M1}") == LINE
+    assert INVENTORY.by_kind([L1, f"{L1}/{M1}", L2]) == {LOCATION: {L1, L2}, LINE: {f"{L1}/{M1}"}}
+    with pytest.raises(ValueError, match="no document id"):
+        INVENTORY.kind_of("a/b/c")
 
 
 def test_delete_and_tombstone_map_to_the_same_root() -> None:
@@ -41,7 +57,7 @@ def test_delete_and_tombstone_map_to_the_same_root() -> None:
             ev("inventory.stock", {"location_id": L1, "meal_id": M1}, lsn=None, op="tombstone"),
         ],
     )
-    assert refs.direct == {L1}
+    assert refs.direct == {LOCATION: {L1}, LINE: {f"{L1}/{M1}"}}
 
 
 def test_tables_outside_the_view_are_ignored() -> None:
@@ -128,3 +144,15 @@ def test_bulk_response_refusals_of_the_store_are_outages_not_poison() -> None:
     assert set(outcome.deploy) == {"index_not_found_exception"}  # a delete into a missing index is not "done"
     assert set(outcome.rejected) == {"document_parsing_exception"}
     assert outcome.applied == 1  # deleting what is already gone
+
+
+def test_bulk_bodies_cut_by_bytes_keep_each_action_with_its_document() -> None:
+    rebuilt = Rebuilt(
+        lsn=1, docs={f"d{i}": {"text": "x" * 100} for i in range(50)}, deleted=frozenset({"gone"}), version=7
+    )
+    ops = bulk_operations("inventory", rebuilt)
+    bodies = bulk_bodies(ops, 1000)
+    assert len(bodies) > 5 and all(len(b) <= 1000 for b in bodies)
+    lines = [json.loads(line) for b in bodies for line in b.decode().splitlines()]
+    assert lines == ops  # the same actions and documents, in order, nothing split from its action
+    assert bulk_bodies(ops, 1 << 20) == [b"".join(bodies)]

@@ -53,8 +53,18 @@ def test_toy_view_gets_its_own_sink_port(with_toy: Settings) -> None:
 
 
 def test_toy_view_gets_a_supervised_program(with_toy: Settings) -> None:
-    programs = {p.name: p for p in service_programs(with_toy)}
-    assert programs[worker_program(TOY)].command[-3:] == ["-m", "sinks", TOY]
+    programs = {p.name: p for p in service_programs(with_toy, {TOY: 3})}
+    program = programs[worker_program(TOY)]
+    assert program.command[-4:] == ["-m", "sinks", TOY, "%(process_num)d"]
+    assert program.numprocs == 3
+    assert programs[worker_program(VIEW_NAMES[0])].numprocs == with_toy.sink_workers
+
+
+def test_a_views_workers_get_ports_of_their_own(with_toy: Settings) -> None:
+    ports = [with_toy.sink_port(v, i) for v in with_toy.views for i in range(with_toy.topic_partitions)]
+    assert len(set(ports)) == len(ports)
+    others = (with_toy.command_port, with_toy.query_port, with_toy.ops_port, with_toy.watchdog_port)
+    assert not set(others) & set(ports)
 
 
 def test_toy_view_gets_a_compose_service(with_toy: Settings) -> None:
@@ -62,7 +72,7 @@ def test_toy_view_gets_a_compose_service(with_toy: Settings) -> None:
     service = compose["services"][worker_program(TOY)]
     port = with_toy.sink_port(TOY)
     assert service["command"] == ["python", "-m", "sinks", TOY]
-    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert service["expose"] == [str(port)]
     assert f"http://127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.common.problems import QUERY_RESPONSES
@@ -17,6 +16,8 @@ from farmacy.vocabulary import LocationKind
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=QUERY_RESPONSES)
 VIEW = "inventory"
+MAX_LINES = 9_999  # stock lines of one location in one answer (Elasticsearch's default result window is 10,000)
+LOW_STOCK_NAMES = 20  # meal names low on stock listed per location in a list of locations
 
 
 @router.get(
@@ -32,12 +33,20 @@ async def get_location(
     token_query: ConsistencyQuery = None,
 ) -> LocationInventory:
     view = await freshness(request, VIEW, parse_token(token_header, token_query))
-    try:
-        hit = await es.get(index=VIEW, id=str(location_id))
-    except NotFoundError as exc:
-        raise HTTPException(404, f"location {location_id} is not in the inventory view") from exc
-    doc, doc_freshness = split_freshness(hit["_source"])
-    doc["low_stock_meals"] = [s["meal_name"] for s in doc["stock"] if s["low_stock"]]
+    # One search: the location's document and its stock lines (sinks/views/inventory: one document per line).
+    body = {
+        "query": {"bool": {"filter": [{"term": {"location_id": str(location_id)}}]}},
+        "sort": [{"doc_type": "asc"}, {"meal_name.raw": "asc"}, {"meal_id": "asc"}],
+        "size": MAX_LINES + 1,
+    }
+    resp = await es.search(index=VIEW, body=body)
+    hits = [h["_source"] for h in resp["hits"]["hits"]]
+    if not hits or hits[0].get("doc_type") != "location":
+        raise HTTPException(404, f"location {location_id} is not in the inventory view")
+    doc, doc_freshness = split_freshness(hits[0])
+    lines = [split_freshness(h)[0] for h in hits[1:]]
+    doc["stock"] = lines
+    doc["low_stock_meals"] = [s["meal_name"] for s in lines if s["low_stock"]]
     return LocationInventory(**doc, freshness=doc_freshness, view=view)
 
 
@@ -72,31 +81,21 @@ async def list_locations(
         filters.append({"term": {"city": city}})
     if point is not None and radius_km is not None:
         filters.append({"geo_distance": {"distance": f"{radius_km}km", "geo": {"lat": point.lat, "lon": point.lon}}})
-    low = {
-        "nested": {
-            "path": "stock",
-            "query": {"term": {"stock.low_stock": True}},
-            "score_mode": "none",
-            "inner_hits": {"size": 20, "_source": ["stock.meal_name"]},
-        }
-    }
-    query: dict[str, Any] = {"bool": {"filter": filters}}
+    filters.append({"term": {"doc_type": "location"}})
     if low_stock:
-        query["bool"]["filter"].append(low)
-    else:
-        query["bool"]["should"] = [low]
+        filters.append({"range": {"totals.low_stock_meals": {"gt": 0}}})
+    query: dict[str, Any] = {"bool": {"filter": filters}}
     sort: list[dict[str, Any]] = (
         [{"_geo_distance": {"geo": {"lat": point.lat, "lon": point.lon}, "order": "asc", "unit": "km"}}]
         if point is not None
         else [{"code": "asc"}]
     )
-    body = {"query": query, "sort": sort, "size": size, "_source": {"excludes": ["stock"]}}
+    body = {"query": query, "sort": sort, "size": size}
     resp = await es.search(index=VIEW, body=body)
     items = []
     for hit in resp["hits"]["hits"]:
         doc, _ = split_freshness(hit["_source"])
-        inner = hit.get("inner_hits", {}).get("stock", {}).get("hits", {}).get("hits", [])
-        doc["low_stock_meals"] = [h["_source"]["meal_name"] for h in inner]
+        doc["low_stock_meals"] = doc.pop("low_stock_meal_names")[:LOW_STOCK_NAMES]
         if point is not None:
             doc["distance_km"] = round(distance_km(point, doc["geo"]["lat"], doc["geo"]["lon"]), 3)
         items.append(LocationSummary(**doc))

@@ -1,21 +1,33 @@
-"""`inventory`: one document per location with its stock per meal. Root: inventory.locations."""
+"""`inventory`: what each location holds, as two kinds of document in one index.
+
+- a **location** document (id: the location's id): the location, its stock totals and the names of its meals low
+  on stock. Root: inventory.locations.
+- a **stock line** document (id: "<location_id>/<meal_id>"): one meal at one location, with what is on hand,
+  reserved and available, and the meal's name, status and price. Root: inventory.stock.
+
+A stock change rewrites its line and its location's summary (two small documents), not the location's every line;
+a meal renamed rewrites its lines and the summaries that name it (low on stock); a location changed rewrites its
+own document only, since lines carry nothing of their location but its id. `GET /inventory/locations/{id}` is one
+search that returns the location's document and its lines.
+"""
 
 from __future__ import annotations
 
-from sinks.view import Direct, Lookup, View
+from sinks.view import Direct, Documents, Lookup, View
 
 # A meal is low on stock at a location when this many or fewer units are available.
 LOW_STOCK_AT = 2
 
-BUILD_SQL = f"""
+LOCATION_SQL = f"""
 SELECT l.id::text AS id,
        jsonb_build_object(
+         'doc_type', 'location',
          'location_id', l.id, 'code', l.code, 'name', l.name, 'kind', l.kind, 'status', l.status,
          'operational', l.status IN ('online', 'open'),
          'address', l.address, 'city', l.city,
          'geo', jsonb_build_object('lat', l.latitude, 'lon', l.longitude),
          'updated_at', l.updated_at,
-         'stock', COALESCE(s.items, '[]'::jsonb),
+         'low_stock_meal_names', COALESCE(s.low_names, '[]'::jsonb),
          'totals', jsonb_build_object(
              'meals', COALESCE(s.meals, 0), 'on_hand', COALESCE(s.on_hand, 0),
              'reserved', COALESCE(s.reserved, 0), 'available', COALESCE(s.available, 0),
@@ -23,16 +35,13 @@ SELECT l.id::text AS id,
        ) AS doc
 FROM inventory.locations l
 LEFT JOIN LATERAL (
-    SELECT jsonb_agg(jsonb_build_object(
-               'meal_id', m.id, 'meal_name', m.name, 'meal_status', m.status, 'price_cents', m.price_cents,
-               'on_hand', st.on_hand, 'reserved', st.reserved, 'available', st.on_hand - st.reserved,
-               'low_stock', st.on_hand - st.reserved <= {LOW_STOCK_AT}, 'updated_at', st.updated_at)
-             ORDER BY m.name, m.id) AS items,
-           count(*) AS meals,
+    SELECT count(*) AS meals,
            sum(st.on_hand) AS on_hand,
            sum(st.reserved) AS reserved,
            sum(st.on_hand - st.reserved) AS available,
-           count(*) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT}) AS low_stock_meals
+           count(*) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT}) AS low_stock_meals,
+           jsonb_agg(m.name ORDER BY m.name, m.id) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT})
+             AS low_names
     FROM inventory.stock st
     JOIN catalog.meals m ON m.id = st.meal_id
     WHERE st.location_id = l.id
@@ -40,16 +49,50 @@ LEFT JOIN LATERAL (
 WHERE l.id = ANY(%(ids)s::uuid[])
 """
 
+STOCK_SQL = f"""
+SELECT st.location_id::text || '/' || st.meal_id::text AS id,
+       jsonb_build_object(
+         'doc_type', 'stock',
+         'location_id', st.location_id,
+         'meal_id', m.id, 'meal_name', m.name, 'meal_status', m.status, 'price_cents', m.price_cents,
+         'on_hand', st.on_hand, 'reserved', st.reserved, 'available', st.on_hand - st.reserved,
+         'low_stock', st.on_hand - st.reserved <= {LOW_STOCK_AT}, 'updated_at', st.updated_at
+       ) AS doc
+FROM unnest(%(ids)s::text[]) AS wanted(id)
+JOIN inventory.stock st
+  ON st.location_id = split_part(wanted.id, '/', 1)::uuid AND st.meal_id = split_part(wanted.id, '/', 2)::uuid
+JOIN catalog.meals m ON m.id = st.meal_id
+"""
+
 VIEW = View(
     name="inventory",
     root="inventory.locations",
     sources={
         "inventory.locations": Direct("id"),
+        # A line's quantities are in its location's totals.
         "inventory.stock": Direct("location_id"),
-        # A meal's name, status or price is embedded in every location that stocks it.
+        # A meal's name is in the summaries of the locations where it is low on stock.
         "catalog.meals": Lookup(
-            "id", "SELECT DISTINCT location_id::text FROM inventory.stock WHERE meal_id = ANY(%s::uuid[])"
+            "id",
+            "SELECT DISTINCT location_id::text FROM inventory.stock "
+            f"WHERE meal_id = ANY(%s::uuid[]) AND on_hand - reserved <= {LOW_STOCK_AT}",
         ),
     },
-    build_sql=BUILD_SQL,
+    build_sql=LOCATION_SQL,
+    more=(
+        Documents(
+            sources={
+                "inventory.stock": Direct(("location_id", "meal_id")),
+                # A meal's name, status and price are in each of its lines.
+                "catalog.meals": Lookup(
+                    "id",
+                    "SELECT location_id::text || '/' || meal_id::text FROM inventory.stock "
+                    "WHERE meal_id = ANY(%s::uuid[])",
+                ),
+            },
+            build_sql=STOCK_SQL,
+            ids_sql="SELECT location_id::text || '/' || meal_id::text FROM inventory.stock ORDER BY 1",
+            parts=2,
+        ),
+    ),
 )

@@ -1,0 +1,191 @@
+"""The write side of benchmarks.sync_rate: a paced load of row changes straight into PostgreSQL.
+
+Runs in its own process (so the readers that measure visibility do not slow the pacing down) with several
+connections. Every change is one autocommit statement, written the way the command side writes it:
+
+- stock change: `on_hand + delta` (a replenishment, delta 1..5) with `version + 1` and `updated_at = now()`,
+  and the ledger row (`inventory.adjustments`, append-only, its deltas sum to on_hand) in the same statement.
+  on_hand only grows, so a reader that sees a value >= the one this change returned sees this change;
+- location status toggle: online <-> maintenance (both valid for a smart fridge);
+- meal rename: `<original name> ~<sequence number>`.
+
+Some stock changes are probes: their row is one of the watched documents' rows, and the process reports
+them (with their commit time and WAL position) to the measuring process through a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import resource
+import time
+from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
+from typing import Any
+
+import psycopg
+
+STOCK_SQL = """
+WITH u AS (
+    UPDATE inventory.stock SET on_hand = on_hand + %(d)s, version = version + 1, updated_at = now()
+     WHERE location_id = %(l)s AND meal_id = %(m)s RETURNING on_hand, reserved),
+a AS (
+    INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
+    SELECT %(l)s, %(m)s, %(d)s, 'replenish', 'bench-sync-rate', 'benchmarks.sync_rate' FROM u)
+SELECT on_hand, reserved FROM u"""
+TOGGLE_SQL = """
+UPDATE inventory.locations
+   SET status = CASE status WHEN 'online' THEN 'maintenance' ELSE 'online' END,
+       version = version + 1, updated_at = now()
+ WHERE id = %s AND kind = 'smart_fridge' RETURNING status"""
+RENAME_SQL = "UPDATE catalog.meals SET name = %s, version = version + 1, updated_at = now() WHERE id = %s"
+LSN_SQL = "SELECT pg_current_wal_insert_lsn()::text"  # what the command API returns as the consistency token
+
+Row = tuple[str, str]  # (location_id, meal_id)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    dsn: str
+    rate: float  # stock changes per second
+    duration: float
+    connections: int
+    rows: list[Row]
+    # Probe rows per view ("inventory": rows of the watched locations, "catalog": rows of the watched meals at
+    # operational locations that are never toggled).
+    probe_rows: dict[str, list[Row]]
+    probe_per_s: float
+    toggles_per_s: float
+    toggle_locations: list[str]
+    renames_per_s: float
+    rename_meals: dict[str, str]  # meal id -> original name
+    seed: int
+    seq_start: int  # rename sequence numbers keep growing across runs
+
+
+@dataclass
+class LoadResult:
+    started: float = 0.0
+    finished: float = 0.0
+    stock_done: int = 0
+    toggles_done: int = 0
+    renames_done: int = 0
+    errors: int = 0
+    dropped: int = 0  # changes due within the duration that no connection could start before it ended
+    error_sample: list[str] = field(default_factory=list)
+    schedule_delay_ms: list[float] = field(default_factory=list)  # start of each change minus its due time
+    final_lsn: str = ""
+    cpu_s: float = 0.0
+
+
+def run_load(plan: LoadPlan, out: Queue[Any]) -> None:
+    """Process entry point: runs the plan, reporting probes and finally the LoadResult on `out`."""
+    result = asyncio.run(_run(plan, out))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result.cpu_s = usage.ru_utime + usage.ru_stime
+    out.put(("done", result))
+
+
+async def _run(plan: LoadPlan, out: Queue[Any]) -> LoadResult:
+    rng = random.Random(plan.seed)
+    result = LoadResult()
+    conns = [await psycopg.AsyncConnection.connect(plan.dsn, autocommit=True) for _ in range(plan.connections)]
+    jobs: asyncio.Queue[tuple[str, float, Any] | None] = asyncio.Queue()
+    probe_every = max(1, round(plan.rate / plan.probe_per_s)) if plan.probe_per_s > 0 else 0
+    probe_views = [v for v, rows in plan.probe_rows.items() if rows]
+    seq = plan.seq_start
+
+    def stock_job(i: int) -> Any:
+        if probe_every and i % probe_every == 0 and probe_views:
+            view = probe_views[(i // probe_every) % len(probe_views)]
+            return ("probe", view, rng.choice(plan.probe_rows[view]))
+        return ("plain", "", rng.choice(plan.rows))
+
+    def toggle_job(i: int) -> Any:
+        return plan.toggle_locations[i % len(plan.toggle_locations)]
+
+    def rename_job(i: int) -> Any:
+        nonlocal seq
+        seq += 1
+        meal = rng.choice(list(plan.rename_meals))
+        return (meal, f"{plan.rename_meals[meal][:180]} ~{seq}", seq)
+
+    async def pace(kind: str, rate: float, make: Any) -> None:
+        if rate <= 0:
+            return
+        issued = 0
+        total = int(plan.duration * rate)
+        while issued < total:
+            due = min(total, int((time.monotonic() - start) * rate) + 1)
+            while issued < due:
+                jobs.put_nowait((kind, start + issued / rate, make(issued)))
+                issued += 1
+            await asyncio.sleep(min(0.002, 1 / rate))
+
+    async def worker(conn: psycopg.AsyncConnection[Any]) -> None:
+        while (job := await jobs.get()) is not None:
+            kind, due, arg = job
+            began = time.monotonic()
+            if began > start + plan.duration:
+                result.dropped += 1  # the load lasts DURATION: what could not be written by then is not
+                continue
+            result.schedule_delay_ms.append((began - due) * 1000)
+            try:
+                await _apply(conn, kind, arg, out, plan, result)
+            except psycopg.Error as exc:
+                result.errors += 1
+                if len(result.error_sample) < 5:
+                    result.error_sample.append(f"{kind}: {exc}")
+                if conn.closed:
+                    conn = await psycopg.AsyncConnection.connect(plan.dsn, autocommit=True)
+
+    start = time.monotonic()
+    result.started = start
+    out.put(("started", start))
+    workers = [asyncio.create_task(worker(c)) for c in conns]
+    await asyncio.gather(
+        pace("stock", plan.rate, stock_job),
+        pace("toggle", plan.toggles_per_s, toggle_job),
+        pace("rename", plan.renames_per_s, rename_job),
+    )
+    for _ in workers:
+        jobs.put_nowait(None)
+    await asyncio.gather(*workers)
+    result.finished = time.monotonic()
+    row = await (await conns[0].execute(LSN_SQL)).fetchone()
+    result.final_lsn = str(row[0]) if row else ""
+    for c in conns:
+        with contextlib.suppress(psycopg.Error):
+            await c.close()
+    return result
+
+
+async def _apply(
+    conn: psycopg.AsyncConnection[Any], kind: str, arg: Any, out: Queue[Any], plan: LoadPlan, result: LoadResult
+) -> None:
+    if kind == "stock":
+        probe, view, (loc, meal) = arg
+        delta = random.randint(1, 5)
+        cur = await conn.execute(STOCK_SQL, {"d": delta, "l": loc, "m": meal})
+        row = await cur.fetchone()
+        committed = time.monotonic()
+        result.stock_done += 1
+        if probe == "probe" and row is not None:
+            lsn = await (await conn.execute(LSN_SQL)).fetchone()
+            on_hand, reserved = int(row[0]), int(row[1])
+            if view == "inventory":
+                out.put(("probe", ("stock", "inventory", loc, meal, on_hand, committed, lsn[0] if lsn else "")))
+            else:
+                quantity = on_hand - reserved
+                out.put(("probe", ("stock", "catalog", meal, loc, quantity, committed, lsn[0] if lsn else "")))
+    elif kind == "toggle":
+        await conn.execute(TOGGLE_SQL, [arg])
+        result.toggles_done += 1
+    else:
+        meal, name, seq = arg
+        await conn.execute(RENAME_SQL, [name, meal])
+        committed = time.monotonic()
+        lsn = await (await conn.execute(LSN_SQL)).fetchone()
+        result.renames_done += 1
+        out.put(("probe", ("rename", "catalog", meal, "", seq, committed, lsn[0] if lsn else "")))

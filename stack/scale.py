@@ -1,0 +1,31 @@
+"""How many sink workers each view runs in the local stack: ``settings.sink_workers``, unless `farmacy scale VIEW N`
+set another count for the view, kept in the stack directory (``conf/sink-workers.json``) so restarts keep it."""
+
+from __future__ import annotations
+
+import json
+
+from farmacy.settings import Settings
+from stack.layout import Layout
+
+
+def workers(settings: Settings, layout: Layout) -> dict[str, int]:
+    """Workers per view of this stack."""
+    path = layout.conf / "sink-workers.json"
+    saved: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+    return {v: int(saved.get(v, settings.sink_workers)) for v in settings.views}
+
+
+def save(settings: Settings, layout: Layout, view: str, count: int) -> None:
+    if view not in settings.views:
+        raise ValueError(f"unknown view {view!r}; this stack runs {', '.join(settings.views)}")
+    if not 1 <= count <= settings.topic_partitions:
+        raise ValueError(
+            f"{count} workers for {view}: between 1 and {settings.topic_partitions} (the partitions of each topic; "
+            "Kafka gives each partition to one worker of the group, so more would idle)"
+        )
+    path = layout.conf / "sink-workers.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved[view] = count
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")

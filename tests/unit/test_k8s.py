@@ -1,0 +1,337 @@
+"""deploy/k8s/: every overlay builds and validates against the vendored schemas, and the manifests agree with the
+settings, the list of views, the connector configs, the alert rules and the pinned versions."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from farmacy.connect import load_specs
+from farmacy.settings import Settings
+from farmacy.views import VIEW_NAMES, worker_program
+from stack import k8s_manifests as km
+from stack.k8s_schemas import CRD_KINDS, crd_file
+from stack.k8s_tools import K8S_DIR, build, installed, overlays, validate
+from stack.manifests import repository_settings
+from stack.versions import VERSIONS_FILE, load_versions
+
+BASE = K8S_DIR / "base"
+TOOLS = installed(Settings())
+needs_tools = pytest.mark.skipif(
+    TOOLS is None, reason="kustomize/kubeconform missing: `bin/farmacy test` installs them (go install)"
+)
+# Secrets the operators generate; any other Secret a manifest references must be documented in docs/deploy.md.
+OPERATOR_SECRETS = {f"{km.PG_CLUSTER}-app", f"{km.ES_CLUSTER}-es-elastic-user"}
+DEPLOY_DOC = K8S_DIR.parent.parent / "docs" / "deploy.md"
+
+
+def _base_documents() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    docs = []
+    for resource in kustomization["resources"]:
+        docs += [d for d in yaml.safe_load_all((BASE / resource).read_text()) if d]
+    return docs
+
+
+DOCS = _base_documents()
+SETTINGS = repository_settings()
+
+
+def _one(kind: str, name: str | None = None) -> dict[str, Any]:
+    found = [d for d in DOCS if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    assert len(found) == 1, f"{kind} {name}: {len(found)} found"
+    return found[0]
+
+
+def _all(kind: str) -> list[dict[str, Any]]:
+    return [d for d in DOCS if d["kind"] == kind]
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    containers: list[dict[str, Any]] = spec["template"]["spec"]["containers"]
+    return containers
+
+
+WORKLOADS = [d for d in DOCS if d["kind"] in ("Deployment", "Job", "CronJob")]
+
+
+# --- validation ----------------------------------------------------------------------------------------------------
+
+
+@needs_tools
+@pytest.mark.parametrize("overlay", overlays(), ids=lambda p: p.name)
+def test_overlay_builds_and_is_valid_against_the_vendored_schemas(overlay: Path) -> None:
+    assert TOOLS is not None
+    manifests = build(TOOLS, overlay)
+    result = validate(TOOLS, manifests)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = re.search(r"(\d+) resources found.*Valid: (\d+), Invalid: 0, Errors: 0, Skipped: 0", result.stdout)
+    assert summary and summary.group(1) == summary.group(2), result.stdout
+
+
+@needs_tools
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("Deployment", ("spec",)),
+        ("KafkaConnector", ("spec",)),
+        ("Cluster", ("spec", "postgresql")),
+        ("ScaledObject", ("spec",)),
+        ("Elasticsearch", ("spec",)),
+    ],
+)
+def test_validation_refuses_an_unknown_field(kind: str, path: tuple[str, ...]) -> None:
+    assert TOOLS is not None
+    doc = json.loads(json.dumps(next(d for d in DOCS if d["kind"] == kind)))
+    target = doc
+    for key in path:
+        target = target[key]
+    target["notAField"] = 1
+    result = validate(TOOLS, yaml.safe_dump(doc))
+    assert result.returncode != 0
+    assert "notAField" in result.stdout
+
+
+@needs_tools
+def test_a_kind_without_a_vendored_schema_fails_rather_than_being_skipped_or_downloaded() -> None:
+    assert TOOLS is not None
+    topic = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic", "metadata": {"name": "x"}, "spec": {}}
+    result = validate(TOOLS, yaml.safe_dump(topic))
+    assert result.returncode != 0
+    assert "could not find schema for KafkaTopic" in result.stdout
+
+
+def test_every_overlay_builds_on_the_base() -> None:
+    assert {p.name for p in overlays()} == {"small", "production"}
+    for overlay in overlays():
+        kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+        assert "../../base" in kustomization["resources"]
+
+
+# --- views and sink workers ----------------------------------------------------------------------------------------
+
+
+def test_every_view_has_one_sink_deployment_and_scaled_object() -> None:
+    sinks = {d["metadata"]["name"] for d in _all("Deployment") if d["metadata"]["labels"].get("farmacy.io/view")}
+    scaled = {d["spec"]["scaleTargetRef"]["name"] for d in _all("ScaledObject")}
+    expected = {worker_program(v) for v in SETTINGS.views}
+    assert SETTINGS.views == VIEW_NAMES
+    assert sinks == expected
+    assert scaled == expected
+
+
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_sink_worker_runs_its_view_on_its_settings_port(view: str) -> None:
+    deployment = _one("Deployment", worker_program(view))
+    (container,) = _containers(deployment)
+    assert container["command"] == ["python", "-m", "sinks", view]
+    assert container["ports"] == [{"name": "http", "containerPort": SETTINGS.sink_port(view)}]
+    assert "replicas" not in deployment["spec"], "KEDA owns the count"
+    service = _one("Service", worker_program(view))
+    assert service["spec"]["ports"][0]["port"] == SETTINGS.sink_port(view)
+
+
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_scaled_object_follows_the_views_consumer_group_capped_at_the_partitions(view: str) -> None:
+    scaled = _one("ScaledObject", worker_program(view))
+    (trigger,) = scaled["spec"]["triggers"]
+    (connector,) = load_specs(SETTINGS)
+    partitions = int(connector.config["topic.creation.default.partitions"])
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["consumerGroup"] == SETTINGS.sink_group_id(view)
+    assert trigger["metadata"]["bootstrapServers"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
+    assert partitions == SETTINGS.topic_partitions
+    assert scaled["spec"]["minReplicaCount"] == min(SETTINGS.sink_workers, partitions)
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] == partitions
+
+
+def test_a_new_view_gets_its_worker_and_scaled_object() -> None:
+    with_toy = Settings(_env_file=None, views=(*VIEW_NAMES, "toy"))
+    names = {d["metadata"]["name"] for d in km.sink_workloads(with_toy) if d["kind"] == "ScaledObject"}
+    assert worker_program("toy") in names
+
+
+# --- capture -------------------------------------------------------------------------------------------------------
+
+
+def test_kafka_connector_is_the_connector_json_rendered_for_these_settings() -> None:
+    (spec,) = load_specs(SETTINGS)
+    connector = _one("KafkaConnector")
+    config = connector["spec"]["config"]
+    assert connector["metadata"]["name"] == SETTINGS.connector_name == spec.name
+    assert connector["metadata"]["labels"]["strimzi.io/cluster"] == _one("KafkaConnect")["metadata"]["name"]
+    assert connector["spec"]["class"] == spec.config["connector.class"]
+    assert str(connector["spec"]["tasksMax"]) == spec.config["tasks.max"]
+    assert config["topic.prefix"] == SETTINGS.topic_prefix
+    assert config["slot.name"] == SETTINGS.slot_name
+    for key, value in spec.config.items():
+        if key in ("connector.class", "tasks.max") or key in km.CONNECTOR_OVERRIDES:
+            continue
+        if "${file:" in value:
+            assert config[key].startswith(f"${{dir:{km.PG_CREDENTIALS_DIR}:"), key
+        else:
+            assert config[key] == value, key
+
+
+def test_connector_credentials_are_mounted_from_the_postgres_secret() -> None:
+    connect = _one("KafkaConnect")["spec"]
+    (volume,) = connect["template"]["pod"]["volumes"]
+    (mount,) = connect["template"]["connectContainer"]["volumeMounts"]
+    assert volume["secret"]["secretName"] == f"{km.PG_CLUSTER}-app"
+    assert mount == {"name": volume["name"], "mountPath": km.PG_CREDENTIALS_DIR, "readOnly": True}
+    assert connect["config"]["config.providers.dir.param.allowed.paths"] == km.PG_CREDENTIALS_DIR
+    references = re.findall(r"\$\{dir:([^:}]+):([^}]+)\}", json.dumps(_one("KafkaConnector")["spec"]["config"]))
+    assert references
+    assert {path for path, _ in references} == {km.PG_CREDENTIALS_DIR}
+    assert {key for _, key in references} <= set(km.PG_SECRET_KEYS.values())
+
+
+def test_connect_group_and_topics_are_the_settings_names() -> None:
+    connect = _one("KafkaConnect")["spec"]
+    assert connect["groupId"] == SETTINGS.connect_group_id
+    assert connect["configStorageTopic"] == SETTINGS.connect_storage_topic("configs")
+    assert connect["offsetStorageTopic"] == SETTINGS.connect_storage_topic("offsets")
+    assert connect["statusStorageTopic"] == SETTINGS.connect_storage_topic("status")
+    assert connect["bootstrapServers"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
+
+
+def test_postgres_has_logical_decoding_and_a_replica() -> None:
+    cluster = _one("Cluster")["spec"]
+    assert cluster["postgresql"]["parameters"]["wal_level"] == "logical"
+    assert cluster["instances"] >= 2
+    assert cluster["bootstrap"]["initdb"]["database"] == SETTINGS.pg_database
+
+
+def test_kafka_is_kraft_with_node_pools() -> None:
+    roles = {role for pool in _all("KafkaNodePool") for role in pool["spec"]["roles"]}
+    assert roles == {"controller", "broker"}
+    assert "zookeeper" not in _one("Kafka")["spec"]
+    assert all(
+        p["metadata"]["labels"]["strimzi.io/cluster"] == _one("Kafka")["metadata"]["name"]
+        for p in _all("KafkaNodePool")
+    )
+
+
+# --- versions ------------------------------------------------------------------------------------------------------
+
+
+def test_engine_versions_are_the_pinned_ones() -> None:
+    versions = load_versions()
+    pins = tomllib.loads(VERSIONS_FILE.read_text())
+    assert _one("Kafka")["spec"]["kafka"]["version"] == versions.kafka
+    connect = _one("KafkaConnect")["spec"]
+    assert connect["version"] == versions.kafka
+    (plugin,) = connect["build"]["plugins"]
+    (artifact,) = plugin["artifacts"]
+    assert f"/{versions.debezium}/debezium-connector-postgres-{versions.debezium}-plugin.tar.gz" in artifact["url"]
+    assert _one("Elasticsearch")["spec"]["version"] == versions.elasticsearch
+    assert _one("Cluster")["spec"]["imageName"] == pins["cloudnative_pg"]["operand_image"]
+
+
+def test_every_custom_resource_uses_its_operators_pinned_api_and_has_a_vendored_schema() -> None:
+    pins = tomllib.loads(VERSIONS_FILE.read_text())
+    custom = [d for d in DOCS if (d["apiVersion"].split("/")[0], d["kind"]) in CRD_KINDS]
+    assert {d["kind"] for d in custom} == {kind for _, kind in CRD_KINDS}
+    for doc in custom:
+        group, version = doc["apiVersion"].split("/")
+        assert doc["apiVersion"] == pins[CRD_KINDS[(group, doc["kind"])]]["crd_api_version"], doc["kind"]
+        assert crd_file(group, doc["kind"], version).exists(), doc["kind"]
+
+
+# --- our processes -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "module", "port_field"),
+    [
+        ("command-api", "api.command", "command_port"),
+        ("query-api", "api.query", "query_port"),
+        ("ops-api", "api.ops", "ops_port"),
+    ],
+)
+def test_api_runs_on_its_settings_port_behind_an_hpa(name: str, module: str, port_field: str) -> None:
+    (container,) = _containers(_one("Deployment", name))
+    port = getattr(SETTINGS, port_field)
+    assert container["command"] == ["python", "-m", module]
+    assert container["ports"] == [{"name": "http", "containerPort": port}]
+    assert _one("Service", name)["spec"]["ports"][0]["port"] == port
+    hpa = _one("HorizontalPodAutoscaler", name)
+    assert hpa["spec"]["scaleTargetRef"]["name"] == name
+    assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+
+
+def test_reconciliation_runs_the_cli_command_on_a_schedule() -> None:
+    from ops.cli import app
+
+    cron = _one("CronJob", "reconcile")
+    (container,) = _containers(cron)
+    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    assert container["command"][0] == "farmacy"
+    assert container["command"][1] in commands
+    assert container["command"][1] == "reconcile"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_every_container_requests_cpu_and_memory_and_limits_memory() -> None:
+    for doc in WORKLOADS:
+        for container in _containers(doc):
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]), doc["metadata"]["name"]
+            assert "memory" in resources["limits"], doc["metadata"]["name"]
+
+
+def test_secrets_are_only_referenced() -> None:
+    assert not _all("Secret")
+    settings_map = _one("ConfigMap", km.SETTINGS_CONFIGMAP)["data"]
+    assert not [k for k in settings_map if re.search("PASSWORD|SECRET|TOKEN", k)]
+    referenced = set()
+    for doc in WORKLOADS:
+        for container in _containers(doc):
+            for env in container["env"]:
+                if re.search("PASSWORD|SECRET", env["name"]):
+                    referenced.add(env["valueFrom"]["secretKeyRef"]["name"])
+                    assert "value" not in env, env["name"]
+                elif "value" in env:
+                    assert "$(" in env["value"] or not re.search("password|secret", env["value"], re.I)
+    assert referenced - OPERATOR_SECRETS == {km.JWT_SECRET}
+    assert f"`{km.JWT_SECRET}`" in DEPLOY_DOC.read_text(), "docs/deploy.md must say how to create it"
+
+
+def test_settings_map_points_at_the_operators_services() -> None:
+    data = _one("ConfigMap", km.SETTINGS_CONFIGMAP)["data"]
+    assert data["FARMACY_PG_HOST"] == f"{_one('Cluster')['metadata']['name']}-rw"
+    assert data["FARMACY_KAFKA_BOOTSTRAP"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
+    assert data["FARMACY_CONNECT_URL"] == f"http://{_one('KafkaConnect')['metadata']['name']}-connect-api:8083"
+    assert data["FARMACY_STACK_NAME"] == SETTINGS.stack_name
+    assert data["FARMACY_MODE"] == "production"
+    url = next(e["value"] for e in km.service_env() if e["name"] == "FARMACY_ELASTICSEARCH_URL")
+    assert f"@{_one('Elasticsearch')['metadata']['name']}-es-http:9200" in url
+
+
+def test_service_monitor_scrapes_every_service_of_ours() -> None:
+    monitor = _one("ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    ours = _all("Service")
+    assert len(ours) == 4 + len(VIEW_NAMES)  # three APIs, the watchdog, one per view
+    for service in ours:
+        assert selector.items() <= service["metadata"]["labels"].items()
+        assert any(p["name"] == monitor["spec"]["endpoints"][0]["port"] for p in service["spec"]["ports"])
+
+
+def test_prometheus_rule_is_the_alert_rules_file() -> None:
+    rules = yaml.safe_load(km.ALERTS_FILE.read_text())
+    assert _one("PrometheusRule")["spec"]["groups"] == rules["groups"]
+
+
+def test_network_policies_deny_by_default() -> None:
+    default = _one("NetworkPolicy", "default-deny-ingress")
+    assert default["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
