@@ -144,6 +144,16 @@ class Settings(BaseSettings):
     consistency_wait_s: float = Field(2.0, ge=0, le=30)
     # How long a command waits for a database connection before answering 503 (the master away or saturated).
     command_db_wait_s: float = Field(3.0, gt=0, le=60)
+    # API server processes (uvicorn workers); 0 = one per CPU core.
+    query_workers: int = Field(0, ge=0, le=64)
+    command_workers: int = Field(0, ge=0, le=64)
+    # The query API's request to Elasticsearch not answered by then is an outage: 503 with Retry-After (a hung
+    # engine must not hold clients).
+    api_es_timeout_s: float = Field(2.0, gt=0, le=60)
+    # How often the query API re-reads every view's published position (read-your-writes never trusts it alone).
+    watermark_refresh_s: float = Field(0.1, gt=0, le=10)
+    # How long an Idempotency-Key (and its stored response) is kept.
+    idempotency_ttl_s: int = Field(86_400, ge=60)
 
     # Partitions of every capture topic (the connector creates them so; sink workers add partitions to a topic that
     # has fewer). A view runs at most this many workers usefully: each partition is read by one worker of its group.

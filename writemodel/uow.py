@@ -4,6 +4,7 @@ adapter the command API runs on (a fake one drives the unit tests)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -74,15 +75,23 @@ class PostgresUnitOfWork(UnitOfWork):
     """One PostgreSQL transaction per command.
 
     With an idempotency claim, the transaction first inserts the key: a concurrent request with the same
-    key waits on that row and then finds it taken, so the command takes effect once. After a successful
-    commit, ``commit_lsn`` holds the WAL insert position just past the commit.
+    key waits on that row and then finds it taken, so the command takes effect once. With ``hold_commit`` (the
+    command API), the handler's block ends with the transaction still open, and ``record_response`` stores the
+    response in it and commits: a key is never committed without its response. After the commit,
+    ``commit_lsn`` holds the WAL insert position just past it (and the stored response gets it too).
     """
 
-    def __init__(self, pool: Pool, claim: IdempotencyClaim | None = None) -> None:
+    def __init__(
+        self, pool: Pool, claim: IdempotencyClaim | None = None, hold_commit: bool = False, key_ttl_s: int = 86_400
+    ) -> None:
         self.pool = pool
         self.claim = claim
+        self.hold_commit = hold_commit
+        self.key_ttl_s = key_ttl_s
         self.commit_lsn = None
         self._block: AbstractAsyncContextManager[None] | None = None
+        self._held: AbstractAsyncContextManager[None] | None = None
+        self._conn: AsyncConnection[DictRow] | None = None
 
     async def __aenter__(self) -> Self:
         self._block = self._transaction()
@@ -94,11 +103,15 @@ class PostgresUnitOfWork(UnitOfWork):
     ) -> None:
         assert self._block is not None, "__aexit__ without __aenter__"
         block, self._block = self._block, None
+        if exc is None and self.hold_commit:
+            self._held = block  # record_response commits it
+            return
         await block.__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self.pool.connection() as conn:
+            self._conn = conn
             async with conn.transaction():
                 if self.claim is not None:
                     await self._claim(conn, self.claim)
@@ -110,50 +123,124 @@ class PostgresUnitOfWork(UnitOfWork):
                 self.plans = pg.PgPlans(conn)
                 self.subscriptions = pg.PgSubscriptions(conn)
                 yield
-            cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-            row = await cur.fetchone()
+            if self.claim is not None and self.hold_commit:
+                # The stored response gets the token in the same round trip that reads it.
+                cur = await conn.execute(
+                    """UPDATE platform.idempotency_keys
+                       SET response = jsonb_set(response, '{consistency_token}', to_jsonb(t.lsn)),
+                           headers = jsonb_set(headers, '{X-Consistency-Token}', to_jsonb(t.lsn))
+                       FROM (SELECT pg_current_wal_insert_lsn()::text AS lsn) t
+                       WHERE principal = %s AND key = %s AND jsonb_typeof(response) = 'object'
+                       RETURNING t.lsn""",
+                    [self.claim.principal, self.claim.key],
+                )
+                row = await cur.fetchone()
+                if row is None:  # not an object response (none of ours): just read the position
+                    cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+                    row = await cur.fetchone()
+            else:
+                cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+                row = await cur.fetchone()
             self.commit_lsn = str(row["lsn"]) if row else None
 
-    @staticmethod
-    async def _claim(conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> None:
+    async def _claim(self, conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> None:
+        # A key older than its time to live is free again: its row is taken over.
         cur = await conn.execute(
             """INSERT INTO platform.idempotency_keys (principal, key, method, path, request_hash, status_code, response)
-               VALUES (%s, %s, %s, %s, %s, 0, 'null') ON CONFLICT DO NOTHING RETURNING 1""",
-            [claim.principal, claim.key, claim.method, claim.path, claim.request_hash],
+               VALUES (%s, %s, %s, %s, %s, 0, 'null')
+               ON CONFLICT (principal, key) DO UPDATE
+                 SET method = excluded.method, path = excluded.path, request_hash = excluded.request_hash,
+                     status_code = 0, response = 'null', headers = '{}', created_at = now()
+                 WHERE idempotency_keys.created_at < now() - make_interval(secs => %s)
+               RETURNING 1""",
+            [claim.principal, claim.key, claim.method, claim.path, claim.request_hash, self.key_ttl_s],
         )
         if await cur.fetchone() is None:
             raise IdempotentReplay(claim)
 
     async def record_response(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
-        if self.claim is None:
+        if self._held is None:  # committed already (not holding): store it on its own
+            if self.claim is not None:
+                async with self.pool.connection() as conn:
+                    await self._store(conn, status_code, body, headers)
             return
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                """UPDATE platform.idempotency_keys SET status_code = %s, response = %s, headers = %s
-                   WHERE principal = %s AND key = %s""",
-                [status_code, Jsonb(body), Jsonb(headers), self.claim.principal, self.claim.key],
-            )
+        held, self._held = self._held, None
+        try:
+            if self.claim is not None:
+                assert self._conn is not None
+                await self._store(self._conn, status_code, body, headers)
+        except BaseException as exc:
+            await held.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        await held.__aexit__(None, None, None)
+
+    async def _store(
+        self, conn: AsyncConnection[DictRow], status_code: int, body: Any, headers: dict[str, str]
+    ) -> None:
+        assert self.claim is not None
+        await conn.execute(
+            """UPDATE platform.idempotency_keys SET status_code = %s, response = %s, headers = %s
+               WHERE principal = %s AND key = %s""",
+            [status_code, Jsonb(body), Jsonb(headers), self.claim.principal, self.claim.key],
+        )
+
+    async def close(self) -> None:
+        """Rolls back a transaction still held open (the request failed before its response was recorded)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            error = RuntimeError("the command's response was never recorded")
+            # Best effort: a connection the master dropped cannot roll back, and the pool discards it anyway.
+            with contextlib.suppress(Exception):
+                await held.__aexit__(RuntimeError, error, None)
 
 
-async def stored_response(pool: Pool, principal: str, key: str, wait_s: float = 5.0) -> dict[str, Any] | None:
-    """The stored record of a key; waits briefly while its command has committed but not yet recorded."""
+async def stored_response(
+    pool: Pool, principal: str, key: str, ttl_s: int, wait_s: float = 0.5
+) -> dict[str, Any] | None:
+    """The stored record of a live key. Its consistency token is filled in right after the commit; a replay
+    arriving in between waits briefly for it, then answers with the WAL position now (also past the commit)."""
 
     async def read() -> dict[str, Any] | None:
         async with pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT request_hash, status_code, response, headers FROM platform.idempotency_keys "
-                "WHERE principal = %s AND key = %s",
-                [principal, key],
+                "SELECT request_hash, status_code, response, headers, pg_current_wal_insert_lsn()::text AS now_lsn "
+                "FROM platform.idempotency_keys "
+                "WHERE principal = %s AND key = %s AND created_at >= now() - make_interval(secs => %s)",
+                [principal, key, ttl_s],
             )
             row = await cur.fetchone()
         return dict(row) if row else None
 
-    still_recording = retry_if_result(lambda row: row is not None and row["status_code"] == 0)
+    def unfinished(row: dict[str, Any] | None) -> bool:
+        return row is not None and (
+            row["status_code"] == 0
+            or (isinstance(row["response"], dict) and row["response"].get("consistency_token") == "")
+        )
+
     retrying = AsyncRetrying(
-        retry=still_recording, stop=stop_after_delay(wait_s), wait=wait_fixed(0.02), retry_error_callback=_last_result
+        retry=retry_if_result(unfinished),
+        stop=stop_after_delay(wait_s),
+        wait=wait_fixed(0.02),
+        retry_error_callback=_last_result,
     )
     result: dict[str, Any] | None = await retrying(read)
+    if (
+        result is not None
+        and isinstance(result["response"], dict)
+        and result["response"].get("consistency_token") == ""
+    ):
+        result["response"]["consistency_token"] = result["now_lsn"]
+        result["headers"] = {**result["headers"], "X-Consistency-Token": result["now_lsn"]}
     return result
+
+
+async def purge_expired_keys(pool: Pool, ttl_s: int) -> int:
+    """Deletes idempotency keys past their time to live; returns how many."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM platform.idempotency_keys WHERE created_at < now() - make_interval(secs => %s)", [ttl_s]
+        )
+        return cur.rowcount
 
 
 def _last_result(state: RetryCallState) -> Any:
@@ -179,6 +266,8 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
         timeout=timeout_s,
         open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
+        # Checked at checkout (an empty query): without it, after a restart of the master every pooled connection
+        # would fail one command with 503 before the pool replaced it.
         check=AsyncConnectionPool.check_connection,
         name="command",
     )

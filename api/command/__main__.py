@@ -1,19 +1,32 @@
-"""`python -m api.command`: serve the command API."""
+"""`python -m api.command`: serve the command API (``FARMACY_COMMAND_WORKERS`` processes, default one per core)."""
 
 from __future__ import annotations
 
-import uvicorn
+from fastapi import FastAPI
 
-from api.command.app import create_app
+from api.common.serving import serve, worker_count
 from farmacy.logs import configure_logging
 from farmacy.settings import Settings
+
+
+def app_from_settings() -> FastAPI:
+    """Run in each worker process: settings, logging and the app are built there."""
+    from api.command.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.bind_host, port=settings.command_port, log_config=None, access_log=False
+    serve(
+        "api.command.__main__:app_from_settings",
+        "command-api",
+        settings.bind_host,
+        settings.command_port,
+        worker_count(settings.command_workers),
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from api.command.idempotency import install_replay_handler
@@ -12,7 +15,10 @@ from api.command.routers import customers, inventory, locations, meals, orders, 
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
 from farmacy.settings import Settings
-from writemodel.uow import make_pool
+from writemodel.uow import Pool, make_pool, purge_expired_keys
+
+PURGE_EVERY_S = 600
+log = structlog.get_logger("idempotency")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -21,9 +27,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
+        purge = asyncio.create_task(_purge_expired_keys(pool, settings.idempotency_ttl_s), name="purge-keys")
         try:
             yield
         finally:
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
             await pool.close()
 
     app = FastAPI(
@@ -56,3 +66,16 @@ async def _ready(app: FastAPI) -> dict[str, str]:
     async with app.state.pool.connection() as conn:
         await conn.execute("SELECT 1")
     return {"postgres": "ok"}
+
+
+async def _purge_expired_keys(pool: Pool, ttl_s: int) -> None:
+    """Idempotency keys past their time to live are free again at once (the claim takes them over); this only
+    keeps the table from growing."""
+    while True:
+        await asyncio.sleep(PURGE_EVERY_S)
+        try:
+            deleted = await purge_expired_keys(pool, ttl_s)
+            if deleted:
+                log.info("expired idempotency keys deleted", count=deleted)
+        except Exception as exc:  # the master away: next time
+            log.warning("purging expired idempotency keys failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
@@ -14,14 +15,7 @@ from pydantic import BaseModel
 from api.common.deps import bearer
 from farmacy.auth import InvalidToken, verify
 from farmacy.errors import InvalidInput, PreconditionRequired
-from writemodel.uow import (
-    IdempotencyClaim,
-    IdempotentReplay,
-    PostgresUnitOfWork,
-    UnitOfWork,
-    canonical_json,
-    stored_response,
-)
+from writemodel.uow import IdempotencyClaim, PostgresUnitOfWork, UnitOfWork, canonical_json
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
 M = TypeVar("M", bound=BaseModel)
@@ -61,21 +55,20 @@ async def idempotency_claim(
     digest = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical_json(await request.body())
     ).hexdigest()
-    claim = IdempotencyClaim(principal, key, request.method, request.url.path, digest)
-    stored = await stored_response(request.app.state.pool, principal, key, wait_s=0)
-    if stored is not None:
-        if stored["request_hash"] != digest:
-            raise InvalidInput(
-                "this Idempotency-Key was used with a different request",
-                field="Idempotency-Key",
-                rule="must not be reused with a different request",
-            )
-        raise IdempotentReplay(claim)
-    return claim
+    # No look-up here: the command's transaction claims the key, and a key already taken is replayed (or refused
+    # when the request differs) by the replay handler.
+    return IdempotencyClaim(principal, key, request.method, request.url.path, digest)
 
 
-def unit_of_work(request: Request, claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]) -> UnitOfWork:
-    return PostgresUnitOfWork(request.app.state.pool, claim)
+async def unit_of_work(
+    request: Request, claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
+) -> AsyncIterator[UnitOfWork]:
+    settings = request.app.state.settings
+    uow = PostgresUnitOfWork(request.app.state.pool, claim, hold_commit=True, key_ttl_s=settings.idempotency_ttl_s)
+    try:
+        yield uow
+    finally:
+        await uow.close()
 
 
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -123,16 +116,17 @@ async def respond(
     status_code: int,
     location: str | None = None,
 ) -> M:
-    """Builds the response body from a handler's result (a dataclass) with the consistency token, sets ETag /
-    Location, and records it for replays."""
+    """Builds the response body from a handler's result (a dataclass), stores it with the command's idempotency key
+    inside the command's transaction and commits it (see PostgresUnitOfWork), then adds the consistency token and
+    sets ETag / Location."""
     row: dict[str, Any] = asdict(result)
-    token = uow.commit_lsn or ""
-    body = model(**row, consistency_token=token)
-    headers = {CONSISTENCY_HEADER: token}
+    body = model(**row, consistency_token="")
+    headers: dict[str, str] = {}
     if "version" in row:
         headers["ETag"] = f'"{row["version"]}"'
     if location:
         headers["Location"] = location
-    response.headers.update(headers)
-    await uow.record_response(status_code, body.model_dump(mode="json"), headers)
-    return body
+    await uow.record_response(status_code, body.model_dump(mode="json"), {**headers, CONSISTENCY_HEADER: ""})
+    token = uow.commit_lsn or ""
+    response.headers.update({**headers, CONSISTENCY_HEADER: token})
+    return body.model_copy(update={"consistency_token": token})

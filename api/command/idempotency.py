@@ -11,7 +11,10 @@ from writemodel.uow import IdempotentReplay, stored_response
 
 async def _replay(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IdempotentReplay)
-    stored = await stored_response(request.app.state.pool, exc.claim.principal, exc.claim.key)
+    settings = request.app.state.settings
+    stored = await stored_response(
+        request.app.state.pool, exc.claim.principal, exc.claim.key, settings.idempotency_ttl_s
+    )
     if stored is None or stored["status_code"] == 0:
         return problem_response(
             409,

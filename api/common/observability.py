@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,7 +12,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from api.common.serving import MULTIPROC_ENV
 
 REQUESTS = Counter("farmacy_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
@@ -20,6 +25,8 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 log = structlog.get_logger("http")
+# /health answers within this bound even when a dependency hangs (then: 503, the dependency named).
+HEALTH_TIMEOUT_S = 1.5
 
 
 def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI], Awaitable[dict[str, str]]]) -> None:
@@ -52,9 +59,14 @@ def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI],
     async def health() -> JSONResponse:
         body: dict[str, Any] = {"service": service}
         try:
-            body["dependencies"] = await ready(app)
+            async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                body["dependencies"] = await ready(app)
             body["status"] = "ok"
             return JSONResponse(body)
+        except TimeoutError:
+            body["status"] = "unavailable"
+            body["error"] = f"no answer from a dependency within {HEALTH_TIMEOUT_S} s"
+            return JSONResponse(body, status_code=503)
         except Exception as exc:
             body["status"] = "unavailable"
             body["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -62,4 +74,8 @@ def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI],
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
+        if MULTIPROC_ENV in os.environ:  # several worker processes: merge what each one wrote
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -206,5 +206,15 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_fallback_handler(app: FastAPI) -> None:
-    """Anything unexpected still answers problem+json (and is logged), never a bare text 500."""
+    """Anything unexpected still answers problem+json (and is logged), never a bare text 500.
+
+    The engines' errors are registered by class as well: Starlette hands a handler of ``Exception`` the error
+    only after the response has started and then re-raises it, so the server logs a traceback and drops the
+    keep-alive connection. A handler of a class answers normally, with the connection kept."""
+    import psycopg
+    from elasticsearch import ApiError, TransportError
+    from psycopg_pool import PoolTimeout
+
+    for cls in (TransportError, ApiError, psycopg.OperationalError, PoolTimeout):
+        app.add_exception_handler(cls, _unhandled)
     app.add_exception_handler(Exception, _unhandled)

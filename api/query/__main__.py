@@ -1,19 +1,32 @@
-"""`python -m api.query`: serve the query API."""
+"""`python -m api.query`: serve the query API (``FARMACY_QUERY_WORKERS`` processes, default one per core)."""
 
 from __future__ import annotations
 
-import uvicorn
+from fastapi import FastAPI
 
-from api.query.app import create_app
+from api.common.serving import serve, worker_count
 from farmacy.logs import configure_logging
 from farmacy.settings import Settings
+
+
+def app_from_settings() -> FastAPI:
+    """Run in each worker process: settings, logging and the app are built there."""
+    from api.query.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        create_app(settings), host=settings.bind_host, port=settings.query_port, log_config=None, access_log=False
+    serve(
+        "api.query.__main__:app_from_settings",
+        "query-api",
+        settings.bind_host,
+        settings.query_port,
+        worker_count(settings.query_workers),
     )
 
 

@@ -6,23 +6,36 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from fastapi import FastAPI
 
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
-from api.query.freshness import ViewBehind
+from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10)
+    # A request not answered within api_es_timeout_s is an outage (503 with Retry-After), never retried here: the
+    # client retries, and a hung node must not hold a request for longer than about two seconds.
+    es = AsyncElasticsearch(
+        settings.elasticsearch_url,
+        request_timeout=settings.api_es_timeout_s,
+        max_retries=0,
+        retry_on_timeout=False,
+        connections_per_node=64,
+        serializer=OrjsonSerializer(),
+    )
+    watermarks = Watermarks(es, settings.sync_index, settings.views, settings.watermark_refresh_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watermarks.start()
         try:
             yield
         finally:
+            await watermarks.stop()
             await es.close()
 
     app = FastAPI(
@@ -34,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.es = es
+    app.state.watermarks = watermarks
     install_problem_handlers(app)
     install_fallback_handler(app)
     register_status(ViewBehind, 503)

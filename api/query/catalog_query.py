@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from api.query.text_expansion import groups, inflections
 from farmacy.errors import InvalidInput
 
 PRICE_BANDS = [
@@ -89,28 +90,48 @@ def _bad_cursor() -> InvalidInput:
 
 
 def _text_query(q: str) -> dict[str, Any]:
-    return {
-        "bool": {
-            "should": [
-                {
-                    "multi_match": {
-                        "query": q,
-                        "fields": TEXT_FIELDS,
-                        "type": "best_fields",
-                        "fuzziness": "AUTO",
-                        "prefix_length": 1,
-                        "minimum_should_match": "2<75%",
-                    }
-                },
-                # Typing in progress: the last word may be a prefix ("green godd").
-                {"match_bool_prefix": {"name": {"query": q, "operator": "and", "boost": 2}}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    should: list[dict[str, Any]] = [
+        {
+            "multi_match": {
+                "query": q,
+                "fields": TEXT_FIELDS,
+                "type": "best_fields",
+                "fuzziness": "AUTO",
+                "prefix_length": 1,
+                "minimum_should_match": "2<75%",
+            }
+        },
+        # Typing in progress: the last word may be a prefix ("green godd").
+        {"match_bool_prefix": {"name": {"query": q, "operator": "and", "boost": 2}}},
+    ]
+    expanded = _expanded(q)
+    if expanded is not None:
+        should.append(expanded)
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def build_search(s: CatalogSearch) -> dict[str, Any]:
+def _expanded(q: str) -> dict[str, Any] | None:
+    """Every word or phrase of the query, in any of its inflections, synonyms or dietary tags (text_expansion)."""
+    must: list[dict[str, Any]] = []
+    for group in groups(q):
+        alternatives: list[dict[str, Any]] = []
+        single = [f for f in group.forms if " " not in f]
+        for phrase in (*group.phrases, *(f for f in group.forms if " " in f)):
+            if " " in phrase:
+                alternatives.append({"multi_match": {"query": phrase, "fields": TEXT_FIELDS, "type": "phrase"}})
+            else:
+                single += inflections(phrase)
+        if single:
+            alternatives.append({"multi_match": {"query": " ".join(dict.fromkeys(single)), "fields": TEXT_FIELDS}})
+        alternatives += [{"term": {"dietary_tags": {"value": tag, "boost": 2}}} for tag in group.tags]
+        must.append({"bool": {"should": alternatives, "minimum_should_match": 1}})
+    if not must:
+        return None
+    return {"bool": {"must": must, "boost": 2}}
+
+
+def build_search(s: CatalogSearch, source: list[str] | None = None) -> dict[str, Any]:
+    """The search body; ``source`` limits the fields each hit returns."""
     if s.sort is CatalogSort.DISTANCE and s.near is None:
         raise InvalidInput("sorting by distance needs near=lat,lon", field="sort", rule="distance needs near")
     if s.radius_km is not None and s.near is None:
@@ -145,6 +166,8 @@ def build_search(s: CatalogSearch) -> dict[str, Any]:
     }
     if s.cursor:
         body["search_after"] = decode_cursor(s.cursor, body["sort"])
+    if source is not None:
+        body["_source"] = {"includes": source}
     return body
 
 

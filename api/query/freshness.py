@@ -5,10 +5,13 @@ consistency token. The sinks publish each view's applied WAL position in the syn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from fastapi import Header, Query, Request
 from pydantic import BaseModel, Field
@@ -17,6 +20,7 @@ from farmacy.errors import DomainError, InvalidInput
 from farmacy.lsn import lsn_int
 
 POLL_S = 0.015
+log = structlog.get_logger("freshness")
 
 
 class ViewFreshness(BaseModel):
@@ -59,38 +63,120 @@ def parse_token(header: str | None, query: str | None) -> int | None:
         ) from exc
 
 
-async def _applied(es: AsyncElasticsearch, index: str, view: str) -> tuple[int | None, dict[str, object]]:
-    try:
-        doc = await es.get(index=index, id=view)
-    except NotFoundError:
-        return None, {}
-    source = dict(doc["_source"])
+@dataclass(frozen=True)
+class Published:
+    """A view's sync document as read at ``read_at`` (monotonic clock). Whatever it says was true when it was read,
+    so it is a lower bound for every search that starts afterwards: the worker refreshes the view's index before it
+    publishes a position."""
+
+    applied: int | None
+    source: dict[str, Any]
+    read_at: float
+
+    def covers(self, token: int) -> bool:
+        return self.applied is not None and self.applied >= token
+
+    def freshness(self, view: str, waited_ms: float) -> ViewFreshness:
+        src = self.source
+        return ViewFreshness(
+            view=view,
+            applied_lsn=str(src["applied_lsn"]) if src.get("applied_lsn") else None,
+            applied_at=src.get("applied_at") if src else None,
+            waited_ms=waited_ms,
+            dead_letters=int(str(src.get("dead_letters") or 0)),
+        )
+
+
+def _published(doc: dict[str, Any] | None, read_at: float) -> Published:
+    if doc is None:
+        return Published(None, {}, read_at)
     # A view that recorded a dead-letter hold before it ever published has a sync document with no position yet.
-    applied = source.get("applied_lsn_int")
-    return (int(applied) if applied is not None else None), source
+    applied = doc.get("applied_lsn_int")
+    return Published(int(applied) if applied is not None else None, dict(doc), read_at)
+
+
+class Watermarks:
+    """Every view's published position, kept fresh by one background read of the sync index per
+    ``refresh_s`` (per process). A search is then one Elasticsearch round trip: the position it reports was read
+    before it started. A read with a consistency token the cached position does not cover reads the sync document
+    itself (and polls), so a token is never answered from older data than it names."""
+
+    def __init__(self, es: AsyncElasticsearch, index: str, views: tuple[str, ...], refresh_s: float) -> None:
+        self.es, self.index, self.views, self.refresh_s = es, index, views, refresh_s
+        # A cached position older than this is not used (the refresher may be failing): read it instead.
+        self.max_age_s = max(1.0, 10 * refresh_s)
+        self._known: dict[str, Published] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def cached(self, view: str) -> Published | None:
+        known = self._known.get(view)
+        if known is None or time.monotonic() - known.read_at > self.max_age_s:
+            return None
+        return known
+
+    async def read(self, view: str) -> Published:
+        """The sync document now (a realtime GET), remembered for the next requests."""
+        read_at = time.monotonic()
+        try:
+            doc = await self.es.get(index=self.index, id=view)
+            published = _published(dict(doc["_source"]), read_at)
+        except NotFoundError:
+            published = _published(None, read_at)
+        self._remember(view, published)
+        return published
+
+    async def refresh(self) -> None:
+        read_at = time.monotonic()
+        resp = await self.es.mget(index=self.index, ids=list(self.views))
+        for doc in resp["docs"]:
+            if "error" not in doc:
+                self._remember(doc["_id"], _published(doc.get("_source") if doc.get("found") else None, read_at))
+
+    def _remember(self, view: str, published: Published) -> None:
+        known = self._known.get(view)
+        if known is None or known.read_at <= published.read_at:  # a slower, older read never replaces a newer one
+            self._known[view] = published
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="watermarks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.refresh()
+                failing = False
+                await asyncio.sleep(self.refresh_s)
+            except Exception as exc:  # the view store away: requests read (and fail) themselves; retry calmly
+                if not failing:
+                    log.warning("watermark refresh failing", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                failing = True
+                await asyncio.sleep(1.0)
 
 
 async def freshness(request: Request, view: str, token: int | None) -> ViewFreshness:
     """The view's applied position; with a token, first waits until it is reached (503 past the bound)."""
     settings = request.app.state.settings
-    es: AsyncElasticsearch = request.app.state.es
+    watermarks: Watermarks = request.app.state.watermarks
     started = time.perf_counter()
     deadline = started + settings.consistency_wait_s
-    while True:
-        applied, source = await _applied(es, settings.sync_index, view)
-        if token is None or (applied is not None and applied >= token):
-            break
+    published = watermarks.cached(view)
+    if published is None or (token is not None and not published.covers(token)):
+        published = await watermarks.read(view)
+    while token is not None and not published.covers(token):
         if time.perf_counter() >= deadline:
             raise ViewBehind(
-                f"the {view} view has applied {source.get('applied_lsn', 'nothing')} but not yet your write; "
-                "retry shortly",
+                f"the {view} view has applied {published.source.get('applied_lsn', 'nothing')} but not yet your "
+                "write; retry shortly",
                 extra={"retry_after_s": 1},
             )
         await asyncio.sleep(POLL_S)
-    return ViewFreshness(
-        view=view,
-        applied_lsn=str(source["applied_lsn"]) if source.get("applied_lsn") else None,
-        applied_at=source.get("applied_at") if source else None,
-        waited_ms=round((time.perf_counter() - started) * 1000, 1) if token is not None else 0,
-        dead_letters=int(str(source.get("dead_letters") or 0)),
-    )
+        published = await watermarks.read(view)
+    waited_ms = round((time.perf_counter() - started) * 1000, 1) if token is not None else 0
+    return published.freshness(view, waited_ms)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from farmacy.auth import Role, mint
@@ -20,6 +21,7 @@ from tests.support.commands import (
     client,
     created,
     customer_token,
+    fetch_one,
     ledger,
     levels,
     order_body,
@@ -148,3 +150,36 @@ def test_the_same_key_used_by_two_principals_does_not_collide(stack: Settings, a
     assert "Idempotent-Replayed" not in r.headers and second["id"] != first["id"]
     assert _meals_named(stack, body["name"]) == _meals_named(stack, other["name"]) == 1
     assert _key_rows(stack, key["Idempotency-Key"]) == 2
+
+
+def test_the_response_is_stored_with_the_key_and_its_token(stack: Settings, admin: httpx.Client) -> None:
+    """The key and its response commit together (no key is ever left without its response), and the stored
+    response carries the consistency token the client got."""
+    key = _key()
+    r = admin.post("/catalog/meals", json=_meal_body(), headers=key)
+    assert r.status_code == 201
+    row = fetch_one(
+        stack,
+        "SELECT status_code, response, headers FROM platform.idempotency_keys WHERE key = %s",
+        [key["Idempotency-Key"]],
+    )
+    assert row is not None
+    status_code, response, headers = row
+    assert status_code == 201 and response == r.json()
+    assert response["consistency_token"] == headers["X-Consistency-Token"] == r.headers["X-Consistency-Token"]
+
+
+def test_an_expired_key_is_free_again(stack: Settings, admin: httpx.Client) -> None:
+    key = _key()
+    first = created(admin.post("/catalog/meals", json=_meal_body(), headers=key))
+    with psycopg.connect(stack.pg_dsn) as conn:
+        conn.execute(
+            "UPDATE platform.idempotency_keys SET created_at = now() - make_interval(secs => %s) WHERE key = %s",
+            [stack.idempotency_ttl_s + 1, key["Idempotency-Key"]],
+        )
+    body = _meal_body()  # another request with the same key: a new command, not 422
+    second = admin.post("/catalog/meals", json=body, headers=key)
+    assert second.status_code == 201, second.text
+    assert "Idempotent-Replayed" not in second.headers and second.json()["id"] != first["id"]
+    assert _meals_named(stack, body["name"]) == 1
+    assert _key_rows(stack, key["Idempotency-Key"]) == 1

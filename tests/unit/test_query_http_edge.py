@@ -31,6 +31,7 @@ class Tripwire:
 def client() -> TestClient:
     app = create_app(Settings())
     app.state.es = Tripwire()
+    app.state.watermarks = Tripwire()
     # Not entered as a context manager: the lifespan never starts.
     return TestClient(app, raise_server_exceptions=True)
 

@@ -49,3 +49,18 @@ def test_a_dependency_down_is_503_with_retry_after(client: TestClient, name: str
 def test_anything_else_unexpected_is_still_a_logged_500(client: TestClient) -> None:
     FAILURES["bug"] = RuntimeError("bug")
     assert client.get("/fail/bug").status_code == 500
+
+
+@pytest.mark.parametrize("name", ["master-restarting", "master-pool-timeout", "view-store-unreachable"])
+def test_an_engine_failure_is_answered_without_reraising(name: str) -> None:
+    """Handled by its class, not by the catch-all (which Starlette re-raises after answering: a logged traceback
+    and a dropped keep-alive connection)."""
+    app = FastAPI()
+    install_fallback_handler(app)
+
+    @app.get("/fail")
+    def fail() -> None:
+        raise FAILURES[name]
+
+    r = TestClient(app, raise_server_exceptions=True).get("/fail")
+    assert r.status_code == 503

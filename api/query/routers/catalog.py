@@ -4,37 +4,19 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from elasticsearch import NotFoundError
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.common.problems import QUERY_RESPONSES
-from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_search, distance_km, encode_cursor
+from api.query.catalog_query import CatalogSearch, CatalogSort, build_search, encode_cursor
 from api.query.deps import Es, parse_near
-from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
-from api.query.models import (
-    CatalogMeal,
-    CatalogMealDetail,
-    CatalogPage,
-    FacetBucket,
-    Facets,
-    MealAvailability,
-    Suggestions,
-)
+from api.query.json_bodies import CATALOG_SOURCE, JsonBody, availability, catalog_meal
+from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
 from farmacy.vocabulary import Allergen, DietaryTag
 
 router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"
 NEAR = Query(description="lat,lon of the customer, e.g. 39.80,-89.64", max_length=60)
-
-
-def meal_from_doc(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any]:
-    doc, doc_freshness = split_freshness(source)
-    if near is not None:
-        for a in doc["availability"]:
-            a["distance_km"] = round(distance_km(near, a["geo"]["lat"], a["geo"]["lon"]), 3)
-        doc["availability"].sort(key=lambda a: a["distance_km"])
-        doc["distance_km"] = doc["availability"][0]["distance_km"] if doc["availability"] else None
-    return {**doc, "freshness": doc_freshness}
 
 
 @router.get("/catalog/meals", response_model=CatalogPage, summary="Search the meal catalog")
@@ -59,7 +41,7 @@ async def search_meals(
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
-) -> CatalogPage:
+) -> Response:
     token = parse_token(token_header, token_query)
     point = parse_near(near)
     search = CatalogSearch(
@@ -78,31 +60,29 @@ async def search_meals(
         size=size,
         cursor=cursor,
     )
-    body = build_search(search)  # refuses inconsistent parameters before any wait
+    body = build_search(search, source=CATALOG_SOURCE)  # refuses inconsistent parameters before any wait
     view = await freshness(request, VIEW, token)
     resp = await es.search(index=VIEW, body=body)
     hits = resp["hits"]["hits"]
-    next_cursor = None
-    if len(hits) > size:
-        next_cursor = encode_cursor(hits[size - 1]["sort"])
     aggs = resp["aggregations"]
-    facets = Facets(
-        dietary_tags=[FacetBucket(value=b["key"], count=b["doc_count"]) for b in aggs["dietary_tags"]["buckets"]],
-        cities=[FacetBucket(value=b["key"], count=b["doc_count"]) for b in aggs["cities"]["buckets"]],
-        price_bands=[FacetBucket(value=b["key"], count=b["doc_count"]) for b in aggs["price_bands"]["buckets"]],
+    return JsonBody(
+        {
+            "items": [catalog_meal(h["_source"], point) for h in hits[:size]],
+            "total": resp["hits"]["total"]["value"],
+            "next_cursor": encode_cursor(hits[size - 1]["sort"]) if len(hits) > size else None,
+            "facets": {name: _buckets(aggs[name]) for name in ("dietary_tags", "cities", "price_bands")},
+            "view": view.model_dump(mode="json"),
+        }
     )
-    return CatalogPage(
-        items=[CatalogMeal(**meal_from_doc(h["_source"], point)) for h in hits[:size]],
-        total=resp["hits"]["total"]["value"],
-        next_cursor=next_cursor,
-        facets=facets,
-        view=view,
-    )
+
+
+def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"value": b["key"], "count": b["doc_count"]} for b in agg["buckets"]]
 
 
 async def _get_meal(es: Es, meal_id: UUID) -> dict[str, Any]:
     try:
-        hit = await es.get(index=VIEW, id=str(meal_id))
+        hit = await es.get(index=VIEW, id=str(meal_id), source_includes=CATALOG_SOURCE)
     except NotFoundError as exc:
         raise HTTPException(404, f"meal {meal_id} is not in the catalog (unknown, draft or retired)") from exc
     return dict(hit["_source"])
@@ -116,10 +96,10 @@ async def get_meal(
     near: Annotated[str | None, NEAR] = None,
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
-) -> CatalogMealDetail:
+) -> Response:
     point, token = parse_near(near), parse_token(token_header, token_query)
     view = await freshness(request, VIEW, token)
-    return CatalogMealDetail(**meal_from_doc(await _get_meal(es, meal_id), point), view=view)
+    return JsonBody({**catalog_meal(await _get_meal(es, meal_id), point), "view": view.model_dump(mode="json")})
 
 
 @router.get("/catalog/suggest", response_model=Suggestions, summary="Meal names completing a prefix")
@@ -165,11 +145,13 @@ async def meal_availability(
     near: Annotated[str | None, NEAR] = None,
     token_header: ConsistencyHeader = None,
     token_query: ConsistencyQuery = None,
-) -> MealAvailability:
+) -> Response:
     point, token = parse_near(near), parse_token(token_header, token_query)
     view = await freshness(request, VIEW, token)
-    doc = meal_from_doc(await _get_meal(es, meal_id), point)
-    locations = doc["availability"]
+    doc = await _get_meal(es, meal_id)
+    locations = availability(doc["availability"], point)
     if point is None:
         locations.sort(key=lambda a: (-a["quantity"], a["code"]))
-    return MealAvailability(meal_id=doc["meal_id"], name=doc["name"], locations=locations, view=view)
+    return JsonBody(
+        {"meal_id": doc["meal_id"], "name": doc["name"], "locations": locations, "view": view.model_dump(mode="json")}
+    )

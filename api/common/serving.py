@@ -1,0 +1,44 @@
+"""How the APIs are served: several uvicorn worker processes (a setting, by default one per core), uvloop and
+httptools, and Prometheus metrics aggregated across the processes (prometheus_client's multiprocess mode)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+import uvicorn
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKER_HEALTHCHECK_S = 60
+
+
+def worker_count(configured: int) -> int:
+    """0 means one process per CPU core."""
+    return configured or os.cpu_count() or 1
+
+
+def serve(factory: str, service: str, host: str, port: int, workers: int) -> None:
+    """Runs ``factory`` (``module:function`` returning the app) in ``workers`` processes on one socket."""
+    if workers > 1 and MULTIPROC_ENV not in os.environ:
+        # Each worker writes its samples to files here and /metrics merges them; set before any worker starts (the
+        # workers inherit it), and fresh per start, so counters of a previous run are not added in.
+        metrics_dir = tempfile.mkdtemp(prefix=f"farmacy-{service}-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        # A worker that starts (imports) or answers the supervisor's ping slowly on a loaded host is killed and
+        # restarted after this long; uvicorn's 5 s made workers restart in a loop under load.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )

@@ -1,0 +1,48 @@
+"""Response bodies of the hot catalog endpoints, built as plain dicts and written with orjson.
+
+The route keeps its ``response_model`` for the OpenAPI document, and returns a ``Response``, so FastAPI neither
+validates nor re-serializes it: these functions must give exactly what the model would (its fields, in its
+shape, with its defaults). The field lists come from the models themselves, and a unit test holds each body
+against ``Model.model_validate(body).model_dump(mode="json")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Response
+
+from api.query.catalog_query import GeoPoint, distance_km
+from api.query.models import Availability, CatalogMeal
+
+_MEAL_FIELDS = tuple(f for f in CatalogMeal.model_fields if f not in ("availability", "distance_km", "freshness"))
+_AVAILABILITY_FIELDS = tuple(f for f in Availability.model_fields if f != "distance_km")
+# What a catalog search needs from each document (the rest stays in Elasticsearch).
+CATALOG_SOURCE = [*_MEAL_FIELDS, "availability", "source_lsn", "indexed_at"]
+
+
+class JsonBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def availability(source: list[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:
+    items = [{**{f: a[f] for f in _AVAILABILITY_FIELDS}, "distance_km": None} for a in source]
+    if near is not None:
+        for a in items:
+            a["distance_km"] = round(distance_km(near, a["geo"]["lat"], a["geo"]["lon"]), 3)
+        items.sort(key=lambda a: a["distance_km"])
+    return items
+
+
+def catalog_meal(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any]:
+    """A CatalogMeal from a catalog document; with ``near``, locations nearest first and their distances."""
+    meal = {f: source[f] for f in _MEAL_FIELDS}
+    items = availability(source["availability"], near)
+    meal["availability"] = items
+    meal["distance_km"] = items[0]["distance_km"] if near is not None and items else None
+    meal["freshness"] = {"source_lsn": source["source_lsn"], "indexed_at": source["indexed_at"]}
+    return meal

@@ -1,0 +1,350 @@
+"""Throughput and latency of the APIs, driven by wrk (Debian package `wrk`), runs interleaved and repeated.
+
+``query``: the same catalog searches (200 random ones, the mix of benchmarks.search_latency) sent
+
+- through the query API (GET /catalog/meals?...),
+- straight to Elasticsearch as the identical request bodies the query API builds (POST /catalog/_search),
+- to benchmarks.pg_catalog_service, the same search on the normalized PostgreSQL schema,
+
+at each client count, the three targets one after the other in rotating order, ``--repeats`` rounds.
+
+``command``: adjustments (POST /inventory/adjustments) and orders (POST /orders) through the command API, each
+request with its own Idempotency-Key, at ``--clients`` clients, interleaved and repeated.
+
+    .venv/bin/python -m benchmarks.api_throughput query --clients 16 100 --seconds 10 --repeats 3
+    .venv/bin/python -m benchmarks.api_throughput command --clients 16 --seconds 10 --repeats 3
+
+Prints one line per run and a table of medians (min-max across rounds); non-2xx answers and socket errors
+are counted, never hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_search
+from api.query.json_bodies import CATALOG_SOURCE
+from benchmarks.search_latency import random_search
+from farmacy.auth import Role, mint
+from farmacy.settings import Settings
+
+LUA = Path(__file__).parent / "wrk" / "requests.lua"
+
+
+@dataclass
+class Run:
+    target: str
+    clients: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+
+def wrk(url: str, requests_file: Path, clients: int, seconds: float, env: dict[str, str] | None = None) -> Run:
+    exe = shutil.which("wrk")
+    if exe is None:
+        from stack.system import apt_install
+
+        apt_install("wrk")  # Debian's package, like the stack's other system packages
+        exe = shutil.which("wrk")
+    assert exe is not None, "wrk not found after installing it"
+    threads = min(2, clients)
+    out = subprocess.run(
+        [
+            exe,
+            f"-t{threads}",
+            f"-c{clients}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(requests_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    r = json.loads(line.removeprefix("WRK_JSON "))
+    ok = r["requests"] - r["status"]
+    return Run(
+        target="",
+        clients=clients,
+        rps=ok / (r["duration_us"] / 1e6),
+        p50_ms=r["p50_ms"],
+        p99_ms=r["p99_ms"],
+        non_2xx=r["status"],
+        socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+    )
+
+
+def write_requests(path: Path, lines: list[tuple[str, str, str]]) -> Path:
+    path.write_text("".join(f"{m}\t{p}\t{b}\n" for m, p, b in lines))
+    return path
+
+
+def as_search(params: dict[str, Any]) -> CatalogSearch:
+    """The CatalogSearch the query API builds from these parameters (api/query/routers/catalog.py)."""
+    near = None
+    if "near" in params:
+        lat, lon = (float(x) for x in params["near"].split(","))
+        near = GeoPoint(lat, lon)
+    return CatalogSearch(
+        q=params.get("q"),
+        dietary_tags=list(params.get("dietary_tags", [])),
+        exclude_allergens=list(params.get("exclude_allergens", [])),
+        price_max=params.get("price_max"),
+        near=near,
+        radius_km=float(params["radius_km"]) if "radius_km" in params else None,
+        available_now=params.get("available_now") == "true",
+        sort=CatalogSort(params.get("sort", "relevance")),
+        size=params["size"],
+    )
+
+
+def summarize(runs: list[Run], baseline: str, others: list[str]) -> None:
+    by: dict[tuple[str, int], list[Run]] = defaultdict(list)
+    for r in runs:
+        by[(r.target, r.clients)].append(r)
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+    print(
+        "\n| target | clients | req/s median (min-max) | p50 ms | p99 ms median (min-max) | non-2xx | socket errors |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (target, clients), rs in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(
+            f"| {target} | {clients} | {spread([r.rps for r in rs])} | {statistics.median(r.p50_ms for r in rs):.1f} "
+            f"| {spread([r.p99_ms for r in rs])} | {sum(r.non_2xx for r in rs)} | {sum(r.socket_errors for r in rs)} |"
+        )
+    for other in others:
+        for clients in sorted({c for _t, c in by}):
+            a, b = by.get((baseline, clients)), by.get((other, clients))
+            if not a or not b:
+                continue
+            ratios = [x.rps / y.rps for x, y in zip(a, b, strict=False)]
+            p99 = [x.p99_ms / y.p99_ms for x, y in zip(a, b, strict=False)]
+            print(
+                f"{baseline} / {other} at {clients} clients: throughput x{statistics.median(ratios):.2f} "
+                f"({min(ratios):.2f}-{max(ratios):.2f}), p99 x{statistics.median(p99):.2f} "
+                f"({min(p99):.2f}-{max(p99):.2f})"
+            )
+
+
+def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
+    rnd = random.Random(args.seed)
+    searches = [random_search(rnd) for _ in range(200)]
+    api_lines = [("GET", "/catalog/meals?" + urlencode(p, doseq=True), "") for p in searches]
+    es_lines = [
+        ("POST", "/catalog/_search", json.dumps(build_search(as_search(p), CATALOG_SOURCE), separators=(",", ":")))
+        for p in searches
+    ]
+    api_file = write_requests(tmp / "api", api_lines)
+    apis = dict(a.split("=", 1) for a in args.api) or {"query-api": f"http://127.0.0.1:{settings.query_port}"}
+    files = {
+        **{name: (url, api_file) for name, url in apis.items()},
+        "elasticsearch": (settings.elasticsearch_url, write_requests(tmp / "es", es_lines)),
+        "postgresql": (f"http://127.0.0.1:{args.pg_port}", api_file),
+    }
+    baseline = None
+    if not args.pg_url_running:
+        baseline = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.pg_catalog_service",
+                "--port",
+                str(args.pg_port),
+                "--workers",
+                str(args.pg_workers),
+            ],
+        )
+    try:
+        _wait_up(f"http://127.0.0.1:{args.pg_port}/catalog/meals?size=1")
+        for url, _f in files.values():
+            # Warm each target once, so the first round measures no cold cache.
+            subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", str(LUA), url, "--", str(_f)], capture_output=True)
+        runs: list[Run] = []
+        targets = list(files)
+        for rnd_no in range(args.repeats):
+            for clients in args.clients:
+                shift = rnd_no % len(targets)
+                order = targets[shift:] + targets[:shift]
+                for target in order:
+                    url, f = files[target]
+                    run = wrk(url, f, clients, args.seconds)
+                    time.sleep(args.settle)  # let requests still in flight finish before the next target's run
+                    run.target = target
+                    runs.append(run)
+                    print(
+                        f"round {rnd_no + 1} {target:13} c={clients:3} {run.rps:7.0f} req/s p50 {run.p50_ms:6.1f} "
+                        f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
+                        flush=True,
+                    )
+        for name in apis:
+            summarize(
+                [r for r in runs if r.target in (name, "elasticsearch", "postgresql")],
+                name,
+                ["elasticsearch", "postgresql"],
+            )
+    finally:
+        if baseline is not None:
+            baseline.terminate()
+            baseline.wait(10)
+
+
+def _wait_up(url: str) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            httpx.get(url, timeout=120).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
+    apis = dict(a.split("=", 1) for a in args.command_api) or {
+        "command-api": f"http://127.0.0.1:{settings.command_port}"
+    }
+    base = next(iter(apis.values()))  # every API given writes to the same master: set up through the first
+    token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN, ttl_s=3600)
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=30) as http:
+        meals = []
+        for i in range(args.meals):
+            r = http.post("/catalog/meals", json={"name": f"Bench Meal {i}", "calories": 500, "price_cents": 1000})
+            meals.append(r.raise_for_status().json()["id"])
+            http.post(f"/catalog/meals/{meals[-1]}/publish").raise_for_status()
+        locations = []
+        for _ in range(args.locations):
+            r = http.post(
+                "/locations",
+                json={
+                    "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
+                    "name": "Bench Fridge",
+                    "kind": "smart_fridge",
+                    "status": "online",
+                    "city": "Benchville",
+                    "latitude": 40.0,
+                    "longitude": -89.0,
+                },
+            )
+            locations.append(r.raise_for_status().json()["id"])
+            for meal in meals:
+                http.post(
+                    "/inventory/adjustments",
+                    json={"location_id": locations[-1], "meal_id": meal, "delta": 10_000, "reason": "replenish"},
+                ).raise_for_status()
+        customers = [
+            http.post("/customers", json={"email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "name": f"B {i}"})
+            .raise_for_status()
+            .json()["id"]
+            for i in range(16)
+        ]
+    rnd = random.Random(args.seed)
+    adjustments = [
+        (
+            "POST",
+            "/inventory/adjustments",
+            json.dumps(
+                {"location_id": rnd.choice(locations), "meal_id": rnd.choice(meals), "delta": 1, "reason": "replenish"}
+            ),
+        )
+        for _ in range(500)
+    ]
+    now = datetime.now(UTC)
+    orders = []
+    for _ in range(500):
+        chosen = rnd.sample(meals, rnd.randint(1, min(3, len(meals))))
+        body = {
+            "customer_id": rnd.choice(customers),
+            "location_id": rnd.choice(locations),
+            "pickup_from": (now + timedelta(hours=2)).isoformat(),
+            "pickup_until": (now + timedelta(hours=3)).isoformat(),
+            "lines": [{"meal_id": m, "quantity": rnd.randint(1, 2)} for m in sorted(chosen)],
+        }
+        orders.append(("POST", "/orders", json.dumps(body)))
+    files = {"adjustments": write_requests(tmp / "adj", adjustments), "orders": write_requests(tmp / "ord", orders)}
+    env = {"IDEMPOTENCY": "1", "HEADER_1": f"Authorization: Bearer {token}"}
+    runs: list[Run] = []
+    targets = [(api, kind) for api in apis for kind in files]
+    for rnd_no in range(args.repeats):
+        for clients in args.clients:
+            shift = rnd_no % len(targets)
+            for api, kind in targets[shift:] + targets[:shift]:
+                run = wrk(apis[api], files[kind], clients, args.seconds, env)
+                time.sleep(args.settle)
+                run.target = f"{api} {kind}"
+                runs.append(run)
+                print(
+                    f"round {rnd_no + 1} {run.target:24} c={clients:3} {run.rps:6.0f}/s p50 {run.p50_ms:6.1f} "
+                    f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
+                    flush=True,
+                )
+    summarize(runs, f"{next(iter(apis))} adjustments", [])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["query", "command"])
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 100])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--settle", type=float, default=5, help="seconds of quiet between two runs")
+    parser.add_argument(
+        "--api",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a query API to measure (repeatable, e.g. before=http://127.0.0.1:8102); default: the stack's",
+    )
+    parser.add_argument(
+        "--command-api",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a command API to measure (repeatable); default: the stack's",
+    )
+    parser.add_argument("--pg-port", type=int, default=8190, help="port of benchmarks.pg_catalog_service")
+    parser.add_argument("--pg-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--pg-url-running", action="store_true", help="the PostgreSQL service is already running")
+    parser.add_argument("--meals", type=int, default=5)
+    parser.add_argument("--locations", type=int, default=10)
+    args = parser.parse_args()
+    settings = Settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        (query if args.what == "query" else command)(args, settings, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

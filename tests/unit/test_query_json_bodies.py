@@ -1,0 +1,82 @@
+"""The catalog endpoints write their bodies without pydantic (api/query/json_bodies.py): each body must be exactly
+what its response model would give, so the OpenAPI document stays true."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from api.query.catalog_query import GeoPoint
+from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
+from api.query.models import CatalogMeal, MealAvailability
+
+
+def _doc(locations: int) -> dict[str, Any]:
+    return {
+        "meal_id": str(uuid.uuid4()),
+        "name": "Miso Salmon",
+        "suggest": "Miso Salmon",
+        "description": "Salmon, miso glaze",
+        "ingredients": ["salmon", "miso"],
+        "allergens": ["fish", "soy"],
+        "dietary_tags": ["high_protein"],
+        "calories": 520,
+        "protein_g": 40,
+        "carbs_g": 30,
+        "fat_g": 20,
+        "price_cents": 1390,
+        "status": "active",
+        "updated_at": "2026-11-25T12:00:00.123456+00:00",
+        "available_now": locations > 0,
+        "totals": {"locations": locations, "quantity": 3 * locations},
+        "availability": [
+            {
+                "location_id": str(uuid.uuid4()),
+                "code": f"SF-{i}",
+                "name": f"Fridge {i}",
+                "kind": "smart_fridge",
+                "city": "Springfield",
+                "geo": {"lat": 39.8 + i / 10, "lon": -89.6},
+                "quantity": 3,
+            }
+            for i in range(locations)
+        ],
+        "location_ids": [],
+        "cities": ["Springfield"],
+        "points": [],
+        "source_lsn": "0/1A2B3C",
+        "indexed_at": "2026-11-25T12:00:01.5Z",
+    }
+
+
+@pytest.mark.parametrize("locations", [0, 1, 3])
+@pytest.mark.parametrize("near", [None, GeoPoint(40.0, -89.6)])
+def test_catalog_meal_is_what_the_model_gives(locations: int, near: GeoPoint | None) -> None:
+    body = catalog_meal(_doc(locations), near)
+    assert CatalogMeal.model_validate(body).model_dump(mode="json").keys() == body.keys()
+    roundtrip = CatalogMeal.model_validate(body).model_dump(mode="json")
+    assert roundtrip["availability"] == body["availability"]
+    assert {k: v for k, v in roundtrip.items() if k != "freshness"} == {
+        k: v for k, v in body.items() if k != "freshness"
+    }
+    if near is not None and locations:
+        assert body["distance_km"] == min(a["distance_km"] for a in body["availability"])
+        assert [a["distance_km"] for a in body["availability"]] == sorted(
+            a["distance_km"] for a in body["availability"]
+        )
+
+
+def test_meal_availability_is_what_the_model_gives() -> None:
+    doc = _doc(2)
+    body = {"meal_id": doc["meal_id"], "name": doc["name"], "locations": availability(doc["availability"], None)}
+    body["view"] = {"view": "catalog", "applied_lsn": None, "applied_at": None, "waited_ms": 0, "dead_letters": 0}
+    assert MealAvailability.model_validate(body).model_dump(mode="json")["locations"] == body["locations"]
+
+
+def test_a_search_asks_only_for_the_fields_it_returns() -> None:
+    assert set(CATALOG_SOURCE) == (set(CatalogMeal.model_fields) - {"distance_km", "freshness"}) | {
+        "source_lsn",
+        "indexed_at",
+    }
