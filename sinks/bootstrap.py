@@ -179,6 +179,8 @@ def read_pool(settings: Settings, name: str, max_size: int = 2) -> ConnectionPoo
     """A pool of REPEATABLE READ, read-only connections: every rebuild reads one snapshot."""
     return ConnectionPool(
         settings.pg_dsn,
+        # Rebuild queries are many small index lookups: JIT compiling them costs more than it saves.
+        kwargs={"options": "-c jit=off"},
         min_size=1,
         max_size=max_size,
         configure=_configure,

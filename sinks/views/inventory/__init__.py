@@ -27,7 +27,7 @@ SELECT l.id::text AS id,
          'address', l.address, 'city', l.city,
          'geo', jsonb_build_object('lat', l.latitude, 'lon', l.longitude),
          'updated_at', l.updated_at,
-         'low_stock_meal_names', COALESCE(s.low_names, '[]'::jsonb),
+         'low_stock_meal_names', COALESCE(low.low_names, '[]'::jsonb),
          'totals', jsonb_build_object(
              'meals', COALESCE(s.meals, 0), 'on_hand', COALESCE(s.on_hand, 0),
              'reserved', COALESCE(s.reserved, 0), 'available', COALESCE(s.available, 0),
@@ -39,13 +39,17 @@ LEFT JOIN LATERAL (
            sum(st.on_hand) AS on_hand,
            sum(st.reserved) AS reserved,
            sum(st.on_hand - st.reserved) AS available,
-           count(*) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT}) AS low_stock_meals,
-           jsonb_agg(m.name ORDER BY m.name, m.id) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT})
-             AS low_names
+           count(*) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT}) AS low_stock_meals
     FROM inventory.stock st
-    JOIN catalog.meals m ON m.id = st.meal_id
     WHERE st.location_id = l.id
 ) s ON true
+LEFT JOIN LATERAL (
+    -- Only the few lines low on stock need their meal's name.
+    SELECT jsonb_agg(m.name ORDER BY m.name, m.id) AS low_names
+    FROM inventory.stock st
+    JOIN catalog.meals m ON m.id = st.meal_id
+    WHERE st.location_id = l.id AND st.on_hand - st.reserved <= {LOW_STOCK_AT}
+) low ON true
 WHERE l.id = ANY(%(ids)s::uuid[])
 """
 
