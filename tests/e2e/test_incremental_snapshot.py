@@ -8,10 +8,11 @@ import uuid
 
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from farmacy.settings import Settings
 from ops.snapshots import request_incremental_snapshot
+from tests.support.topics import assign_at_end
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +24,7 @@ def test_incremental_snapshot_re_emits_every_row_of_the_table(stack: Settings) -
         plan_ids = {str(r[0]) for r in conn.execute("SELECT id FROM subscription.plans")}
     assert plan_ids, "the demo seed creates plans"
     consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}"})
-    _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-    consumer.assign([TopicPartition(topic, 0, high)])
+    assign_at_end(consumer, topic)
     request_incremental_snapshot(stack, ["subscription.plans"])
     seen: set[str] = set()
 

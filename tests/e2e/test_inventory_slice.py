@@ -10,10 +10,11 @@ from functools import partial
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal, query_client
+from tests.support.topics import assign_at_end
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +24,7 @@ def _consumer_at_end(settings: Settings, topic: str) -> Consumer:
     consumer = Consumer(
         {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
     )
-    _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-    consumer.assign([TopicPartition(topic, 0, high)])
+    assign_at_end(consumer, topic)
     return consumer
 
 
