@@ -15,6 +15,7 @@ The retry policies themselves (backoff, bounds, stopping) are in sinks/retries.p
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -401,18 +402,25 @@ class Runner:
 
     def _commit(self, records: list[Message]) -> None:
         last: dict[tuple[str, int], int] = {}
+        first: dict[tuple[str, int], int] = {}
         for m in records:
             topic, partition, offset = _coordinates(m)
             last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
+            first[(topic, partition)] = min(first.get((topic, partition), offset), offset)
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         try:
             self.retries.commit(before_sleep=self._on_commit_retry)(
                 self.consumer.commit, offsets=offsets, asynchronous=False
             )
         except KafkaException as exc:
-            # The group moved on (rebalance, coordinator gone): whoever owns these partitions next re-applies the
-            # batch from the last committed offsets, which changes nothing (versioned rebuilds).
+            # The group moved on (rebalance, coordinator gone). With cooperative rebalancing this worker may keep
+            # the partitions, and its fetch position is already past the batch: it reads the batch again from
+            # here and commits it then (re-applying changes nothing: versioned rebuilds). A partition that went
+            # to another worker is read again from the last committed offset by that worker.
             self.log.warning("offsets not committed; the batch will be applied again", error=str(exc)[:300])
+            for (topic, partition), offset in first.items():
+                with contextlib.suppress(KafkaException):  # not this worker's partition any more
+                    self.consumer.seek(TopicPartition(topic, partition, offset))
             return
         if self.watermark is not None:
             self.watermark.committed({(t, p): o + 1 for (t, p), o in last.items()})

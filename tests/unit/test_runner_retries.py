@@ -443,3 +443,29 @@ def test_a_replayed_poison_event_is_not_recorded_twice() -> None:
     r.dead_lettered = {f"{TOPIC}[0]@5"}
     r.handle(records(5))
     assert producer.produced == []
+
+
+# -- an offset commit the group refuses ------------------------------------------------------------------------
+class RefusingConsumer:
+    """A consumer whose commits the group refuses (a rebalance took the generation away)."""
+
+    def __init__(self) -> None:
+        self.seeks: list[tuple[str, int, int]] = []
+
+    def commit(self, offsets: list[Any], asynchronous: bool) -> None:
+        from confluent_kafka import KafkaError, KafkaException
+
+        raise KafkaException(KafkaError(KafkaError.ILLEGAL_GENERATION))
+
+    def seek(self, partition: Any) -> None:
+        self.seeks.append((partition.topic, partition.partition, partition.offset))
+
+
+def test_a_refused_commit_reads_the_batch_again_from_its_first_offset() -> None:
+    # With cooperative rebalancing the worker may keep its partitions, its fetch position already past the batch:
+    # unless it goes back, those offsets are never committed and the view's position stops at them.
+    r = runner(failing())
+    consumer = RefusingConsumer()
+    r.consumer = cast(Any, consumer)
+    r._commit(records(7, 8, 9))
+    assert consumer.seeks == [(TOPIC, 0, 7)]
