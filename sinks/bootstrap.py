@@ -102,9 +102,8 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
             "heartbeat.interval.ms": 1_500,
             "enable.partition.eof": False,
             "topic.metadata.refresh.interval.ms": 10_000,
-            # Several workers share a view's partitions; a worker joining or leaving moves only the partitions
-            # that change hands, and the others keep flowing through the rebalance.
-            "partition.assignment.strategy": "cooperative-sticky",
+            # Eager rebalancing (the default range/round-robin assignors): cooperative-sticky kept a worker's fetch
+            # position past a batch whose commit a broker restart refused, and the view's position stopped there.
             "client.id": f"sink-{view_name}-{worker}",
         }
     )

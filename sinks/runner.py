@@ -129,14 +129,17 @@ class Runner:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Cooperative rebalancing (partition.assignment.strategy cooperative-sticky): the callback gets only the
-        # partitions added to this worker, and adds them; the others keep being read through the rebalance.
+        # Eager rebalancing: every rebalance takes all partitions back and hands out the whole assignment, and each
+        # worker reads its partitions from their committed offsets again (a batch whose commit the group refused is
+        # read again by whoever owns its partition next).
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
-        consumer.incremental_assign(partitions)
-        # Assigned while a retry waits, a partition waits too.
-        if self._waiting and partitions:
+        consumer.assign(partitions)
+        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
+        if self._waiting:
             consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.watermark is not None:
