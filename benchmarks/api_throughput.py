@@ -42,6 +42,7 @@ import httpx
 
 from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_search
 from api.query.json_bodies import CATALOG_SOURCE
+from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
@@ -248,15 +249,7 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         for _ in range(args.locations):
             r = http.post(
                 "/locations",
-                json={
-                    "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
-                    "name": "Bench Fridge",
-                    "kind": "smart_fridge",
-                    "status": "online",
-                    "city": "Benchville",
-                    "latitude": 40.0,
-                    "longitude": -89.0,
-                },
+                json=bench_location(),
             )
             locations.append(r.raise_for_status().json()["id"])
             for meal in meals:

@@ -23,6 +23,19 @@ from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
 
+def bench_location() -> dict[str, object]:
+    """A new online fridge for a benchmark's stock (a unique code each call)."""
+    return {
+        "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
+        "name": "Bench Fridge",
+        "kind": "smart_fridge",
+        "status": "online",
+        "city": "Benchville",
+        "latitude": 40.0,
+        "longitude": -89.0,
+    }
+
+
 async def setup(http: httpx.AsyncClient, meals: int, locations: int) -> tuple[list[str], list[str]]:
     meal_ids, loc_ids = [], []
     for i in range(meals):
@@ -32,15 +45,7 @@ async def setup(http: httpx.AsyncClient, meals: int, locations: int) -> tuple[li
     for _ in range(locations):
         r = await http.post(
             "/locations",
-            json={
-                "code": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
-                "name": "Bench Fridge",
-                "kind": "smart_fridge",
-                "status": "online",
-                "city": "Benchville",
-                "latitude": 40.0,
-                "longitude": -89.0,
-            },
+            json=bench_location(),
         )
         loc_ids.append(r.raise_for_status().json()["id"])
         for meal in meal_ids:
