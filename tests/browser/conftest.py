@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while a sync Playwright is open its event loop counts as running in this thread, so
+# every later test that calls asyncio.run() would fail. It closes when the last browser test is done.
+@pytest.fixture(scope="package")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     if not CHROMIUM.exists() or shutil.which("chromium") is None:
         pytest.fail("chromium missing: `bin/farmacy test` installs it (Debian packages chromium, chromium-driver)")
