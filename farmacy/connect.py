@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,6 +28,7 @@ def stack_values(settings: Settings) -> dict[str, str]:
         "topic_prefix": settings.topic_prefix,
         "slot_name": settings.slot_name,
         "topic_partitions": str(settings.topic_partitions),
+        "topic_replication_factor": str(settings.topic_replication_factor),
     }
 
 
@@ -65,14 +67,35 @@ def load_specs(settings: Settings, directory: Path = CONNECTORS_DIR) -> list[Con
 
 
 class ConnectClient:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self._http = httpx.Client(base_url=url, timeout=timeout)
+    """Kafka Connect's REST API. Given several workers' URLs, a request that cannot reach one worker goes to the
+    next (any worker answers for the whole group, forwarding to the leader what needs it)."""
+
+    def __init__(self, url: str | Sequence[str], timeout: float = 10.0) -> None:
+        urls = [url] if isinstance(url, str) else list(url)
+        if not urls:
+            raise ValueError("ConnectClient needs at least one URL")
+        self._clients = [httpx.Client(base_url=u, timeout=timeout) for u in urls]
+        self._current = 0
 
     def close(self) -> None:
-        self._http.close()
+        for client in self._clients:
+            client.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for attempt in range(len(self._clients)):
+            client = self._clients[(self._current + attempt) % len(self._clients)]
+            try:
+                response = client.request(method, path, **kwargs)
+            except httpx.TransportError:
+                if attempt == len(self._clients) - 1:
+                    raise
+                continue
+            self._current = (self._current + attempt) % len(self._clients)
+            return response
+        raise AssertionError("unreachable")
 
     def info(self) -> dict[str, Any]:
-        return cast(dict[str, Any], self._http.get("/").raise_for_status().json())
+        return cast(dict[str, Any], self._send("GET", "/").raise_for_status().json())
 
     def apply(self, spec: ConnectorSpec, timeout: float = 60.0) -> None:
         """Creates or updates the connector (PUT is idempotent: same config, no restart).
@@ -85,28 +108,28 @@ class ConnectClient:
             retry=retry_if_result(lambda resp: resp.status_code == 409),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
-        resp: httpx.Response = put(self._http.put, f"/connectors/{spec.name}/config", json=spec.config)
+        resp: httpx.Response = put(self._send, "PUT", f"/connectors/{spec.name}/config", json=spec.config)
         if resp.is_error:
             raise RuntimeError(f"PUT config of {spec.name} failed: {resp.status_code} {resp.text[:1000]}")
 
     def status(self, name: str) -> dict[str, Any] | None:
-        resp = self._http.get(f"/connectors/{name}/status")
+        resp = self._send("GET", f"/connectors/{name}/status")
         if resp.status_code == 404:
             return None
         return cast(dict[str, Any], resp.raise_for_status().json())
 
     def restart(self, name: str, include_tasks: bool = True, only_failed: bool = False) -> None:
         params = {"includeTasks": str(include_tasks).lower(), "onlyFailed": str(only_failed).lower()}
-        self._http.post(f"/connectors/{name}/restart", params=params).raise_for_status()
+        self._send("POST", f"/connectors/{name}/restart", params=params).raise_for_status()
 
     def restart_task(self, name: str, task: int) -> None:
-        self._http.post(f"/connectors/{name}/tasks/{task}/restart").raise_for_status()
+        self._send("POST", f"/connectors/{name}/tasks/{task}/restart").raise_for_status()
 
     def pause(self, name: str) -> None:
-        self._http.put(f"/connectors/{name}/pause").raise_for_status()
+        self._send("PUT", f"/connectors/{name}/pause").raise_for_status()
 
     def resume(self, name: str) -> None:
-        self._http.put(f"/connectors/{name}/resume").raise_for_status()
+        self._send("PUT", f"/connectors/{name}/resume").raise_for_status()
 
     def wait_running(self, name: str, timeout: float = 120.0) -> dict[str, Any]:
         """Polls until the connector and all its tasks are RUNNING; fails at once when one has FAILED."""

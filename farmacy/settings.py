@@ -41,6 +41,35 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+class Profile(StrEnum):
+    """The local stack's shape (`farmacy up --profile`): one node of each engine, or several (docs/deploy.md)."""
+
+    SINGLE = "single"
+    CLUSTER = "cluster"
+
+
+# What the cluster profile runs, where a setting is not given: three Kafka brokers (each topic replicated 3 times,
+# written when 2 have it), two Kafka Connect workers in one group, two Elasticsearch data nodes (each view shard
+# with one replica) and a voting-only tiebreaker, so that losing either data node leaves a master.
+CLUSTER_SIZES = {
+    "kafka_brokers": 3,
+    "kafka_min_insync_replicas": 2,
+    "connect_workers": 2,
+    "elasticsearch_nodes": 2,
+    "view_replicas": 1,
+}
+SINGLE_SIZES = {
+    "kafka_brokers": 1,
+    "kafka_min_insync_replicas": 1,
+    "connect_workers": 1,
+    "elasticsearch_nodes": 1,
+    "view_replicas": 0,
+}
+# Ports of a second, third, ... Kafka broker (and its controller listener) and Kafka Connect worker: 100 apart.
+# Elasticsearch nodes take consecutive HTTP and transport ports (9200, 9201; 9300, 9301), the tiebreaker next.
+NODE_PORT_STRIDE = 100
+
+
 class WorkerControlKind(StrEnum):
     """What runs the sink workers, so operator tooling can stop and start them (ops/workers.py)."""
 
@@ -54,9 +83,22 @@ def http_url(host: str, port: int) -> str:
 
 
 # default_factory with one parameter receives the fields validated so far (those declared above the field).
+def _stack_dir(data: dict[str, Any]) -> Path:
+    return ROOT / (".stack-cluster" if data["profile"] == Profile.CLUSTER else ".stack")
+
+
+def _size(name: str) -> Any:
+    def default(data: dict[str, Any]) -> int:
+        return (CLUSTER_SIZES if data["profile"] == Profile.CLUSTER else SINGLE_SIZES)[name]
+
+    return default
+
+
 def _kafka_bootstrap(data: dict[str, Any]) -> str:
+    """Every broker of the stack (a client needs one to answer; it learns the others from it)."""
     host = data["kafka_host"]
-    return f"[{host}]:{data['kafka_port']}" if ":" in host else f"{host}:{data['kafka_port']}"
+    host = f"[{host}]" if ":" in host else host
+    return ",".join(f"{host}:{data['kafka_port'] + NODE_PORT_STRIDE * i}" for i in range(data["kafka_brokers"]))
 
 
 def _connect_url(data: dict[str, Any]) -> str:
@@ -105,14 +147,25 @@ class Settings(BaseSettings):
 
     # Names everything one stack shares with nobody else: the cluster-level names below derive from it.
     stack_name: str = Field("farmacy", pattern=STACK_NAME_PATTERN)
-    # The local stack: binaries, data and logs of every component live under this directory.
-    stack_dir: Path = ROOT / ".stack"
+    # The engines' shape: `single` (default) or `cluster`, which sets the sizes below unless they are given.
+    profile: Profile = Profile.SINGLE
+    # The local stack: binaries, data and logs of every component live under this directory (the cluster
+    # profile's own by default: its brokers cannot take over a one-broker stack's data).
+    stack_dir: Path = Field(default_factory=_stack_dir)
 
     pg_host: str = "127.0.0.1"
     pg_port: int = 5442
     pg_database: str = "farmacy"
     pg_user: str = "farmacy"
     pg_password: SecretStr = SecretStr("farmacy")
+
+    kafka_brokers: int = Field(default_factory=_size("kafka_brokers"), ge=1, le=9)
+    # Replication factor of every topic (Connect's own, the capture topics, dead letters): one per broker, at most 3.
+    kafka_min_insync_replicas: int = Field(default_factory=_size("kafka_min_insync_replicas"), ge=1, le=9)
+    connect_workers: int = Field(default_factory=_size("connect_workers"), ge=1, le=9)
+    elasticsearch_nodes: int = Field(default_factory=_size("elasticsearch_nodes"), ge=1, le=9)
+    # Replicas of every view index's shard (and of the sync index): at most elasticsearch_nodes - 1.
+    view_replicas: int = Field(default_factory=_size("view_replicas"), ge=0, le=8)
 
     # Each address is derived from its host and port unless set explicitly (docker-compose.yml sets them).
     kafka_host: str = "127.0.0.1"
@@ -270,6 +323,39 @@ class Settings(BaseSettings):
     @property
     def elasticsearch_node_name(self) -> str:
         return f"{self.stack_name}-es-1"
+
+    @property
+    def topic_replication_factor(self) -> int:
+        return min(self.kafka_brokers, 3)
+
+    @property
+    def elasticsearch_urls(self) -> list[str]:
+        """Every Elasticsearch node a client may send requests to (it moves on to the next when one is down)."""
+        return [self.elasticsearch_url] + [
+            http_url(self.elasticsearch_host, self.elasticsearch_port + i) for i in range(1, self.elasticsearch_nodes)
+        ]
+
+    @property
+    def connect_urls(self) -> list[str]:
+        """Every Kafka Connect worker's REST API (any of them answers for the group)."""
+        stride = NODE_PORT_STRIDE
+        return [self.connect_url] + [
+            http_url(self.connect_host, self.connect_port + stride * i) for i in range(1, self.connect_workers)
+        ]
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.kafka_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                f"kafka_min_insync_replicas ({self.kafka_min_insync_replicas}) exceeds the topics' replication "
+                f"factor ({self.topic_replication_factor}): no write could ever be acknowledged"
+            )
+        if self.view_replicas > self.elasticsearch_nodes - 1:
+            raise ValueError(
+                f"view_replicas ({self.view_replicas}) needs at least {self.view_replicas + 1} Elasticsearch nodes "
+                f"(elasticsearch_nodes is {self.elasticsearch_nodes}): the replicas could never be assigned"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
+from sinks.indices import index_settings
 from sinks.pipeline import Rebuilt, RootRefs, bulk_operations, read_bulk_response
 from sinks.rebuild import rebuild
 from sinks.view import View
@@ -87,12 +88,13 @@ def rebuild_view(
     start_worker: Callable[[], None],
     delete_old: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    replicas: int = 0,
 ) -> RebuildResult:
     started = time.monotonic()
     old = current_index(es, view.alias)
     new = f"{view.index_name}-{datetime.now(UTC):%Y%m%d%H%M%S}"
     mapping = view.mapping
-    es.indices.create(index=new, settings=mapping["settings"], mappings=mapping["mappings"])
+    es.indices.create(index=new, settings=index_settings(mapping["settings"], replicas), mappings=mapping["mappings"])
     stop_worker()
     try:
         documents = fill(pool, es, view, new, progress or (lambda _done, _total: None))

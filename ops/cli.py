@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from farmacy.settings import ROOT, Settings, WorkerControlKind, http_url
+from farmacy.settings import ROOT, Profile, Settings, WorkerControlKind, http_url
 
 app = typer.Typer(
     help="Farmacy Food CQRS platform: local stack, operations and tools.",
@@ -26,11 +26,35 @@ def _settings() -> Settings:
     return Settings()
 
 
+PROFILE_HELP = (
+    "single: one node of each engine; cluster: 3 Kafka brokers, 2 Kafka Connect workers, 2 Elasticsearch nodes "
+    "(and a tiebreaker), in .stack-cluster (docs/deploy.md). Also FARMACY_PROFILE."
+)
+
+
+def _use_profile(profile: Profile | None) -> None:
+    """Every later Settings() of this command, and the processes it starts (supervisord passes its environment
+    on), see the profile."""
+    if profile is not None:
+        import os
+
+        os.environ["FARMACY_PROFILE"] = profile.value
+
+
+@app.callback()
+def choose_profile(profile: Annotated[Profile | None, typer.Option(help=PROFILE_HELP)] = None) -> None:
+    _use_profile(profile)
+
+
 @app.command()
-def up(seed: Annotated[bool, typer.Option(help="Seed the demo dataset")] = True) -> None:
+def up(
+    seed: Annotated[bool, typer.Option(help="Seed the demo dataset")] = True,
+    profile: Annotated[Profile | None, typer.Option(help=PROFILE_HELP)] = None,
+) -> None:
     """Install what is missing, start every component in order, wait until healthy, seed demo data."""
     from stack import lifecycle
 
+    _use_profile(profile)
     settings = _settings()
     lifecycle.up(settings, seed=seed)
     _print_status(settings)
@@ -185,7 +209,7 @@ def connectors_status() -> None:
     from farmacy.connect import ConnectClient, load_specs
 
     settings = _settings()
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         for spec in load_specs(settings):
             print(json.dumps(client.status(spec.name), indent=2))
@@ -199,7 +223,7 @@ def connectors_apply() -> None:
     from farmacy.connect import ConnectClient, load_specs
 
     settings = _settings()
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         for spec in load_specs(settings):
             client.apply(spec)
@@ -219,7 +243,7 @@ def connectors_restart(
 
     settings = _settings()
     name = name or settings.connector_name
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         client.restart(name, include_tasks=True, only_failed=only_failed)
         print(client.wait_running(name))
@@ -288,7 +312,7 @@ def reconcile(
     from sinks.views import VIEWS
 
     settings = _settings()
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=60)
     drifted = 0
     with read_pool(settings, "reconcile") as pool:
         for name in view or list(VIEWS):
@@ -349,7 +373,7 @@ def rebuild(
 
     settings = _settings()
     workers = worker_control(settings)
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120)
 
     def progress(done: int, total: int) -> None:
         print(f"\r  filled {done}/{total} roots", end="", flush=True)
@@ -363,6 +387,7 @@ def rebuild(
             lambda: workers.start(view),
             delete_old=not keep_old,
             progress=progress,
+            replicas=settings.view_replicas,
         )
     es.close()
     print(

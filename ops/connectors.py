@@ -19,7 +19,7 @@ def connector_names(settings: Settings) -> list[str]:
 
 
 def statuses(settings: Settings) -> list[dict[str, Any] | None]:
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         return [client.status(name) for name in connector_names(settings)]
     finally:
@@ -32,7 +32,7 @@ def act(settings: Settings, name: str, action: str) -> dict[str, Any] | None:
         raise UnknownConnector(f"no connector {name!r}")
     if action not in ACTIONS:
         raise ValueError(f"no action {action!r}; actions: {', '.join(ACTIONS)}")
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         if action == "restart":
             client.restart(name, include_tasks=True, only_failed=True)

@@ -46,7 +46,7 @@ class EngineCollector(Collector):
         yield up
 
     def _elasticsearch(self) -> Iterator[Metric]:
-        es = Elasticsearch(self.settings.elasticsearch_url, request_timeout=TIMEOUT_S)
+        es = Elasticsearch(self.settings.elasticsearch_urls, request_timeout=TIMEOUT_S)
         try:
             health = es.cluster.health()
             views = es.mget(index=self.settings.sync_index, ids=list(self.settings.views))["docs"]
@@ -72,7 +72,7 @@ class EngineCollector(Collector):
         yield applied
 
     def _connect(self) -> Iterator[Metric]:
-        client = ConnectClient(self.settings.connect_url, timeout=TIMEOUT_S)
+        client = ConnectClient(self.settings.connect_urls, timeout=TIMEOUT_S)
         state = GaugeMetricFamily(
             "farmacy_connect_connector_state", "1 for the connector's current state", labels=["connector", "state"]
         )

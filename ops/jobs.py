@@ -76,7 +76,7 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
 
     def work(job: Job) -> str:
         workers = worker_control(settings)
-        es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
+        es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120)
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
@@ -84,7 +84,13 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
         try:
             with read_pool(settings, "console-rebuild") as pool:
                 result = rebuild_view(
-                    pool, es, VIEWS[view], lambda: workers.stop(view), lambda: workers.start(view), progress=progress
+                    pool,
+                    es,
+                    VIEWS[view],
+                    lambda: workers.stop(view),
+                    lambda: workers.start(view),
+                    progress=progress,
+                    replicas=settings.view_replicas,
                 )
         finally:
             es.close()

@@ -73,7 +73,7 @@ def run_once(settings: Settings, pool: ConnectionPool, es: Elasticsearch, settle
 def once(settings: Settings) -> int:
     from sinks.bootstrap import read_pool
 
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=60)
     try:
         with read_pool(settings, "reconciler") as pool:
             drifts = run_once(settings, pool, es)
@@ -100,7 +100,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
     state: dict[str, Any] = {"status": "ok", "service": "reconciler", "interval_s": settings.reconcile_interval_s}
     server = serve(settings.bind_host, settings.reconciler_port, lambda: dict(state))
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=60)
     log.info("reconciler started", interval_s=settings.reconcile_interval_s, repair=settings.reconcile_repair)
     try:
         with read_pool(settings, "reconciler") as pool:

@@ -74,7 +74,7 @@ class Watchdog:
 
 
 def run(settings: Settings, stop: threading.Event, interval_s: float = 5.0) -> None:
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     dog = Watchdog()
     while not stop.is_set():
         for spec in load_specs(settings):

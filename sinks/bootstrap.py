@@ -75,9 +75,15 @@ def _ensure_partitions(admin: AdminClient, name: str, count: int) -> None:
 def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
     view = VIEWS[view_name]
     # No client-side retries: the runner decides (an unanswered request is an outage, and shows in health).
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=settings.sink_es_timeout_s, max_retries=0)
-    ensure_index(es, view)
-    ensure_sync_index(es, settings.sync_index)
+    es = Elasticsearch(
+        settings.elasticsearch_urls,
+        request_timeout=settings.sink_es_timeout_s,
+        # A node that refuses the connection: the next node; a timeout is the worker's own retry to make.
+        max_retries=len(settings.elasticsearch_urls) - 1,
+        retry_on_timeout=False,
+    )
+    ensure_index(es, view, settings.view_replicas)
+    ensure_sync_index(es, settings.sync_index, settings.view_replicas)
     dlq = dead_letter_topic(settings, view_name)
     ensure_topic(settings, dlq, keep=True)
     redrive = settings.redrive_topic(view_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import structlog
 from elasticsearch import ApiError, Elasticsearch
@@ -13,16 +14,30 @@ from sinks.view import View
 log = structlog.get_logger("indices")
 
 
-def ensure_index(es: Elasticsearch, view: View) -> str:
+def index_settings(settings: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """A mapping file's index settings with the stack's replica count (0 on one node, 1 on the cluster profile)."""
+    return {**settings, "number_of_replicas": replicas}
+
+
+def _keep_replicas(es: Elasticsearch, index: str, replicas: int) -> None:
+    """An index created under another profile gets this one's replica count (a dynamic setting, no reindex)."""
+    current = es.indices.get_settings(index=index, name="index.number_of_replicas").body
+    if int(current[index]["settings"]["index"]["number_of_replicas"]) != replicas:
+        es.indices.put_settings(index=index, settings={"index": {"number_of_replicas": replicas}})
+        log.info("replicas changed", index=index, replicas=replicas)
+
+
+def ensure_index(es: Elasticsearch, view: View, replicas: int = 0) -> str:
     """Returns the index the view's alias points at, creating `<view>-v<N>` and the alias if needed."""
     if es.indices.exists_alias(name=view.alias):
-        targets = list(es.indices.get_alias(name=view.alias).body)
-        return str(targets[0])
+        target = str(next(iter(es.indices.get_alias(name=view.alias).body)))
+        _keep_replicas(es, target, replicas)
+        return target
     mapping = view.mapping
     try:
         es.indices.create(
             index=view.index_name,
-            settings=mapping["settings"],
+            settings=index_settings(mapping["settings"], replicas),
             mappings=mapping["mappings"],
             aliases={view.alias: {"is_write_index": True}},
         )
@@ -34,15 +49,18 @@ def ensure_index(es: Elasticsearch, view: View) -> str:
     return view.index_name
 
 
-def ensure_sync_index(es: Elasticsearch, name: str) -> None:
+def ensure_sync_index(es: Elasticsearch, name: str, replicas: int = 0) -> None:
     """The index where each view publishes the WAL position it has fully applied."""
     mapping = json.loads((Path(__file__).with_name("sync_mapping.json")).read_text())
     if es.indices.exists(index=name):
         # Fields added since the index was created (additive only, so this is safe on a live index).
         es.indices.put_mapping(index=name, properties=mapping["mappings"]["properties"])
+        _keep_replicas(es, name, replicas)
         return
     try:
-        es.indices.create(index=name, settings=mapping["settings"], mappings=mapping["mappings"])
+        es.indices.create(
+            index=name, settings=index_settings(mapping["settings"], replicas), mappings=mapping["mappings"]
+        )
     except ApiError as exc:
         if "resource_already_exists" not in str(exc):
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import httpx
 from confluent_kafka.admin import AdminClient
@@ -43,22 +44,39 @@ def kafka_health(settings: Settings) -> Health:
     def check() -> Health:
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 3000})
         md = admin.list_topics(timeout=3)
-        return Health(bool(md.brokers), f"{len(md.brokers)} broker(s), {len(md.topics)} topics")
+        return Health(
+            len(md.brokers) >= settings.kafka_brokers,
+            f"{len(md.brokers)} of {settings.kafka_brokers} broker(s), {len(md.topics)} topics",
+        )
 
     return _guard(check)
 
 
 def elasticsearch_health(settings: Settings) -> Health:
     def check() -> Health:
-        body = httpx.get(f"{settings.elasticsearch_url}/_cluster/health", timeout=3).raise_for_status().json()
-        return Health(body["status"] in ("green", "yellow"), f"cluster {body['status']}")
+        body = _first_answer([f"{url}/_cluster/health" for url in settings.elasticsearch_urls])
+        nodes = int(body["number_of_data_nodes"])
+        return Health(
+            body["status"] in ("green", "yellow") and nodes >= settings.elasticsearch_nodes,
+            f"cluster {body['status']}, {nodes} of {settings.elasticsearch_nodes} data node(s)",
+        )
 
     return _guard(check)
 
 
+def _first_answer(urls: list[str]) -> dict[str, Any]:
+    """The JSON of the first URL that answers: any node speaks for the cluster."""
+    for url in urls[:-1]:
+        try:
+            return cast(dict[str, Any], httpx.get(url, timeout=3).raise_for_status().json())
+        except httpx.TransportError:
+            continue
+    return cast(dict[str, Any], httpx.get(urls[-1], timeout=3).raise_for_status().json())
+
+
 def connect_health(settings: Settings, connector: str | None = None) -> Health:
     def check() -> Health:
-        client = ConnectClient(settings.connect_url, timeout=3)
+        client = ConnectClient(settings.connect_urls, timeout=3)
         try:
             version = client.info()["version"]
             if connector is None:

@@ -12,12 +12,12 @@ from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
 from farmacy.settings import Settings, http_url
 from farmacy.views import worker_program
-from stack import health, postgres, scale
+from stack import health, postgres, render, scale
 from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.render import ENGINES, MONITORING, SERVICES, kafka_cluster_id, render_all
+from stack.render import ENGINES, MONITORING, SERVICES, elasticsearch_nodes, kafka_cluster_id, render_all
 from stack.supervisor import Supervisor
 from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
@@ -70,7 +70,7 @@ def up(settings: Settings, seed: bool = True) -> None:
     postgres.init_cluster(settings, layout, installed.pg_bindir, user)
     owned_by_engines = (
         layout.data,
-        layout.logs / "elasticsearch",
+        *(node.logs for node in elasticsearch_nodes(settings, layout)),
         layout.conf / "elasticsearch",
         layout.conf / "connect",
         layout.conf / "alertmanager",
@@ -91,9 +91,14 @@ def up(settings: Settings, seed: bool = True) -> None:
         postgres.ensure_database(settings)
         migrations.upgrade(settings)
 
-    kafka_data = layout.data / "kafka"
-    if not (kafka_data / "meta.properties").exists():
-        with step("formatting Kafka KRaft storage"):
+    cluster_id = None
+    for i in range(settings.kafka_brokers):
+        kafka_data = render.kafka_data(layout, i)
+        if (kafka_data / "meta.properties").exists():
+            continue
+        if cluster_id is None:
+            cluster_id = _existing_kafka_cluster_id(settings, layout) or kafka_cluster_id()
+        with step(f"formatting Kafka KRaft storage (broker {i + 1} of {settings.kafka_brokers})"):
             kafka_data.mkdir(exist_ok=True)
             chown_tree(kafka_data, user)
             subprocess.run(
@@ -106,9 +111,9 @@ def up(settings: Settings, seed: bool = True) -> None:
                         "kafka.tools.StorageTool",
                         "format",
                         "-t",
-                        kafka_cluster_id(),
+                        cluster_id,
                         "-c",
-                        str(layout.conf / "server.properties"),
+                        str(layout.conf / f"server-{i}.properties"),
                     ],
                     user,
                 ),
@@ -117,12 +122,14 @@ def up(settings: Settings, seed: bool = True) -> None:
             )
     sup.start("kafka")
     sup.start("elasticsearch")
-    health.wait_healthy("kafka", check["kafka"], 90)
+    if settings.elasticsearch_nodes == 2:
+        sup.start("elasticsearch-tiebreaker")
+    health.wait_healthy("kafka", check["kafka"], 90 * settings.kafka_brokers)
     sup.start("connect")
-    health.wait_healthy("elasticsearch", check["elasticsearch"], 180)
-    health.wait_healthy("kafka connect", lambda: health.connect_health(settings), 180)
+    health.wait_healthy("elasticsearch", check["elasticsearch"], 180 * settings.elasticsearch_nodes)
+    health.wait_healthy("kafka connect", lambda: health.connect_health(settings), 180 * settings.connect_workers)
 
-    client = ConnectClient(settings.connect_url)
+    client = ConnectClient(settings.connect_urls)
     try:
         for spec in load_specs(settings):
             with step(f"applying connector {spec.name}"):
@@ -145,6 +152,17 @@ def up(settings: Settings, seed: bool = True) -> None:
         with step("seeding the demo dataset through the command API"):
             seed_demo(settings)
     say(f"stack up in {time.monotonic() - started:.1f}s")
+
+
+def _existing_kafka_cluster_id(settings: Settings, layout: Layout) -> str | None:
+    """A broker added to formatted ones joins their cluster: the id from the first one's meta.properties."""
+    for i in range(settings.kafka_brokers):
+        meta = render.kafka_data(layout, i) / "meta.properties"
+        if meta.exists():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+    return None
 
 
 def _wait_workers_serving(settings: Settings, views: Iterable[str]) -> None:
@@ -193,7 +211,8 @@ def down(settings: Settings) -> None:
         say("stack is not running")
         return
     workers = [worker_program(v) for v in settings.views]
-    order = [*workers, *SERVICES, *MONITORING, "connect", "elasticsearch", "kafka", "postgres"]
+    es = ["elasticsearch-tiebreaker"] if settings.elasticsearch_nodes == 2 else []
+    order = [*workers, *SERVICES, *MONITORING, "connect", *es, "elasticsearch", "kafka", "postgres"]
     for name in order:
         with step(f"stopping {name}"):
             sup.stop(name)

@@ -6,12 +6,13 @@ import base64
 import shlex
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 import yaml
 
-from farmacy.settings import ROOT, Settings
+from farmacy.settings import NODE_PORT_STRIDE, ROOT, Settings
 from stack import scale
 from stack.install import Installed
 from stack.layout import Layout
@@ -30,6 +31,8 @@ SERVICES = ("command-api", "query-api", "ops-api", "watchdog", "reconciler")
 # The local stack evaluates rules and groups notifications quickly, so an alert reaches its receivers within
 # a minute or two of its cause (the e2e tests wait for that).
 LOCAL_PROMETHEUS_INTERVAL = "5s"
+# A master-only node holds no shard: a small heap is enough.
+TIEBREAKER_HEAP = "256m"
 
 
 def kafka_cluster_id() -> str:
@@ -41,12 +44,13 @@ def kafka_cluster_id() -> str:
             return cluster_id
 
 
-def connect_properties(settings: Settings, plugin_path: Path) -> str:
-    """Kafka Connect's worker config: its group and internal topics are this stack's own."""
+def connect_properties(settings: Settings, plugin_path: Path, worker: int = 0) -> str:
+    """Kafka Connect worker ``worker``'s config: its group and internal topics are this stack's own."""
     return _render(
         "connect-distributed.properties.tmpl",
         bootstrap=settings.kafka_bootstrap,
-        port=settings.connect_port,
+        port=settings.connect_port + NODE_PORT_STRIDE * worker,
+        replication=settings.topic_replication_factor,
         group_id=settings.connect_group_id,
         config_topic=settings.connect_storage_topic("configs"),
         offset_topic=settings.connect_storage_topic("offsets"),
@@ -72,16 +76,79 @@ def postgres_secrets(settings: Settings) -> str:
     return "".join(f"{key}={_property_value(value)}\n" for key, value in values.items())
 
 
-def elasticsearch_yml(settings: Settings, layout: Layout) -> str:
+@dataclass(frozen=True)
+class EsNode:
+    """One Elasticsearch node of the local stack: the data nodes, and in a two-node cluster a master-only
+    tiebreaker, so that either data node can go away and the remaining two still elect a master."""
+
+    name: str
+    conf: Path
+    data: Path
+    logs: Path
+    port: int
+    transport_port: int
+    roles: tuple[str, ...] | None = None  # None: Elasticsearch's default roles (master, data, ingest, ...)
+
+
+def elasticsearch_nodes(settings: Settings, layout: Layout) -> list[EsNode]:
+    def node(i: int, suffix: str, roles: tuple[str, ...] | None = None) -> EsNode:
+        return EsNode(
+            name=settings.elasticsearch_node_name if i == 0 else f"{settings.stack_name}-es-{suffix}",
+            conf=layout.conf / "elasticsearch" / f"node-{suffix}",
+            data=layout.data / ("elasticsearch" if i == 0 else f"elasticsearch-{suffix}"),
+            logs=layout.logs / ("elasticsearch" if i == 0 else f"elasticsearch-{suffix}"),
+            port=settings.elasticsearch_port + i,
+            transport_port=settings.elasticsearch_transport_port + i,
+            roles=roles,
+        )
+
+    count = settings.elasticsearch_nodes
+    nodes = [node(i, str(i)) for i in range(count)]
+    if count == 2:
+        nodes.append(node(count, "tiebreaker", ("master",)))
+    return nodes
+
+
+def elasticsearch_yml(settings: Settings, node: EsNode, nodes: list[EsNode]) -> str:
+    if len(nodes) == 1:
+        discovery = "discovery.type: single-node"
+    else:
+        seeds = ", ".join(f"127.0.0.1:{n.transport_port}" for n in nodes)
+        masters = ", ".join(n.name for n in nodes)
+        discovery = f"discovery.seed_hosts: [{seeds}]\ncluster.initial_master_nodes: [{masters}]"
+        if node.roles is not None:
+            discovery += f"\nnode.roles: [{', '.join(node.roles)}]"
     return _render(
         "elasticsearch.yml.tmpl",
         cluster_name=settings.elasticsearch_cluster_name,
-        node_name=settings.elasticsearch_node_name,
-        port=settings.elasticsearch_port,
-        transport_port=settings.elasticsearch_transport_port,
-        data=layout.data / "elasticsearch",
-        logs=layout.logs / "elasticsearch",
+        node_name=node.name,
+        discovery=discovery,
+        port=node.port,
+        transport_port=node.transport_port,
+        data=node.data,
+        logs=node.logs,
     )
+
+
+def kafka_properties(settings: Settings, layout: Layout, i: int) -> str:
+    """Broker ``i`` (0-based; node id i + 1) of the stack's KRaft cluster, each broker also a controller."""
+    controller_ports = [settings.kafka_controller_port + NODE_PORT_STRIDE * n for n in range(settings.kafka_brokers)]
+    voters = ",".join(f"{n + 1}@127.0.0.1:{port}" for n, port in enumerate(controller_ports))
+    return _render(
+        "server.properties.tmpl",
+        node_id=i + 1,
+        brokers=settings.kafka_brokers,
+        voters=voters,
+        port=settings.kafka_port + NODE_PORT_STRIDE * i,
+        controller_port=settings.kafka_controller_port + NODE_PORT_STRIDE * i,
+        data=kafka_data(layout, i),
+        replication=settings.topic_replication_factor,
+        min_insync=settings.kafka_min_insync_replicas,
+    )
+
+
+def kafka_data(layout: Layout, i: int) -> Path:
+    return layout.data / ("kafka" if i == 0 else f"kafka-{i}")
 
 
 def render_all(settings: Settings, layout: Layout, installed: Installed, user: str | None) -> list[Program]:
@@ -92,29 +159,29 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
     (conf / "postgresql.conf").write_text(
         _render("postgresql.conf.tmpl", port=settings.pg_port, run=layout.run / "postgres")
     )
-    (conf / "server.properties").write_text(
-        _render(
-            "server.properties.tmpl",
-            port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
-            data=layout.data / "kafka",
-        )
-    )
+    for i in range(settings.kafka_brokers):
+        (conf / f"server-{i}.properties").write_text(kafka_properties(settings, layout, i))
     (conf / "log4j2.properties").write_text(_render("log4j2.properties.tmpl"))
     connect_dir = conf / "connect"
     (connect_dir / "secrets").mkdir(parents=True, exist_ok=True)
-    (conf / "connect-distributed.properties").write_text(connect_properties(settings, layout.connect_plugins))
+    for i in range(settings.connect_workers):
+        (conf / f"connect-distributed-{i}.properties").write_text(
+            connect_properties(settings, layout.connect_plugins, i)
+        )
     # Read by the connector through ${file:secrets/postgres.properties:...} (relative to Connect's cwd).
     secrets = connect_dir / "secrets" / "postgres.properties"
     secrets.write_text(postgres_secrets(settings))
     secrets.chmod(0o600)
 
-    es_conf = conf / "elasticsearch"
-    es_conf.mkdir(exist_ok=True)
-    for item in ("jvm.options", "log4j2.properties"):
-        shutil.copy(layout.elasticsearch_home / "config" / item, es_conf / item)
-    (es_conf / "jvm.options.d").mkdir(exist_ok=True)
-    (es_conf / "elasticsearch.yml").write_text(elasticsearch_yml(settings, layout))
+    es_nodes = elasticsearch_nodes(settings, layout)
+    for node in es_nodes:
+        node.conf.mkdir(parents=True, exist_ok=True)
+        for item in ("jvm.options", "log4j2.properties"):
+            shutil.copy(layout.elasticsearch_home / "config" / item, node.conf / item)
+        (node.conf / "jvm.options.d").mkdir(exist_ok=True)
+        (node.conf / "elasticsearch.yml").write_text(elasticsearch_yml(settings, node, es_nodes))
+        for owned in (node.data, node.logs):
+            owned.mkdir(parents=True, exist_ok=True)
 
     monitoring = render_monitoring(settings, layout)
 
@@ -138,21 +205,29 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
                 "-cp",
                 classpath,
                 "kafka.Kafka",
-                str(conf / "server.properties"),
+                str(conf / "server-%(process_num)d.properties"),
             ],
             directory=layout.data,
             startsecs=5,
+            numprocs=settings.kafka_brokers,
         ),
-        Program(
-            "elasticsearch",
-            [str(layout.elasticsearch_home / "bin" / "elasticsearch")],
-            directory=layout.elasticsearch_home,
-            startsecs=5,
-            environment={
-                "ES_JAVA_HOME": str(installed.java.home),
-                "ES_PATH_CONF": str(es_conf),
-                "ES_JAVA_OPTS": f"-Xms{settings.elasticsearch_heap} -Xmx{settings.elasticsearch_heap}",
-            },
+        *(
+            Program(
+                "elasticsearch" if node.roles is None else "elasticsearch-tiebreaker",
+                [str(layout.elasticsearch_home / "bin" / "elasticsearch")],
+                directory=layout.elasticsearch_home,
+                startsecs=5,
+                environment={
+                    "ES_JAVA_HOME": str(installed.java.home),
+                    # Each data node's own directory (supervisord fills in the process number).
+                    "ES_PATH_CONF": str(node.conf.with_name("node-%(process_num)d"))
+                    if node.roles is None
+                    else str(node.conf),
+                    "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+                },
+                numprocs=settings.elasticsearch_nodes if node.roles is None else 1,
+            )
+            for node, heap in _es_programs(settings, es_nodes)
         ),
         Program(
             "connect",
@@ -164,10 +239,11 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
                 "-cp",
                 classpath,
                 "org.apache.kafka.connect.cli.ConnectDistributed",
-                str(conf / "connect-distributed.properties"),
+                str(conf / "connect-distributed-%(process_num)d.properties"),
             ],
             directory=connect_dir,
             startsecs=5,
+            numprocs=settings.connect_workers,
         ),
         *monitoring_programs(settings, layout, installed, monitoring),
         *service_programs(settings, scale.workers(settings, layout)),
@@ -195,6 +271,13 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             )
         )
     layout.supervisord_conf.write_text("\n".join(parts))
+    return programs
+
+
+def _es_programs(settings: Settings, nodes: list[EsNode]) -> list[tuple[EsNode, str]]:
+    """One supervised program for the data nodes (a process each) and one for a tiebreaker, with their heaps."""
+    programs = [(nodes[0], settings.elasticsearch_heap)]
+    programs += [(n, TIEBREAKER_HEAP) for n in nodes if n.roles is not None]
     return programs
 
 

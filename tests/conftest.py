@@ -7,7 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from farmacy.auth import Role, mint
-from farmacy.settings import Settings
+from farmacy.settings import Profile, Settings
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the cluster profile run only against it: on the single-node stack they are deselected (reported
+    as such), never skipped as if they had passed."""
+    if Settings().profile is Profile.CLUSTER:
+        return
+    keep = [item for item in items if item.get_closest_marker("cluster") is None]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("cluster")])
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -198,7 +198,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="For operators (role operator or admin): views, capture, dead letters, drift.",
     )
     app.state.settings = settings
-    app.state.es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    app.state.es = Elasticsearch(settings.elasticsearch_urls, request_timeout=60)
     install_problem_handlers(app)
     install_fallback_handler(app)
     install_observability(app, "ops-api", ready=_ready)

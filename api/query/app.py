@@ -18,11 +18,12 @@ from farmacy.settings import Settings
 
 def create_app(settings: Settings) -> FastAPI:
     # A request not answered within api_es_timeout_s is an outage (503 with Retry-After), never retried here: the
-    # client retries, and a hung node must not hold a request for longer than about two seconds.
+    # client retries, and a hung node must not hold a request for longer than about two seconds. A node that
+    # refuses the connection (down) is different: the request goes to the next node, if there is one.
     es = AsyncElasticsearch(
-        settings.elasticsearch_url,
+        settings.elasticsearch_urls,
         request_timeout=settings.api_es_timeout_s,
-        max_retries=0,
+        max_retries=len(settings.elasticsearch_urls) - 1,
         retry_on_timeout=False,
         connections_per_node=64,
         serializer=OrjsonSerializer(),

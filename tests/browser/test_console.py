@@ -26,7 +26,7 @@ IMPOSSIBLE_LSN = 2**62  # poison whose hold binds nothing (no real position is t
 
 
 def _connector_state(stack: Settings) -> str:
-    client = ConnectClient(stack.connect_url)
+    client = ConnectClient(stack.connect_urls)
     try:
         status = client.status(stack.connector_name)
     finally:

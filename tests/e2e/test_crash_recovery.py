@@ -56,7 +56,7 @@ def test_killed_sinks_and_connect_recover_without_loss(stack: Settings, admin_to
     print(f"\nkilled {killed}; workload statuses {result[0].codes}")
     for program, pid in killed:
         wait_until(partial(_restarted, sup, program, pid), 60, f"{program} restarted")
-    client = ConnectClient(stack.connect_url)
+    client = ConnectClient(stack.connect_urls)
     try:
         client.wait_running(stack.connector_name, timeout=120)
     finally:

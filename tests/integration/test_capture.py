@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_connector_and_its_task_are_running(stack: Settings) -> None:
-    client = ConnectClient(stack.connect_url)
+    client = ConnectClient(stack.connect_urls)
     try:
         for spec in load_specs(stack):
             status = client.status(spec.name)

@@ -15,7 +15,7 @@ from tests.support.wait import wait_until
 
 
 def es_client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    return Elasticsearch(settings.elasticsearch_urls, request_timeout=30)
 
 
 def current_lsn(settings: Settings) -> int:

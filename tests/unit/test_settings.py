@@ -136,11 +136,12 @@ def test_addresses_follow_their_hosts() -> None:
 def _cluster_names(s: Settings) -> dict[str, str]:
     """Every name that two stacks on one machine must not share."""
     from farmacy.connect import load_specs
-    from stack.render import connect_properties, elasticsearch_yml
+    from stack.render import connect_properties, elasticsearch_nodes, elasticsearch_yml
 
     (connector,) = load_specs(s)
     connect = dict(line.split("=", 1) for line in connect_properties(s, Path("/plugins")).splitlines() if "=" in line)
-    es = yaml.safe_load(elasticsearch_yml(s, Layout(Path("/x"), load_versions())))
+    nodes = elasticsearch_nodes(s, Layout(Path("/x"), load_versions()))
+    es = yaml.safe_load(elasticsearch_yml(s, nodes[0], nodes))
     names = {
         "connect group": s.connect_group_id,
         "connect configs topic": s.connect_storage_topic("configs"),
@@ -237,10 +238,12 @@ def test_explicit_names_stay_possible() -> None:
 
 @pytest.mark.usefixtures("clean_env")
 def test_the_elasticsearch_transport_port_is_its_own_setting() -> None:
-    from stack.render import elasticsearch_yml
+    from stack.render import elasticsearch_nodes, elasticsearch_yml
 
     layout = Layout(Path("/x"), load_versions())
     assert _settings(elasticsearch_port=10200).elasticsearch_transport_port == 9300
-    yml = elasticsearch_yml(_settings(elasticsearch_port=10200, elasticsearch_transport_port=10300), layout)
+    shifted = _settings(elasticsearch_port=10200, elasticsearch_transport_port=10300)
+    nodes = elasticsearch_nodes(shifted, layout)
+    yml = elasticsearch_yml(shifted, nodes[0], nodes)
     assert "http.port: 10200" in yml.splitlines()
     assert "transport.port: 10300" in yml.splitlines()
