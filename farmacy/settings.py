@@ -164,7 +164,8 @@ class Settings(BaseSettings):
     kafka_min_insync_replicas: int = Field(default_factory=_size("kafka_min_insync_replicas"), ge=1, le=9)
     connect_workers: int = Field(default_factory=_size("connect_workers"), ge=1, le=9)
     elasticsearch_nodes: int = Field(default_factory=_size("elasticsearch_nodes"), ge=1, le=9)
-    # Replicas of every view index's shard (and of the sync index): at most elasticsearch_nodes - 1.
+    # Replicas of every view index's shard (and of the sync index): at most the nodes - 1, or some stay unassigned
+    # (Kubernetes sets it for its Elasticsearch cluster, whose nodes elasticsearch_nodes does not count).
     view_replicas: int = Field(default_factory=_size("view_replicas"), ge=0, le=8)
 
     # Each address is derived from its host and port unless set explicitly (docker-compose.yml sets them).
@@ -349,11 +350,6 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"kafka_min_insync_replicas ({self.kafka_min_insync_replicas}) exceeds the topics' replication "
                 f"factor ({self.topic_replication_factor}): no write could ever be acknowledged"
-            )
-        if self.view_replicas > self.elasticsearch_nodes - 1:
-            raise ValueError(
-                f"view_replicas ({self.view_replicas}) needs at least {self.view_replicas + 1} Elasticsearch nodes "
-                f"(elasticsearch_nodes is {self.elasticsearch_nodes}): the replicas could never be assigned"
             )
         return self
 

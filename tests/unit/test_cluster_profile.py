@@ -100,13 +100,6 @@ def test_cluster_ports_meet_no_other_port_of_the_stack() -> None:
     assert len(everything) == len(set(everything))
 
 
-@pytest.mark.parametrize(
-    ("values", "rule"),
-    [
-        ({"kafka_brokers": 1, "kafka_min_insync_replicas": 2}, "kafka_min_insync_replicas"),
-        ({"profile": "cluster", "elasticsearch_nodes": 1}, "view_replicas"),
-    ],
-)
-def test_sizes_that_could_never_work_are_refused(values: dict[str, Any], rule: str) -> None:
-    with pytest.raises(ValueError, match=rule):
-        _settings(**values)
+def test_more_brokers_in_sync_than_replicas_is_refused() -> None:
+    with pytest.raises(ValueError, match="kafka_min_insync_replicas"):
+        _settings(kafka_brokers=1, kafka_min_insync_replicas=2)
