@@ -180,6 +180,9 @@ def dead_lettered_coordinates(settings: Settings, view: str) -> set[str]:
     return seen
 
 
+READ_POOL_RECONNECT_S = 5.0
+
+
 def read_pool(settings: Settings, name: str, max_size: int = 2) -> ConnectionPool:
     """A pool of REPEATABLE READ, read-only connections: every rebuild reads one snapshot."""
     return ConnectionPool(
@@ -190,6 +193,9 @@ def read_pool(settings: Settings, name: str, max_size: int = 2) -> ConnectionPoo
         max_size=max_size,
         configure=_configure,
         check=ConnectionPool.check_connection,
+        # Retry a failed connection with a doubling delay for 5 s at most, then start afresh on the next request: the
+        # default (5 minutes) let the delay grow past 16 s while the master restarted, and the view lagged that long.
+        reconnect_timeout=READ_POOL_RECONNECT_S,
         name=name,
         open=True,
     )

@@ -269,5 +269,9 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
         # Checked at checkout (an empty query): without it, after a restart of the master every pooled connection
         # would fail one command with 503 before the pool replaced it.
         check=AsyncConnectionPool.check_connection,
+        # A failed connection attempt is retried with a doubling delay for this long, then given up so that the next
+        # command starts a fresh one. The default (5 minutes) let the delay grow past 16 s during a restart of the
+        # master, and the pool answered 503 for that long after the master was back.
+        reconnect_timeout=timeout_s,
         name="command",
     )

@@ -36,7 +36,14 @@ class Writer:
         self.stack, self.token, self.interval = stack, token, interval
         self.stop = threading.Event()
         self.codes: dict[int, int] = {}
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._guarded, daemon=True)
+
+    def _guarded(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # the test must not pass "under load" without any load
+            self.error = exc
 
     def _run(self) -> None:
         with client(self.stack, self.token) as admin:
@@ -55,6 +62,8 @@ class Writer:
         self.thread.start()
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
         self.stop.set()
         self.thread.join(30)
+        if self.error is not None and exc_type is None:
+            raise AssertionError(f"the background writer failed, so there was no load: {self.error!r}") from self.error
