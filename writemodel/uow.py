@@ -4,10 +4,11 @@ adapter the command API runs on (a fake one drives the unit tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -259,19 +260,51 @@ def canonical_json(body: bytes) -> bytes:
 def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float = 3.0) -> Pool:
     """The command side's pool. Waiting for a connection is bounded (``timeout_s``): with the master away, a command
     answers 503 with Retry-After quickly instead of holding the client until it gives up."""
-    return AsyncConnectionPool(
+    pool: Pool
+    checking: set[bool] = set()  # non-empty while a whole-pool check runs (one at a time)
+
+    async def check_all() -> None:
+        try:
+            await pool.check()
+        finally:
+            checking.clear()
+
+    async def check(conn: AsyncConnection[DictRow]) -> None:
+        """Checked at checkout (an empty query): without it, after a restart of the master every pooled connection
+        would fail one command with 503 before the pool replaced it. One idle connection found broken means the
+        others most likely are too: the whole pool is checked at once, in the background. Checked one by one,
+        the pool waits a doubling delay between them, and a process whose idle connections all predate the restart
+        answered its first command after it 503 (4 connections: 0 + 1 + 2 s > the 3 s bound)."""
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if not checking:
+                checking.add(True)
+                _background(check_all())
+            raise
+
+    pool = AsyncConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout_s,
         open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
-        # Checked at checkout (an empty query): without it, after a restart of the master every pooled connection
-        # would fail one command with 503 before the pool replaced it.
-        check=AsyncConnectionPool.check_connection,
+        check=check,
         # A failed connection attempt is retried with a doubling delay for this long, then given up so that the next
         # command starts a fresh one. The default (5 minutes) let the delay grow past 16 s during a restart of the
         # master, and the pool answered 503 for that long after the master was back.
         reconnect_timeout=timeout_s,
         name="command",
     )
+    return pool
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _background(coro: Coroutine[Any, Any, None]) -> None:
+    """Runs a coroutine without awaiting it, keeping a reference until it is done (the loop holds tasks weakly)."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
