@@ -221,25 +221,34 @@ def down(settings: Settings) -> None:
 
 
 def status(settings: Settings) -> list[dict[str, str]]:
+    """A row per supervised process. An engine that runs several nodes (the cluster profile) has a row per node,
+    each with the engine's health as the cluster answers it."""
     layout = layout_for(settings)
     sup = Supervisor(layout)
     running = sup.running()
-    infos = {i["name"]: i for i in sup.all_info()} if running else {}
-    rows = []
+    all_info = sup.all_info() if running else []
     check = probes(settings)
-    infos.update({f"{i['group']}:{i['name']}": i for i in infos.values() if i["group"] != i["name"]})
-    fixed = (*ENGINES, *MONITORING, *SERVICES)
-    for name in (*fixed, *(n for n in check if n not in fixed)):
-        info = infos.get(name, {})
-        state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
-        h = check[name]() if state == "RUNNING" else Health(False, "-")
-        rows.append(
-            {
-                "component": name,
-                "process": state,
-                "pid": str(info.get("pid") or "-"),
-                "healthy": "yes" if h.ok else "no",
-                "detail": h.detail,
-            }
-        )
+    tiebreaker = ("elasticsearch-tiebreaker",) if settings.elasticsearch_nodes == 2 else ()
+    engines = (*ENGINES, *tiebreaker)
+    rows = []
+    for name in (*engines, *MONITORING, *SERVICES, *(n for n in check if n not in (*ENGINES, *MONITORING, *SERVICES))):
+        group = name.split(":")[0]
+        members = [i for i in all_info if i["group"] == group and (":" not in name or i["name"] == name.split(":")[1])]
+        probe = check.get(name) or check.get(group)
+        health = None
+        for info in members or [{}]:
+            state = info.get("statename", "NOT RUNNING" if not running else "UNKNOWN")
+            if state == "RUNNING" and health is None:
+                health = probe() if probe else Health(True, "running")
+            h = health if state == "RUNNING" and health is not None else Health(False, "-")
+            label = name if ":" in name or info.get("name", name) == group else f"{group}:{info['name']}"
+            rows.append(
+                {
+                    "component": label,
+                    "process": state,
+                    "pid": str(info.get("pid") or "-"),
+                    "healthy": "yes" if h.ok else "no",
+                    "detail": h.detail,
+                }
+            )
     return rows

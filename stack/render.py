@@ -93,7 +93,8 @@ class EsNode:
 def elasticsearch_nodes(settings: Settings, layout: Layout) -> list[EsNode]:
     def node(i: int, suffix: str, roles: tuple[str, ...] | None = None) -> EsNode:
         return EsNode(
-            name=settings.elasticsearch_node_name if i == 0 else f"{settings.stack_name}-es-{suffix}",
+            # es-1 (the single node's name), es-2, ..., es-tiebreaker
+            name=f"{settings.stack_name}-es-{i + 1 if suffix.isdigit() else suffix}",
             conf=layout.conf / "elasticsearch" / f"node-{suffix}",
             data=layout.data / ("elasticsearch" if i == 0 else f"elasticsearch-{suffix}"),
             logs=layout.logs / ("elasticsearch" if i == 0 else f"elasticsearch-{suffix}"),

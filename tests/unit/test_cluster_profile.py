@@ -85,6 +85,7 @@ def test_cluster_runs_two_elasticsearch_data_nodes_and_a_master_only_tiebreaker(
     assert all(y["discovery.seed_hosts"] == ["127.0.0.1:9300", "127.0.0.1:9301", "127.0.0.1:9302"] for y in ymls)
     assert all(len(y["cluster.initial_master_nodes"]) == 3 for y in ymls)
     assert len({y["path.data"] for y in ymls}) == 3
+    assert [y["node.name"] for y in ymls] == ["farmacy-es-1", "farmacy-es-2", "farmacy-es-tiebreaker"]
     assert s.view_replicas == 1
     assert s.elasticsearch_urls == ["http://127.0.0.1:9200", "http://127.0.0.1:9201"]
 
