@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common.serving import MULTIPROC_ENV
 
@@ -29,31 +30,55 @@ log = structlog.get_logger("http")
 HEALTH_TIMEOUT_S = 1.5
 
 
-def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI], Awaitable[dict[str, str]]]) -> None:
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+class RequestContext:
+    """Pure ASGI middleware (not Starlette's BaseHTTPMiddleware, which runs every request through an extra task
+    and memory streams): a request id bound to the logs and echoed in X-Request-ID, an access log line, and the
+    request's count and latency by route."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = request_id or uuid.uuid4().hex
+        header = (b"x-request-id", request_id.encode("latin-1"))
+        status = 500  # an exception before the response started: the server answers 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
-        elapsed = time.perf_counter() - started
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(service, request.method, route).observe(elapsed)
-        response.headers["X-Request-ID"] = request_id
-        if route not in ("/health", "/metrics"):
-            log.info(
-                "request",
-                request_id=request_id,
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-                ms=round(elapsed * 1000, 1),
-            )
-        return response
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            REQUESTS.labels(self.service, method, route, str(status)).inc()
+            LATENCY.labels(self.service, method, route).observe(elapsed)
+            if route not in ("/health", "/metrics"):
+                log.info(
+                    "request",
+                    request_id=request_id,
+                    method=method,
+                    path=scope["path"],
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
+
+
+def install_observability(app: FastAPI, service: str, ready: Callable[[FastAPI], Awaitable[dict[str, str]]]) -> None:
+    app.add_middleware(RequestContext, service=service)
 
     @app.get("/health", tags=["ops"], summary="Liveness and readiness of this service")
     async def health() -> JSONResponse:
