@@ -29,6 +29,7 @@ import psycopg
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # not re-exported
 
+from farmacy.auth import Role, mint
 from farmacy.lsn import lsn_int, lsn_text
 from farmacy.settings import Settings
 
@@ -111,10 +112,16 @@ class Watcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._token_tasks: set[asyncio.Task[None]] = set()
         base = f"http://127.0.0.1:{settings.query_port}"
-        self.http = httpx.AsyncClient(base_url=base, timeout=15, limits=httpx.Limits(max_connections=8))
+        # Stock details are for admins and operators (api/query/routers/inventory.py).
+        operator = {"Authorization": f"Bearer {mint(settings.jwt_secret.get_secret_value(), 'bench', Role.OPERATOR)}"}
+        self.http = httpx.AsyncClient(
+            base_url=base, timeout=15, limits=httpx.Limits(max_connections=8), headers=operator
+        )
         # Reads with a token wait in the query API (up to its bound): their own few connections, so they
         # never hold up the document reads.
-        self.token_http = httpx.AsyncClient(base_url=base, timeout=15, limits=httpx.Limits(max_connections=4))
+        self.token_http = httpx.AsyncClient(
+            base_url=base, timeout=15, limits=httpx.Limits(max_connections=4), headers=operator
+        )
         self.token_inflight: dict[str, int] = {v: 0 for v in views}
 
     def add(self, probe: Probe) -> None:

@@ -25,7 +25,7 @@ def main() -> None:
     settings = Settings()
     token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN)
     lags: list[float] = []
-    with command_client(settings, token) as cmd, query_client(settings) as query:
+    with command_client(settings, token) as cmd, query_client(settings, token) as query:
         meal, loc = new_meal(cmd, name="Lag Probe"), new_location(cmd)
         on_hand = 0
         for i in range(args.count):

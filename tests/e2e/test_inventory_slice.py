@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
+from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal, query_client
 from tests.support.topics import assign_at_end
@@ -46,7 +47,7 @@ def _stock_item(doc: dict[str, Any], meal_id: str) -> dict[str, Any] | None:
 
 
 def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admin_token: str) -> None:
-    with command_client(stack, admin_token) as cmd, query_client(stack) as query:
+    with command_client(stack, admin_token) as cmd, query_client(stack, admin_token) as query:
         meal, loc = new_meal(cmd, name="Slice Bowl"), new_location(cmd)
         consumer = _consumer_at_end(stack, stack.topic("inventory", "stock"))
         try:
@@ -100,7 +101,30 @@ def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admi
             consumer.close()
 
 
-def test_unknown_location_is_404_problem_on_the_query_api(stack: Settings) -> None:
-    with query_client(stack) as query:
+def test_unknown_location_is_404_problem_on_the_query_api(stack: Settings, admin_token: str) -> None:
+    with query_client(stack, admin_token) as query:
         r = query.get(f"/inventory/locations/{uuid.uuid4()}")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_stock_details_are_for_admins_and_operators_customers_see_availability(
+    stack: Settings, admin_token: str
+) -> None:
+    secret = stack.jwt_secret.get_secret_value()
+    operator = mint(secret, "op", Role.OPERATOR)
+    customer = mint(secret, "cust", Role.CUSTOMER, uuid.uuid4())
+    with command_client(stack, admin_token) as cmd:
+        meal = new_meal(cmd)
+        published = cmd.post(f"/catalog/meals/{meal['id']}/publish")
+        assert published.status_code == 200, published.text
+    with query_client(stack) as anonymous, query_client(stack, customer) as cust, query_client(stack, operator) as op:
+        for path in ("/inventory/locations", f"/inventory/locations/{uuid.uuid4()}"):
+            none, as_customer = anonymous.get(path), cust.get(path)
+            assert none.status_code == 401 and none.headers["content-type"] == "application/problem+json"
+            assert as_customer.status_code == 403 and "operator" in as_customer.json()["detail"]
+        assert op.get("/inventory/locations").status_code == 200
+        # Customers keep availability: the catalog and the meal's availability need no token at all.
+        assert anonymous.get("/catalog/meals", params={"size": 1}).status_code == 200
+        availability = f"/inventory/meals/{meal['id']}/availability"
+        token = {"X-Consistency-Token": published.json()["consistency_token"]}
+        assert cust.get(availability, headers=token).status_code == 200

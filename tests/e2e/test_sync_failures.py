@@ -56,7 +56,7 @@ def test_poison_event_is_dead_lettered_with_its_error_and_the_view_keeps_moving(
 
     # ... and the view still applies new writes, but does not publish past the unresolved dead letters.
     es = es_client(stack)
-    with command_client(stack, admin_token) as cmd, query_client(stack) as query:
+    with command_client(stack, admin_token) as cmd, query_client(stack, admin_token) as query:
         r = cmd.post(
             "/locations",
             json={

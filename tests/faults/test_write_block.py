@@ -55,7 +55,7 @@ def _catalog_quantity(query: httpx.Client, meal_id: str, location_id: str, token
 def test_write_block_dead_letters_nothing_and_never_answers_a_token_stale(
     stack: Settings, admin_token: str, es: Elasticsearch
 ) -> None:
-    with client(stack, admin_token) as admin, query_client(stack) as query:
+    with client(stack, admin_token) as admin, query_client(stack, admin_token) as query:
         meal = active_meal(admin)
         loc = stocked_location(admin, {meal["id"]: 5})
         expected = 5

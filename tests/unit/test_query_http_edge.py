@@ -93,7 +93,7 @@ def test_catalog_needs_no_token_but_still_validates(client: TestClient) -> None:
     ["/catalog/meals", f"/catalog/meals/{MEAL}", f"/inventory/meals/{MEAL}/availability", "/inventory/locations"],
 )
 def test_overlong_near_is_422_naming_near(client: TestClient, path: str) -> None:
-    body = _problem(client.get(path, params={"near": "1" * 61}), 422)
+    body = _problem(client.get(path, params={"near": "1" * 61}, headers=_auth()), 422)
     assert _fields(body) == {"near"}
 
 
@@ -180,3 +180,24 @@ def test_bad_consistency_token_header_is_422(client: TestClient, path: str, toke
     headers = {**_auth(), "X-Consistency-Token": token}
     body = _problem(client.get(path, headers=headers), 422)
     assert _fields(body) == {"X-Consistency-Token"}
+
+
+# --- who sees stock details ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/inventory/locations", f"/inventory/locations/{MEAL}"])
+def test_stock_details_need_a_token(client: TestClient, path: str) -> None:
+    _problem(client.get(path), 401)
+
+
+@pytest.mark.parametrize("path", ["/inventory/locations", f"/inventory/locations/{MEAL}"])
+def test_stock_details_are_not_for_customers(client: TestClient, path: str) -> None:
+    body = _problem(client.get(path, headers=_auth(Role.CUSTOMER, uuid.uuid4())), 403)
+    assert "admin" in body["detail"] and "operator" in body["detail"]
+
+
+def test_the_openapi_document_says_who_may_read_stock_details(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/inventory/locations", "/inventory/locations/{location_id}"):
+        assert {"401", "403"} <= set(paths[path]["get"]["responses"])
+    assert "403" not in paths["/inventory/meals/{meal_id}/availability"]["get"]["responses"]

@@ -3,18 +3,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from api.common.problems import QUERY_RESPONSES
+from api.common.deps import require
+from api.common.problems import PROBLEM_RESPONSES, QUERY_RESPONSES
 from api.query.catalog_query import distance_km
 from api.query.deps import Es, parse_near
 from api.query.documents import split_freshness
 from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
 from api.query.models import LocationInventory, LocationList, LocationSummary
+from farmacy.auth import Role
 from farmacy.errors import InvalidInput
 from farmacy.vocabulary import LocationKind
 
-router = APIRouter(prefix="/inventory", tags=["inventory"], responses=QUERY_RESPONSES)
+# Stock details (on hand, reserved, low stock, draft meals on a shelf) are for the people who run the fridges:
+# admins and operators. Customers see availability through the catalog and GET /inventory/meals/{id}/availability
+# (api/query/routers/catalog.py), which need no token.
+router = APIRouter(
+    prefix="/inventory",
+    tags=["inventory"],
+    responses={**QUERY_RESPONSES, 403: PROBLEM_RESPONSES[403]},
+    dependencies=[Depends(require(Role.ADMIN, Role.OPERATOR))],
+)
 VIEW = "inventory"
 MAX_LINES = 9_999  # stock lines of one location in one answer (Elasticsearch's default result window is 10,000)
 LOW_STOCK_NAMES = 20  # meal names low on stock listed per location in a list of locations
@@ -23,7 +33,7 @@ LOW_STOCK_NAMES = 20  # meal names low on stock listed per location in a list of
 @router.get(
     "/locations/{location_id}",
     response_model=LocationInventory,
-    summary="A location with its stock per meal (what is in this fridge now)",
+    summary="A location with its stock per meal (what is in this fridge now); admins and operators",
 )
 async def get_location(
     location_id: UUID,
@@ -53,7 +63,7 @@ async def get_location(
 @router.get(
     "/locations",
     response_model=LocationList,
-    summary="Locations by place and status (where to restock: low_stock=true)",
+    summary="Locations by place and status (where to restock: low_stock=true); admins and operators",
 )
 async def list_locations(
     request: Request,
