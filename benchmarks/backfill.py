@@ -187,6 +187,9 @@ def main() -> None:
     for name in args.view or list(VIEWS):
         view = VIEWS[name]
         docs = projected(settings, view)
+        if not docs:
+            print(f"{name:14s} no documents in the master: nothing to compare")
+            continue
         ratios = []
         for run in range(1, args.repeat + 1):
             filled, fill_s = fill_scratch(settings, es, view)
