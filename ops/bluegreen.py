@@ -15,16 +15,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
 from sinks.indices import index_settings
-from sinks.pipeline import Rebuilt, RootRefs, bulk_operations, read_bulk_response
+from sinks.pipeline import Rebuilt, RootRefs, bulk_bodies, bulk_operations, read_bulk_response
 from sinks.rebuild import rebuild
 from sinks.view import View
 
 CHUNK = 500
+FILL_BULK_MAX_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,11 @@ def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progre
 
 
 def _write(es: Elasticsearch, index: str, rebuilt: Rebuilt, roots: int) -> tuple[int, int]:
-    outcome = read_bulk_response(dict(es.bulk(operations=bulk_operations(index, rebuilt)).body))
+    items: list[Any] = []
+    # NDJSON serialized once with orjson (as the sink runner does): the client sends the bytes as they are.
+    for body in bulk_bodies(bulk_operations(index, rebuilt), FILL_BULK_MAX_BYTES):
+        items += es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
+    outcome = read_bulk_response({"items": items})
     if outcome.rejected or outcome.retryable:
         raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
     return len(rebuilt.docs), roots
