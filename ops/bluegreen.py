@@ -11,6 +11,7 @@ the fill.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sinks.view import View
 
 CHUNK = 500
 FILL_BULK_MAX_BYTES = 8 << 20
+FILL_BUILDERS = 2  # chunks built at once: the read pool needs as many connections
 
 
 @dataclass(frozen=True)
@@ -47,24 +49,51 @@ def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progre
     """Writes the document of every root into ``index``, chunk by chunk, each chunk from its own snapshot (and
     versioned by it, so the worker catching up afterwards never goes back on a newer document).
 
-    The next chunk is built while the previous one's _bulk is in flight: a fill costs about the larger of the
-    master's and Elasticsearch's share, not their sum. ``progress(done, total)`` after each chunk."""
+    Two chunks are built at once (each on its own connection of ``pool``; the master answers one while Python
+    assembles the other) while the previous chunk's _bulk is in flight: a fill costs about the larger of the
+    master's and Elasticsearch's share, not their sum. ``progress(done, total)`` after each chunk, in order."""
     with pool.connection() as conn, conn.transaction():
         ids = [[str(r[0]) for r in conn.execute(documents.ids_sql)] for documents in view.documents]
     total = sum(len(kind_ids) for kind_ids in ids)
+    chunks = [
+        (kind, kind_ids[i : i + CHUNK]) for kind, kind_ids in enumerate(ids) for i in range(0, len(kind_ids), CHUNK)
+    ]
     written = done = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill-bulk") as bulk:
+    with (
+        ThreadPoolExecutor(max_workers=FILL_BUILDERS, thread_name_prefix="fill-build") as build,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill-bulk") as bulk,
+    ):
+        building: deque[tuple[Future[Rebuilt], int]] = deque()
         in_flight: Future[tuple[int, int]] | None = None
-        for kind, kind_ids in enumerate(ids):
-            for i in range(0, len(kind_ids), CHUNK):
-                chunk = kind_ids[i : i + CHUNK]
-                rebuilt = rebuild(pool, view, RootRefs.of(chunk, kind))
-                if in_flight is not None:
-                    written, done = _progressed(in_flight, written, done, total, progress)
-                in_flight = bulk.submit(_write, es, index, rebuilt, len(chunk))
+        for kind, chunk in chunks:
+            building.append((build.submit(rebuild, pool, view, RootRefs.of(chunk, kind)), len(chunk)))
+            if len(building) < FILL_BUILDERS:
+                continue
+            written, done, in_flight = _next_bulk(building, bulk, in_flight, es, index, written, done, total, progress)
+        while building:
+            written, done, in_flight = _next_bulk(building, bulk, in_flight, es, index, written, done, total, progress)
         if in_flight is not None:
             written, done = _progressed(in_flight, written, done, total, progress)
     return written
+
+
+def _next_bulk(
+    building: deque[tuple[Future[Rebuilt], int]],
+    bulk: ThreadPoolExecutor,
+    in_flight: Future[tuple[int, int]] | None,
+    es: Elasticsearch,
+    index: str,
+    written: int,
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None],
+) -> tuple[int, int, Future[tuple[int, int]]]:
+    """Waits for the oldest chunk being built, then for the _bulk before it, and sends this one's."""
+    built, roots = building.popleft()
+    rebuilt = built.result()
+    if in_flight is not None:
+        written, done = _progressed(in_flight, written, done, total, progress)
+    return written, done, bulk.submit(_write, es, index, rebuilt, roots)
 
 
 def _write(es: Elasticsearch, index: str, rebuilt: Rebuilt, roots: int) -> tuple[int, int]:
