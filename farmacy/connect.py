@@ -132,10 +132,14 @@ class ConnectClient:
         self._send("PUT", f"/connectors/{name}/resume").raise_for_status()
 
     def wait_running(self, name: str, timeout: float = 120.0) -> dict[str, Any]:
-        """Polls until the connector and all its tasks are RUNNING; fails at once when one has FAILED."""
+        """Polls until the connector and all its tasks are RUNNING (a worker not answering yet counts as not yet);
+        fails at once when one has FAILED."""
 
         def poll() -> dict[str, Any] | None:
-            status = self.status(name)
+            try:
+                status = self.status(name)
+            except httpx.TransportError:  # the worker is (re)starting: its REST API is not listening yet
+                return None
             if status and (trace := _failed_trace(status)):
                 raise RuntimeError(f"connector {name} failed:\n{trace}")
             return status
