@@ -4,7 +4,6 @@ views, and ports that never meet the single-node stack's other ports."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,7 @@ from stack.versions import load_versions
 LAYOUT = Layout(Path("/x"), load_versions())
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("FARMACY_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/unit/conftest.py
 
 
 def _settings(**values: Any) -> Settings:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +47,6 @@ def test_kafka_cluster_ids_never_start_with_a_dash() -> None:
 # port, every name shared with nobody derived from stack_name.
 
 TRICKY_PASSWORD = "p@ss w'ord\"/:?#%\\"
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings from their defaults only: no FARMACY_* variable of the caller's shell leaks in."""
-    for name in list(os.environ):
-        if name.startswith("FARMACY_"):
-            monkeypatch.delenv(name)
 
 
 def _settings(**values: Any) -> Settings:
