@@ -50,7 +50,7 @@ class Profile(StrEnum):
 
 # What the cluster profile runs, where a setting is not given: three Kafka brokers (each topic replicated 3 times,
 # written when 2 have it), two Kafka Connect workers in one group, two Elasticsearch data nodes (each view shard
-# with one replica) and a voting-only tiebreaker, so that losing either data node leaves a master.
+# with one replica) and a master-only tiebreaker, so that losing either data node leaves a master.
 CLUSTER_SIZES = {
     "kafka_brokers": 3,
     "kafka_min_insync_replicas": 2,

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
 from sinks.indices import index_settings
-from sinks.pipeline import Rebuilt, RootRefs, bulk_bodies, bulk_operations, read_bulk_response
+from sinks.pipeline import Rebuilt, RootRefs, bulk_operations, send_bulk
 from sinks.rebuild import rebuild
 from sinks.view import View
 
@@ -56,52 +55,42 @@ def fill(pool: ConnectionPool, es: Elasticsearch, view: View, index: str, progre
         ids = [[str(r[0]) for r in conn.execute(documents.ids_sql)] for documents in view.documents]
     total = sum(len(kind_ids) for kind_ids in ids)
     chunks = [
-        (kind, kind_ids[i : i + CHUNK]) for kind, kind_ids in enumerate(ids) for i in range(0, len(kind_ids), CHUNK)
+        RootRefs.of(kind_ids[i : i + CHUNK], kind)
+        for kind, kind_ids in enumerate(ids)
+        for i in range(0, len(kind_ids), CHUNK)
     ]
     written = done = 0
     with (
         ThreadPoolExecutor(max_workers=FILL_BUILDERS, thread_name_prefix="fill-build") as build,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill-bulk") as bulk,
     ):
-        building: deque[tuple[Future[Rebuilt], int]] = deque()
         in_flight: Future[tuple[int, int]] | None = None
-        for kind, chunk in chunks:
-            building.append((build.submit(rebuild, pool, view, RootRefs.of(chunk, kind)), len(chunk)))
-            if len(building) < FILL_BUILDERS:
-                continue
-            written, done, in_flight = _next_bulk(building, bulk, in_flight, es, index, written, done, total, progress)
-        while building:
-            written, done, in_flight = _next_bulk(building, bulk, in_flight, es, index, written, done, total, progress)
+        for rebuilt, roots in _built_in_order(build, pool, view, chunks):
+            if in_flight is not None:
+                written, done = _progressed(in_flight, written, done, total, progress)
+            in_flight = bulk.submit(_write, es, index, rebuilt, roots)
         if in_flight is not None:
             written, done = _progressed(in_flight, written, done, total, progress)
     return written
 
 
-def _next_bulk(
-    building: deque[tuple[Future[Rebuilt], int]],
-    bulk: ThreadPoolExecutor,
-    in_flight: Future[tuple[int, int]] | None,
-    es: Elasticsearch,
-    index: str,
-    written: int,
-    done: int,
-    total: int,
-    progress: Callable[[int, int], None],
-) -> tuple[int, int, Future[tuple[int, int]]]:
-    """Waits for the oldest chunk being built, then for the _bulk before it, and sends this one's."""
-    built, roots = building.popleft()
-    rebuilt = built.result()
-    if in_flight is not None:
-        written, done = _progressed(in_flight, written, done, total, progress)
-    return written, done, bulk.submit(_write, es, index, rebuilt, roots)
+def _built_in_order(
+    build: ThreadPoolExecutor, pool: ConnectionPool, view: View, chunks: list[RootRefs]
+) -> Iterator[tuple[Rebuilt, int]]:
+    """Each chunk's documents with its count of roots, in order, FILL_BUILDERS chunks being built at a time."""
+    building: deque[tuple[Future[Rebuilt], int]] = deque()
+    for refs in chunks:
+        roots = sum(len(ids) for ids in refs.direct.values())
+        building.append((build.submit(rebuild, pool, view, refs), roots))
+        if len(building) == FILL_BUILDERS:
+            built, roots = building.popleft()
+            yield built.result(), roots
+    for built, roots in building:
+        yield built.result(), roots
 
 
 def _write(es: Elasticsearch, index: str, rebuilt: Rebuilt, roots: int) -> tuple[int, int]:
-    items: list[Any] = []
-    # NDJSON serialized once with orjson (as the sink runner does): the client sends the bytes as they are.
-    for body in bulk_bodies(bulk_operations(index, rebuilt), FILL_BULK_MAX_BYTES):
-        items += es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
-    outcome = read_bulk_response({"items": items})
+    outcome = send_bulk(es, bulk_operations(index, rebuilt), FILL_BULK_MAX_BYTES)
     if outcome.rejected or outcome.retryable:
         raise RuntimeError(f"documents refused while filling {index}: {outcome.rejected or outcome.retryable}")
     return len(rebuilt.docs), roots

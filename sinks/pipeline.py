@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from elasticsearch import Elasticsearch
 
 from farmacy.lsn import lsn_text
 from sinks.errors import PoisonEventError
@@ -122,6 +123,15 @@ def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -
     for root_id in sorted(rebuilt.deleted):
         ops.append({"delete": {"_index": index, "_id": root_id, **version}})
     return ops
+
+
+def send_bulk(es: Elasticsearch, ops: list[dict[str, Any]], max_bytes: int) -> BulkOutcome:
+    """Sends ``ops`` as NDJSON bodies of at most ``max_bytes`` (``bulk_bodies``: serialized once, the client sends
+    the bytes as they are) and reads every item's outcome. Errors of a whole request propagate to the caller."""
+    items: list[dict[str, Any]] = []
+    for body in bulk_bodies(ops, max_bytes):
+        items += es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
+    return read_bulk_response({"items": items})
 
 
 def bulk_bodies(ops: list[dict[str, Any]], max_bytes: int) -> list[bytes]:

@@ -34,7 +34,7 @@ from farmacy.lsn import lsn_text
 from sinks import metrics
 from sinks.errors import DeployError, PoisonEventError, RequestTooLarge, RetryableError
 from sinks.events import ChangeEvent, coordinates, dict_headers, parse
-from sinks.pipeline import RootRefs, bulk_bodies, bulk_operations, read_bulk_response, route
+from sinks.pipeline import RootRefs, bulk_operations, route, send_bulk
 from sinks.rebuild import rebuild
 from sinks.retries import RetryPolicy, Stopping, failure
 from sinks.view import View
@@ -284,11 +284,8 @@ class Runner:
         metrics.REBUILD_SECONDS.labels(self.view.name).observe(t1 - t0)
         ops = bulk_operations(self.view.alias, rebuilt)
         if ops:
-            items: list[dict[str, Any]] = []
             try:
-                for body in bulk_bodies(ops, self.config.bulk_max_bytes):
-                    # NDJSON serialized once by bulk_bodies: the client sends bytes as they are.
-                    items += self.es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
+                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes)
             except TransportError as exc:
                 raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
             except ApiError as exc:
@@ -301,7 +298,6 @@ class Runner:
                 if exc.meta.status != 400:
                     raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
                 raise
-            outcome = read_bulk_response({"items": items})
             metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
             metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
             metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)
