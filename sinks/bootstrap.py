@@ -149,6 +149,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         settings.sync_index,
         topics=[*topics, redrive],
         worker=str(worker),
+        group=group_id(settings, view_name),
     )
     watermark.load_holds()
     runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark)

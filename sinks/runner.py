@@ -111,10 +111,18 @@ class Runner:
             while not self.stopping.is_set():
                 if self._resume_pending:
                     self._resume_all()
-                messages = self.consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
+                timeout = self.config.poll_timeout_s
+                if self.watermark is not None:
+                    timeout = min(timeout, self.watermark.due_in())
+                messages = self.consumer.consume(self.config.batch_size, timeout)
                 records = [m for m in messages if self._usable(m)]
                 if records:
                     self.handle(records)
+                    if self.watermark is not None:
+                        # Applied (or dead-lettered and held) is what the view's position stands for: it is
+                        # published before the commit round trip, which only decides where a restart reads from.
+                        self.watermark.mark_applied(_next_offsets(records))
+                        self._tick_watermark()
                     self._commit(records)
                 self._tick_watermark()
                 if time.monotonic() >= next_progress:
@@ -400,13 +408,11 @@ class Runner:
         )
 
     def _commit(self, records: list[Message]) -> None:
-        last: dict[tuple[str, int], int] = {}
         first: dict[tuple[str, int], int] = {}
         for m in records:
             topic, partition, offset = _coordinates(m)
-            last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
             first[(topic, partition)] = min(first.get((topic, partition), offset), offset)
-        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        offsets = [TopicPartition(t, p, o) for (t, p), o in _next_offsets(records).items()]
         try:
             self.retries.commit(before_sleep=self._on_commit_retry)(
                 self.consumer.commit, offsets=offsets, asynchronous=False
@@ -421,8 +427,6 @@ class Runner:
                 with contextlib.suppress(KafkaException):  # not this worker's partition any more
                     self.consumer.seek(TopicPartition(topic, partition, offset))
             return
-        if self.watermark is not None:
-            self.watermark.committed({(t, p): o + 1 for (t, p), o in last.items()})
 
     def _check_index_version(self) -> None:
         """A deploy that bumped the view's mapping version must not write into the index of the old mapping: that
@@ -562,3 +566,12 @@ def _coordinates(msg: Message) -> tuple[str, int, int]:
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     assert topic is not None and partition is not None and offset is not None, "consumed record without position"
     return topic, partition, offset
+
+
+def _next_offsets(records: list[Message]) -> dict[tuple[str, int], int]:
+    """Per partition, the offset after the last of the records (what a commit of them stores)."""
+    last: dict[tuple[str, int], int] = {}
+    for m in records:
+        topic, partition, offset = _coordinates(m)
+        last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
+    return {tp: offset + 1 for tp, offset in last.items()}

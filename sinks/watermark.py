@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
@@ -104,6 +104,12 @@ def partition_key(partition: tuple[str, int]) -> str:
     return f"{partition[0]}[{partition[1]}]"
 
 
+def _partition(key: str) -> Partition:
+    """The inverse of partition_key."""
+    topic, _, rest = key.rpartition("[")
+    return topic, int(rest.rstrip("]"))
+
+
 class Watermark:
     def __init__(
         self,
@@ -115,9 +121,12 @@ class Watermark:
         es: Elasticsearch,
         slot: str,
         sync_index: str,
-        interval_s: float = 0.05,
+        interval_s: float = 0.1,
         topics: list[str] | None = None,
         worker: str = "0",
+        group: str | None = None,
+        chase_interval_s: float = 0.01,
+        chase_s: float = 0.5,
     ) -> None:
         # End offsets are read through a separate admin client: on the consumer's own connection the
         # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms. After a broker
@@ -142,7 +151,20 @@ class Watermark:
         self._observe_now = False
         self._published_reached = 0
         self._covered: set[Partition] = set()
-        self._unrefreshed = True  # this worker committed documents no refresh has made searchable yet
+        self._unrefreshed = True  # this worker applied documents no refresh has made searchable yet
+        # The sync document as this worker last wrote it, with its sequence number: the next compare-and-set tries
+        # it without reading it first, and reads it only when another worker wrote in between.
+        self._last_written: tuple[dict[str, Any], dict[str, Any]] | None = None
+        # Partitions other workers own: their group's committed offsets say how far those are applied, so any worker
+        # can publish the whole view (a token does not wait for the idle workers' next observation).
+        self.group = group
+        self._others: dict[Partition, int] = {}  # committed offsets of partitions not ours, as last read
+        self._others_read_at = -1.0
+        self._others_refreshed: dict[Partition, int] = {}  # ... as they were at this worker's last refresh
+        # After an apply the slot is observed every chase_interval_s for chase_s (the commit is confirmed on the slot
+        # a few tens of milliseconds later), otherwise every interval_s.
+        self.chase_interval_s, self.chase_s = chase_interval_s, chase_s
+        self._chase_until = 0.0
 
     # holds: unresolved dead letters keep the published position below them
     def load_holds(self) -> None:
@@ -188,21 +210,26 @@ class Watermark:
         expected = self.expected()
         for _ in range(CAS_ATTEMPTS):
             try:
-                try:
-                    found = self.es.get(index=self.sync_index, id=self.view)
-                    current, guard = (
-                        dict(found["_source"]),
-                        {
-                            "if_seq_no": found["_seq_no"],
-                            "if_primary_term": found["_primary_term"],
-                        },
-                    )
-                except NotFoundError:
-                    current, guard = {}, {"op_type": "create"}
+                if self._last_written is not None:  # as this worker wrote it: right unless another wrote since
+                    current, guard = self._last_written
+                    self._last_written = None
+                else:
+                    try:
+                        found = self.es.get(index=self.sync_index, id=self.view)
+                        current, guard = (
+                            dict(found["_source"]),
+                            {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]},
+                        )
+                    except NotFoundError:
+                        current, guard = {}, {"op_type": "create"}
                 new = sync_document(
                     current, self.view, self.alias, expected, reached or {}, hold, release, self.worker, counts
                 )
-                self.es.index(index=self.sync_index, id=self.view, document=new, **guard)
+                written = self.es.index(index=self.sync_index, id=self.view, document=new, **guard)
+                self._last_written = (
+                    new,
+                    {"if_seq_no": written["_seq_no"], "if_primary_term": written["_primary_term"]},
+                )
                 break
             except ConflictError:
                 continue  # another worker of the view wrote in between: read it again
@@ -236,7 +263,7 @@ class Watermark:
                 log.warning("partitions of the view's topics not listed", error=str(exc)[:200], view=self.view)
         return self._expected
 
-    # positions: next offset to read, per partition, for records applied and committed
+    # positions: next offset to read, per partition, for records applied
     def on_assign(self, partitions: list[TopicPartition]) -> None:
         """Learns where the newly assigned partitions stand. Until that is known (Kafka not answering during a
         rebalance), nothing is published: an unknown partition could hold unapplied changes."""
@@ -264,22 +291,26 @@ class Watermark:
             self.unknown.discard((tp.topic, tp.partition))
         self.pending.clear()
 
-    def committed(self, offsets: dict[Partition, int]) -> None:
-        """Offsets this worker has applied and committed; the slot is observed again at the next tick (publish on
-        apply: a read-your-writes token waits for this, not for the next observation interval)."""
+    def mark_applied(self, offsets: dict[Partition, int]) -> None:
+        """Offsets up to which this worker has applied every record (or dead-lettered it with a hold); the slot is
+        observed again at the next tick (publish on apply: a read-your-writes token waits for this, not for the
+        next observation interval, nor for the offsets' commit)."""
         self.positions.update(offsets)
         self._observe_now = True
         self._unrefreshed = True
+        self._chase_until = time.monotonic() + self.chase_s
 
-    def end_offsets(self) -> dict[Partition, int]:
-        """Current end offset of every assigned partition, in one request."""
-        if not self.positions:
+    def end_offsets(self, every: bool = False) -> dict[Partition, int]:
+        """Current end offset of every assigned partition (``every``: of every partition of the view's topics, when
+        they are known), in one request."""
+        wanted = set(self.positions)
+        if every and self.group is not None:
+            wanted |= {_partition(key) for key in self.expected()}
+        if not wanted:
             return {}
         latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
         try:
-            futures = self.admin.list_offsets(
-                {TopicPartition(t, p): latest for t, p in self.positions}, request_timeout=5
-            )
+            futures = self.admin.list_offsets({TopicPartition(t, p): latest for t, p in wanted}, request_timeout=5)
             return {(tp.topic, tp.partition): int(f.result().offset) for tp, f in futures.items()}
         except KafkaException:
             self.admin = self.new_admin()
@@ -289,6 +320,16 @@ class Watermark:
         """Records not yet applied per partition."""
         return {p: max(0, end - self.positions.get(p, 0)) for p, end in self.end_offsets().items()}
 
+    def due_in(self) -> float:
+        """Seconds until the next observation of the slot is due (the runner polls Kafka no longer than that, so
+        the slot is observed at its interval and not only when a poll happens to return)."""
+        if self._observe_now:
+            return 0.0
+        return max(0.0, self._last_observed + self._interval() - time.monotonic())
+
+    def _interval(self) -> float:
+        return self.chase_interval_s if time.monotonic() < self._chase_until else self.interval_s
+
     def tick(self, events: int, dead_letters: int) -> None:
         """Observes the slot at most every ``interval_s`` and publishes what became fully applied."""
         now = time.monotonic()
@@ -296,10 +337,10 @@ class Watermark:
             self._resolve_unknown(timeout=1)
             if self.unknown:
                 return
-        if (self._observe_now or now - self._last_observed >= self.interval_s) and self.positions:
+        if (self._observe_now or now - self._last_observed >= self._interval()) and self.positions:
             self._last_observed, self._observe_now = now, False
             self._observe()
-        while self.pending and all(self.positions.get(p, 0) >= end for p, end in self.pending[0].ends.items()):
+        while self.pending and self._applied_through(self.pending[0].ends):
             done = self.pending.popleft()
             self.reached = done.lsn if self.reached is None else max(self.reached, done.lsn)
             # Only the partitions whose ends were read with that observation have reached it (one assigned since
@@ -312,6 +353,36 @@ class Watermark:
         if self.reached > 0 and self.reached > self._published_reached:
             self._publish(self.reached, events, dead_letters)
 
+    def _applied_through(self, ends: dict[Partition, int]) -> bool:
+        """Whether every record before ``ends`` is applied: on this worker's partitions by what it applied, on the
+        others by their group's committed offsets (a worker commits what it has applied), read again at most every
+        ``interval_s`` (or chase interval) while they are behind."""
+        others = {p: end for p, end in ends.items() if p not in self.positions}
+        if any(self.positions[p] < end for p, end in ends.items() if p in self.positions):
+            return False
+        # No committed offset counts as 0: an empty partition is applied through, one with records is not.
+        if all(self._others.get(p, 0) >= end for p, end in others.items()):
+            return True
+        now = time.monotonic()
+        if now - self._others_read_at < self._interval():
+            return False
+        self._others_read_at = now
+        self._others.update(self._group_offsets(list(others)))
+        return all(self._others.get(p, 0) >= end for p, end in others.items())
+
+    def _group_offsets(self, partitions: list[Partition]) -> dict[Partition, int]:
+        """The view's consumer group's committed offsets (no offset: not in the answer)."""
+        if not partitions or self.group is None:
+            return {}
+        request = [ConsumerGroupTopicPartitions(self.group, [TopicPartition(t, p) for t, p in partitions])]
+        try:
+            futures = self.admin.list_consumer_group_offsets(request, request_timeout=5)
+            answer = next(iter(futures.values())).result()
+        except KafkaException:
+            self.admin = self.new_admin()
+            raise
+        return {(tp.topic, tp.partition): int(tp.offset) for tp in answer.topic_partitions or [] if tp.offset >= 0}
+
     def _observe(self) -> None:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
@@ -322,14 +393,17 @@ class Watermark:
             return
         lsn = int(row[0])
         self._last_lsn = lsn
-        self.pending.append(Pending(lsn, self.end_offsets()))
+        self.pending.append(Pending(lsn, self.end_offsets(every=True)))
 
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
-        """Publishes that this worker's partitions have reached ``lsn`` (after a refresh, so searches see what it
-        applied); the view's position is the lowest over all partitions (``sync_document``)."""
-        if self._unrefreshed:  # what this worker applied must be searchable before it says so
+        """Publishes that the partitions covered by the observation have reached ``lsn`` (after a refresh, so
+        searches see what was applied); the view's position is the lowest over all partitions (``sync_document``)."""
+        others = {p: o for p, o in self._others.items() if p in self._covered and p not in self.positions}
+        moved = any(o > self._others_refreshed.get(p, -1) for p, o in others.items())
+        if self._unrefreshed or moved:  # what was applied must be searchable before it is said to be
             self.es.indices.refresh(index=self.alias)
             self._unrefreshed = False
-        reached = {partition_key(p): lsn for p in self._covered if p in self.positions}
+            self._others_refreshed.update(others)
+        reached = {partition_key(p): lsn for p in self._covered if p in self.positions or p in others}
         self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
         self._published_reached = lsn
