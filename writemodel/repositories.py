@@ -8,9 +8,9 @@ so no concurrent command can slip in between (see ``Stock.can_change_on_hand`` /
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from writemodel.domain.catalog import Meal, NewMeal
@@ -18,6 +18,11 @@ from writemodel.domain.inventory import LedgerEntry, Posted, Stock, StockKey
 from writemodel.domain.locations import Location, NewLocation
 from writemodel.domain.ordering import Customer, NewOrder, Order
 from writemodel.domain.subscriptions import NewPlan, NewSubscription, Plan, Subscription
+
+T = TypeVar("T")
+Later = Callable[[], Awaitable[T]]
+"""A read already sent: awaiting it gives its result. Reads sent one after the other and awaited afterwards share
+one round trip to the master (the command runs in pipeline mode)."""
 
 
 class Lock(Enum):
@@ -34,6 +39,8 @@ class Meals(Protocol):
     async def add(self, meal: NewMeal) -> Meal: ...
     async def get(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Meal | None: ...
     async def get_many(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> dict[UUID, Meal]: ...
+    async def get_later(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Later[Meal | None]: ...
+    async def get_many_later(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> Later[dict[UUID, Meal]]: ...
     async def save(self, meal: Meal) -> Meal:
         """Writes the meal's details and status, bumps its version; returns it as stored."""
         ...
@@ -45,6 +52,7 @@ class Locations(Protocol):
         ...
 
     async def get(self, location_id: UUID, lock: Lock = Lock.NONE) -> Location | None: ...
+    async def get_later(self, location_id: UUID, lock: Lock = Lock.NONE) -> Later[Location | None]: ...
     async def save(self, location: Location) -> Location: ...
 
 
@@ -67,6 +75,10 @@ class StockLevels(Protocol):
         """Reserves ``quantity`` if ``can_reserve(quantity)``; False (and no change) otherwise."""
         ...
 
+    async def reserve_all(self, wanted: Sequence[tuple[StockKey, int]]) -> list[bool]:
+        """``reserve`` of each (key, quantity), in the order given (the order rows are locked in), sent together."""
+        ...
+
     async def release(self, key: StockKey, quantity: int) -> None: ...
 
     async def consume(self, key: StockKey, quantity: int) -> None:
@@ -75,6 +87,11 @@ class StockLevels(Protocol):
 
     async def post(self, entry: LedgerEntry) -> Posted:
         """Appends to the ledger."""
+        ...
+
+    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> tuple[Stock, Posted] | None:
+        """``change_on_hand`` and ``post`` of ``entry`` in one step, creating the row when a new pair is stocked
+        (``delta`` > 0); None (and no change) if the row cannot take ``delta``."""
         ...
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -15,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -111,37 +114,48 @@ class PostgresUnitOfWork(UnitOfWork):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
+        """The command's transaction in pipeline mode: a statement whose result nobody reads yet (BEGIN, an upsert
+        before its update, the stored response, COMMIT, the token) goes out with the next one that is read, so the
+        command waits for the master once per result it needs, not once per statement. BEGIN and COMMIT are sent
+        as statements (psycopg's transaction block would add a sync round trip on each side)."""
         async with self.pool.connection() as conn:
             self._conn = conn
-            async with conn.transaction():
-                if self.claim is not None:
-                    await self._claim(conn, self.claim)
-                self.meals = pg.PgMeals(conn)
-                self.locations = pg.PgLocations(conn)
-                self.stock = pg.PgStockLevels(conn)
-                self.customers = pg.PgCustomers(conn)
-                self.orders = pg.PgOrders(conn)
-                self.plans = pg.PgPlans(conn)
-                self.subscriptions = pg.PgSubscriptions(conn)
-                yield
-            if self.claim is not None and self.hold_commit:
-                # The stored response gets the token in the same round trip that reads it.
-                cur = await conn.execute(
-                    """UPDATE platform.idempotency_keys
-                       SET response = jsonb_set(response, '{consistency_token}', to_jsonb(t.lsn)),
-                           headers = jsonb_set(headers, '{X-Consistency-Token}', to_jsonb(t.lsn))
-                       FROM (SELECT pg_current_wal_insert_lsn()::text AS lsn) t
-                       WHERE principal = %s AND key = %s AND jsonb_typeof(response) = 'object'
-                       RETURNING t.lsn""",
-                    [self.claim.principal, self.claim.key],
-                )
-                row = await cur.fetchone()
-                if row is None:  # not an object response (none of ours): just read the position
-                    cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-                    row = await cur.fetchone()
-            else:
-                cur = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-                row = await cur.fetchone()
+            try:
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    if self.claim is not None:
+                        await self._claim(conn, self.claim)
+                    self.meals = pg.PgMeals(conn)
+                    self.locations = pg.PgLocations(conn)
+                    self.stock = pg.PgStockLevels(conn)
+                    self.customers = pg.PgCustomers(conn)
+                    self.orders = pg.PgOrders(conn)
+                    self.plans = pg.PgPlans(conn)
+                    self.subscriptions = pg.PgSubscriptions(conn)
+                    yield
+                    await conn.execute("COMMIT")
+                    if self.claim is not None and self.hold_commit:
+                        # The stored response gets the token in the round trip that commits.
+                        token = await conn.execute(
+                            """UPDATE platform.idempotency_keys
+                               SET response = CASE WHEN jsonb_typeof(response) = 'object'
+                                     THEN jsonb_set(response, '{consistency_token}', to_jsonb(t.lsn)) ELSE response END,
+                                   headers = jsonb_set(headers, '{X-Consistency-Token}', to_jsonb(t.lsn))
+                               FROM (SELECT pg_current_wal_insert_lsn()::text AS lsn) t
+                               WHERE principal = %s AND key = %s
+                               RETURNING t.lsn""",
+                            [self.claim.principal, self.claim.key],
+                        )
+                    else:
+                        token = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+                # Leaving the pipeline sent everything and read every result: the token's is on its cursor.
+                row = await token.fetchone()
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    # Best effort: a connection the master dropped cannot roll back, and the pool discards it anyway.
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                raise
             self.commit_lsn = str(row["lsn"]) if row else None
 
     async def _claim(self, conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> None:
@@ -262,6 +276,10 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
     answers 503 with Retry-After quickly instead of holding the client until it gives up."""
     pool: Pool
     checking: set[bool] = set()  # non-empty while a whole-pool check runs (one at a time)
+    returned: weakref.WeakKeyDictionary[AsyncConnection[DictRow], float] = weakref.WeakKeyDictionary()
+
+    async def note_return(conn: AsyncConnection[DictRow]) -> None:
+        returned[conn] = time.monotonic()
 
     async def check_all() -> None:
         try:
@@ -274,7 +292,11 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
         would fail one command with 503 before the pool replaced it. One idle connection found broken means the
         others most likely are too: the whole pool is checked at once, in the background. Checked one by one,
         the pool waits a doubling delay between them, and a process whose idle connections all predate the restart
-        answered its first command after it 503 (4 connections: 0 + 1 + 2 s > the 3 s bound)."""
+        answered its first command after it 503 (4 connections: 0 + 1 + 2 s > the 3 s bound). A connection back in
+        the pool for less than RECENTLY_USED_S is not checked: it answered a moment ago, and under load the check was
+        one round trip in every command's eleven."""
+        if time.monotonic() - returned.get(conn, -RECENTLY_USED_S) < RECENTLY_USED_S:
+            return
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
@@ -291,6 +313,7 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
         open=False,
         kwargs={"row_factory": dict_row, "autocommit": True},
         check=check,
+        reset=note_return,
         # A failed connection attempt is retried with a doubling delay for this long, then given up so that the next
         # command starts a fresh one. The default (5 minutes) let the delay grow past 16 s during a restart of the
         # master, and the pool answered 503 for that long after the master was back.
@@ -300,6 +323,7 @@ def make_pool(dsn: str, min_size: int = 4, max_size: int = 20, timeout_s: float 
     return pool
 
 
+RECENTLY_USED_S = 1.0
 _BACKGROUND: set[asyncio.Task[None]] = set()
 
 

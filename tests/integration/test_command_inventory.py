@@ -37,7 +37,7 @@ def test_count_sets_on_hand_and_appends_the_difference_as_count(stack: Settings,
     loc = stocked_location(admin, {meal["id"]: 10})
     body = created(count(admin, loc["id"], meal["id"], 7))
     assert body["on_hand"] == 7 and body["delta"] == -3 and body["adjustment_id"] is not None
-    assert stock(stack, loc["id"], meal["id"]) == (7, 0, 3)
+    assert stock(stack, loc["id"], meal["id"]) == (7, 0, 2)
     assert ledger(stack, loc["id"], meal["id"]) == [(10, "replenish", None), (-3, "count", None)]
     reason = scalar(stack, "SELECT reason FROM inventory.adjustments WHERE id = %s", [body["adjustment_id"]])
     assert reason == "count"
@@ -53,7 +53,7 @@ def test_count_equal_to_on_hand_writes_no_ledger_entry(stack: Settings, admin: h
     before = stock(stack, loc["id"], meal["id"])
     body = created(count(admin, loc["id"], meal["id"], 4))
     assert body["adjustment_id"] is None and body["delta"] == 0 and body["on_hand"] == 4
-    assert stock(stack, loc["id"], meal["id"]) == before == (4, 0, 2)
+    assert stock(stack, loc["id"], meal["id"]) == before == (4, 0, 1)
     assert ledger(stack, loc["id"], meal["id"]) == [(4, "replenish", None)]
 
 
@@ -83,7 +83,7 @@ def test_adjustment_at_a_decommissioned_location_is_409_and_writes_nothing(
     body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": delta, "reason": reason}
     r = admin.post("/inventory/adjustments", json=body)
     assert_problem(r, 409, "location_id", rule="location must not be decommissioned or closed", type_="conflict")
-    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 2)
+    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 1)
     assert ledger(stack, loc["id"], meal["id"]) == [(5, "replenish", None)]
 
 
@@ -93,7 +93,7 @@ def test_count_at_a_closed_kiosk_is_409_and_writes_nothing(stack: Settings, admi
     created(admin.post(f"/locations/{loc['id']}/status", json={"status": "closed"}), 200)
     r = count(admin, loc["id"], meal["id"], 1)
     assert_problem(r, 409, "location_id", type_="conflict")
-    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 2)
+    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 1)
 
 
 def test_replenishing_a_retired_meal_is_409_and_writes_nothing(stack: Settings, admin: httpx.Client) -> None:
@@ -103,7 +103,7 @@ def test_replenishing_a_retired_meal_is_409_and_writes_nothing(stack: Settings, 
     body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": 4, "reason": "replenish"}
     r = admin.post("/inventory/adjustments", json=body)
     assert_problem(r, 409, "meal_id", rule="meal must not be retired", type_="conflict")
-    assert stock(stack, loc["id"], meal["id"]) == (2, 0, 2)
+    assert stock(stack, loc["id"], meal["id"]) == (2, 0, 1)
     assert ledger(stack, loc["id"], meal["id"]) == [(2, "replenish", None)]
     # Removing what is left of a retired meal stays possible.
     assert adjust(admin, loc["id"], meal["id"], -2, "remove")["on_hand"] == 0
@@ -115,7 +115,7 @@ def test_count_above_on_hand_of_a_retired_meal_is_409_and_writes_nothing(stack: 
     created(admin.post(f"/catalog/meals/{meal['id']}/retire"), 200)
     r = count(admin, loc["id"], meal["id"], 8)
     assert_problem(r, 409, "meal_id", rule="meal must not be retired", type_="conflict")
-    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 2)
+    assert stock(stack, loc["id"], meal["id"]) == (5, 0, 1)
     assert ledger(stack, loc["id"], meal["id"]) == [(5, "replenish", None)]
 
 

@@ -115,13 +115,15 @@ def check_stock_references(
     return meal
 
 
-def refused_adjustment(stock: Stock, delta: int) -> InsufficientStock:
-    """The answer when the guarded on_hand change found ``stock`` unable to take ``delta``."""
+def refused_adjustment(stock: Stock | None, delta: int) -> InsufficientStock:
+    """The answer when the guarded on_hand change found ``stock`` (None: no row yet, nothing on hand) unable to take
+    ``delta``."""
+    on_hand, reserved = (stock.on_hand, stock.reserved) if stock is not None else (0, 0)
     return InsufficientStock(
-        f"on_hand {stock.on_hand} (reserved {stock.reserved}) cannot change by {delta}",
+        f"on_hand {on_hand} (reserved {reserved}) cannot change by {delta}",
         field="delta",
         rule="stock must stay at or above the reserved quantity and never below zero",
-        extra={"on_hand": stock.on_hand, "reserved": stock.reserved},
+        extra={"on_hand": on_hand, "reserved": reserved},
     )
 
 

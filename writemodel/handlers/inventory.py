@@ -43,9 +43,9 @@ class Counted:
 
 async def _references(uow: UnitOfWork, key: StockKey, stocking: bool) -> Meal:
     """Holds location and meal (FOR SHARE) while the stock changes; see inventory.check_stock_references."""
-    location = await uow.locations.get(key.location_id, Lock.SHARE)
-    meal = await uow.meals.get(key.meal_id, Lock.SHARE)
-    return inventory.check_stock_references(location, meal, key.location_id, key.meal_id, stocking)
+    location = await uow.locations.get_later(key.location_id, Lock.SHARE)
+    meal = await uow.meals.get_later(key.meal_id, Lock.SHARE)  # both reads go out together
+    return inventory.check_stock_references(await location(), await meal(), key.location_id, key.meal_id, stocking)
 
 
 async def adjust_stock(cmd: AdjustStock, uow: UnitOfWork) -> Adjusted:
@@ -53,16 +53,12 @@ async def adjust_stock(cmd: AdjustStock, uow: UnitOfWork) -> Adjusted:
     key = StockKey(cmd.location_id, cmd.meal_id)
     async with uow:
         await _references(uow, key, stocking=cmd.delta > 0)
-        await uow.stock.ensure(key)
-        stock = await uow.stock.change_on_hand(key, cmd.delta)
-        if stock is None:
-            current = await uow.stock.get(key)
-            assert current is not None
-            raise inventory.refused_adjustment(current, cmd.delta)
         reason = LedgerReason(cmd.reason.value)
-        posted = await uow.stock.post(
-            LedgerEntry(key.location_id, key.meal_id, cmd.delta, reason, cmd.actor.subject, cmd.note)
-        )
+        entry = LedgerEntry(key.location_id, key.meal_id, cmd.delta, reason, cmd.actor.subject, cmd.note)
+        done = await uow.stock.adjust(key, cmd.delta, entry)
+        if done is None:
+            raise inventory.refused_adjustment(await uow.stock.get(key), cmd.delta)
+        stock, posted = done
     return Adjusted(
         posted.id,
         posted.created_at,

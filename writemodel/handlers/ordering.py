@@ -26,18 +26,20 @@ async def register_customer(cmd: RegisterCustomer, uow: UnitOfWork) -> Customer:
 async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> Order:
     ordering.check_pickup_window(cmd.pickup_from, cmd.pickup_until, datetime.now(UTC))
     async with uow:
-        ordering.check_customer(await uow.customers.get(cmd.customer_id), cmd.customer_id)
         # FOR SHARE: a concurrent status change waits for this order, and this order sees the final status.
-        ordering.check_takes_orders(await uow.locations.get(cmd.location_id, Lock.SHARE), cmd.location_id)
-        meals = await uow.meals.get_many([line.meal_id for line in cmd.lines], Lock.SHARE)
+        location = await uow.locations.get_later(cmd.location_id, Lock.SHARE)
+        meals_later = await uow.meals.get_many_later([line.meal_id for line in cmd.lines], Lock.SHARE)
+        ordering.check_customer(await uow.customers.get(cmd.customer_id), cmd.customer_id)  # all three reads at once
+        ordering.check_takes_orders(await location(), cmd.location_id)
+        meals = await meals_later()
         ordering.check_meals_for_sale(cmd.lines, meals)
         short = []
-        for i in ordering.reservation_order(cmd.lines):
-            line = cmd.lines[i]
-            key = StockKey(cmd.location_id, line.meal_id)
-            if not await uow.stock.reserve(key, line.quantity):
+        order = ordering.reservation_order(cmd.lines)
+        wanted = [(StockKey(cmd.location_id, cmd.lines[i].meal_id), cmd.lines[i].quantity) for i in order]
+        for i, (key, quantity), reserved in zip(order, wanted, await uow.stock.reserve_all(wanted), strict=True):
+            if not reserved:
                 stock = await uow.stock.get(key)
-                short.append(ShortLine(i, line.meal_id, line.quantity, stock.available if stock else 0))
+                short.append(ShortLine(i, key.meal_id, quantity, stock.available if stock else 0))
         ordering.check_short_lines(short)
         new = ordering.new_order(cmd.customer_id, cmd.location_id, cmd.pickup_from, cmd.pickup_until, cmd.lines, meals)
         return await uow.orders.add(new)

@@ -28,7 +28,7 @@ from writemodel.domain.inventory import LedgerEntry, Posted, Stock, StockKey
 from writemodel.domain.locations import Location, NewLocation
 from writemodel.domain.ordering import Customer, NewOrder, Order, PricedLine
 from writemodel.domain.subscriptions import NewPlan, NewSubscription, Plan, Subscription
-from writemodel.repositories import DuplicateKey, Lock
+from writemodel.repositories import DuplicateKey, Later, Lock
 from writemodel.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -160,6 +160,12 @@ class FakeMeals:
     async def get(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Meal | None:
         return self.store.meals.get(meal_id)
 
+    async def get_later(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Later[Meal | None]:
+        return _ready(await self.get(meal_id, lock))
+
+    async def get_many_later(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> Later[dict[UUID, Meal]]:
+        return _ready(await self.get_many(meal_ids, lock))
+
     async def get_many(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> dict[UUID, Meal]:
         return {i: self.store.meals[i] for i in meal_ids if i in self.store.meals}
 
@@ -196,10 +202,22 @@ class FakeLocations:
     async def get(self, location_id: UUID, lock: Lock = Lock.NONE) -> Location | None:
         return self.store.locations.get(location_id)
 
+    async def get_later(self, location_id: UUID, lock: Lock = Lock.NONE) -> Later[Location | None]:
+        return _ready(await self.get(location_id, lock))
+
     async def save(self, location: Location) -> Location:
         saved = _bumped(location)
         self.store.locations[location.id] = saved
         return saved
+
+
+def _ready(value: T) -> Later[T]:
+    """A Later whose result is already known."""
+
+    async def result() -> T:
+        return value
+
+    return result
 
 
 class FakeStockLevels:
@@ -236,6 +254,9 @@ class FakeStockLevels:
         self._set(stock, reserved=stock.reserved + quantity)
         return True
 
+    async def reserve_all(self, wanted: Sequence[tuple[StockKey, int]]) -> list[bool]:
+        return [await self.reserve(key, quantity) for key, quantity in wanted]
+
     async def release(self, key: StockKey, quantity: int) -> None:
         stock = self.store.stock[key]
         self._set(stock, reserved=stock.reserved - quantity)
@@ -243,6 +264,18 @@ class FakeStockLevels:
     async def consume(self, key: StockKey, quantity: int) -> None:
         stock = self.store.stock[key]
         self._set(stock, reserved=stock.reserved - quantity, on_hand=stock.on_hand - quantity)
+
+    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> tuple[Stock, Posted] | None:
+        if key not in self.store.stock:
+            if delta <= 0:
+                return None
+            changed = self.store.stock[key] = Stock(key.location_id, key.meal_id, delta, 0, 1, now())
+        else:
+            found = await self.change_on_hand(key, delta)
+            if found is None:
+                return None
+            changed = found
+        return changed, await self.post(entry)
 
     async def post(self, entry: LedgerEntry) -> Posted:
         assert entry.delta != 0 and StockKey(entry.location_id, entry.meal_id) in self.store.stock

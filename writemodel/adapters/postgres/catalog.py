@@ -6,9 +6,9 @@ from uuid import UUID
 from psycopg.rows import DictRow
 
 from farmacy.vocabulary import MealStatus
-from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_one, fetch_row
+from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_later, fetch_row
 from writemodel.domain.catalog import Meal, NewMeal
-from writemodel.repositories import Lock
+from writemodel.repositories import Later, Lock
 
 COLUMNS = (
     "id, name, description, ingredients, allergens, dietary_tags, calories, protein_g, carbs_g, fat_g, "
@@ -46,16 +46,31 @@ class PgMeals:
         return meal(row)
 
     async def get(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Meal | None:
-        row = await fetch_one(
+        return await (await self.get_later(meal_id, lock))()
+
+    async def get_later(self, meal_id: UUID, lock: Lock = Lock.NONE) -> Later[Meal | None]:
+        row = await fetch_later(
             self.conn, f"SELECT {COLUMNS} FROM catalog.meals WHERE id = %s{LOCK_CLAUSE[lock]}", [meal_id]
         )
-        return meal(row) if row else None
+
+        async def result() -> Meal | None:
+            found = await row()
+            return meal(found) if found else None
+
+        return result
 
     async def get_many(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> dict[UUID, Meal]:
+        return await (await self.get_many_later(meal_ids, lock))()
+
+    async def get_many_later(self, meal_ids: Sequence[UUID], lock: Lock = Lock.NONE) -> Later[dict[UUID, Meal]]:
         cur = await self.conn.execute(
             f"SELECT {COLUMNS} FROM catalog.meals WHERE id = ANY(%s){LOCK_CLAUSE[lock]}", [list(meal_ids)]
         )
-        return {row["id"]: meal(row) for row in await cur.fetchall()}
+
+        async def result() -> dict[UUID, Meal]:
+            return {row["id"]: meal(row) for row in await cur.fetchall()}
+
+        return result
 
     async def save(self, m: Meal) -> Meal:
         row = await fetch_row(

@@ -6,9 +6,9 @@ import psycopg
 from psycopg.rows import DictRow
 
 from farmacy.vocabulary import LocationKind, LocationStatus
-from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_one, fetch_row
+from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_later, fetch_row
 from writemodel.domain.locations import Location, NewLocation
-from writemodel.repositories import DuplicateKey, Lock
+from writemodel.repositories import DuplicateKey, Later, Lock
 
 COLUMNS = "id, code, name, kind, address, city, latitude, longitude, status, version, created_at, updated_at"
 
@@ -43,10 +43,18 @@ class PgLocations:
         return location(row)
 
     async def get(self, location_id: UUID, lock: Lock = Lock.NONE) -> Location | None:
-        row = await fetch_one(
+        return await (await self.get_later(location_id, lock))()
+
+    async def get_later(self, location_id: UUID, lock: Lock = Lock.NONE) -> Later[Location | None]:
+        row = await fetch_later(
             self.conn, f"SELECT {COLUMNS} FROM inventory.locations WHERE id = %s{LOCK_CLAUSE[lock]}", [location_id]
         )
-        return location(row) if row else None
+
+        async def result() -> Location | None:
+            found = await row()
+            return location(found) if found else None
+
+        return result
 
     async def save(self, loc: Location) -> Location:
         row = await fetch_row(

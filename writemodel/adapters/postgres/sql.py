@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
@@ -19,6 +19,13 @@ LOCK_CLAUSE: dict[Lock, LiteralString] = {Lock.NONE: "", Lock.SHARE: " FOR SHARE
 async def fetch_one(conn: Conn, query: LiteralString, params: Params) -> DictRow | None:
     cur = await conn.execute(query, params)
     return await cur.fetchone()
+
+
+async def fetch_later(conn: Conn, query: LiteralString, params: Params) -> Callable[[], Awaitable[DictRow | None]]:
+    """Sends the statement now; the returned function reads its row. In pipeline mode, statements sent one after the
+    other and read afterwards share one round trip."""
+    cur = await conn.execute(query, params)
+    return cur.fetchone
 
 
 async def fetch_row(conn: Conn, query: LiteralString, params: Params) -> DictRow:
