@@ -27,6 +27,7 @@ from typing import Any
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from benchmarks.generate_dataset import generate
 from farmacy.logs import configure_logging
@@ -151,7 +152,7 @@ def raw_bulk(es: Elasticsearch, view: View, docs: dict[str, dict[str, Any]], bat
     ids = sorted(docs)
     elapsed = 0.0
     for i in range(0, len(ids), batch_size):
-        chunk = {k: docs[k] for k in ids[i : i + batch_size]}
+        chunk: dict[str, dict[str, Any] | bytes] = {k: docs[k] for k in ids[i : i + batch_size]}
         ops = bulk_operations(raw, Rebuilt(lsn=1, docs=chunk, deleted=frozenset(), version=1))
         bodies = bulk_bodies(ops, 8 << 20)
         started = time.perf_counter()
@@ -175,7 +176,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging("console", "WARNING")
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=120)
+    # The client of the production fill (ops.cli rebuild): orjson reads the bulk responses.
+    es = Elasticsearch(
+        settings.elasticsearch_url, request_timeout=120, serializer=OrjsonSerializer()
+    )  # as ops.cli rebuild
     if args.generate:
         started = time.perf_counter()
         lsn = generate(settings, args.meals, args.locations, args.density, run=hex(int(time.time()))[2:])

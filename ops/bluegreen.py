@@ -81,7 +81,7 @@ def _built_in_order(
     building: deque[tuple[Future[Rebuilt], int]] = deque()
     for refs in chunks:
         roots = sum(len(ids) for ids in refs.direct.values())
-        building.append((build.submit(rebuild, pool, view, refs), roots))
+        building.append((build.submit(rebuild, pool, view, refs, raw=True), roots))
         if len(building) == FILL_BUILDERS:
             built, roots = building.popleft()
             yield built.result(), roots

@@ -365,6 +365,7 @@ def rebuild(
 ) -> None:
     """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker."""
     from elasticsearch import Elasticsearch
+    from elasticsearch.serializer import OrjsonSerializer
 
     from ops.bluegreen import rebuild_view
     from ops.workers import worker_control
@@ -373,7 +374,7 @@ def rebuild(
 
     settings = _settings()
     workers = worker_control(settings)
-    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
 
     def progress(done: int, total: int) -> None:
         print(f"\r  filled {done}/{total} roots", end="", flush=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import psycopg
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from psycopg import sql
 
 from farmacy.settings import Settings
@@ -76,7 +77,7 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
 
     def work(job: Job) -> str:
         workers = worker_control(settings)
-        es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120)
+        es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import orjson
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from psycopg import IsolationLevel
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from farmacy.settings import Settings
@@ -29,6 +32,9 @@ def dead_letter_topic(settings: Settings, view: str) -> str:
 def _configure(conn: psycopg.Connection) -> None:
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True
+    # Documents come back as jsonb: orjson parses them several times faster than the standard library (which was
+    # 28% of a blue/green fill's CPU).
+    set_json_loads(orjson.loads, conn)
 
 
 # As the connector creates table topics (connectors/*.json, topic.creation.default.*); a unit test keeps them equal.
@@ -81,6 +87,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         # A node that refuses the connection: the next node; a timeout is the worker's own retry to make.
         max_retries=len(settings.elasticsearch_urls) - 1,
         retry_on_timeout=False,
+        serializer=OrjsonSerializer(),  # bulk responses (an item per document) parsed by orjson
     )
     ensure_index(es, view, settings.view_replicas)
     ensure_sync_index(es, settings.sync_index, settings.view_replicas)

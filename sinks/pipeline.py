@@ -99,12 +99,12 @@ class Rebuilt:
     by ``version`` (snapshot_version of that snapshot)."""
 
     lsn: int
-    docs: dict[str, dict[str, Any]]
+    docs: dict[str, dict[str, Any] | bytes]  # bytes: the document's JSON text as the master built it
     deleted: frozenset[str]
     version: int
 
 
-def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -> list[dict[str, Any]]:
+def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -> list[Any]:
     """Index live roots and delete vanished ones, versioned by the snapshot they were built from.
 
     external_gte: a rebuild from an older snapshot (lower version) is refused by Elasticsearch, so a replayed or
@@ -113,19 +113,28 @@ def bulk_operations(index: str, rebuilt: Rebuilt, now: datetime | None = None) -
     """
     stamp = (now or datetime.now(UTC)).isoformat()
     version = {"version": rebuilt.version, "version_type": "external_gte"}
-    ops: list[dict[str, Any]] = []
+    added = {"source_lsn": lsn_text(rebuilt.lsn), "indexed_at": stamp}
+    added_json = orjson.dumps(added)[1:-1]  # the two members, spliced into documents kept as JSON text
+    ops: list[Any] = []
     for root_id in sorted(rebuilt.docs):
-        doc = dict(rebuilt.docs[root_id])
-        doc["source_lsn"] = lsn_text(rebuilt.lsn)
-        doc["indexed_at"] = stamp
+        built = rebuilt.docs[root_id]
         ops.append({"index": {"_index": index, "_id": root_id, **version}})
-        ops.append(doc)
+        ops.append(orjson.Fragment(_with_members(built, added_json)) if isinstance(built, bytes) else built | added)
     for root_id in sorted(rebuilt.deleted):
         ops.append({"delete": {"_index": index, "_id": root_id, **version}})
     return ops
 
 
-def send_bulk(es: Elasticsearch, ops: list[dict[str, Any]], max_bytes: int) -> BulkOutcome:
+def _with_members(doc: bytes, members: bytes) -> bytes:
+    """A JSON object's text with ``members`` (``"a":1,"b":2``) added before its closing brace."""
+    body = doc.rstrip()
+    if not body.endswith(b"}"):
+        raise ValueError(f"not a JSON object: {doc[:80]!r}")
+    inner = body[:-1].rstrip()
+    return inner + (b"" if inner.endswith(b"{") else b",") + members + b"}"
+
+
+def send_bulk(es: Elasticsearch, ops: list[Any], max_bytes: int) -> BulkOutcome:
     """Sends ``ops`` as NDJSON bodies of at most ``max_bytes`` (``bulk_bodies``: serialized once, the client sends
     the bytes as they are) and reads every item's outcome. Errors of a whole request propagate to the caller."""
     items: list[dict[str, Any]] = []
@@ -134,7 +143,7 @@ def send_bulk(es: Elasticsearch, ops: list[dict[str, Any]], max_bytes: int) -> B
     return read_bulk_response({"items": items})
 
 
-def bulk_bodies(ops: list[dict[str, Any]], max_bytes: int) -> list[bytes]:
+def bulk_bodies(ops: list[Any], max_bytes: int) -> list[bytes]:
     """The _bulk NDJSON of ``ops`` (action lines, each followed by its document unless a delete), serialized once
     (orjson) and cut into bodies of at most ``max_bytes`` each (a single action bigger than that goes alone), so a
     fan-out to thousands of documents is several requests of a sane size, not one Elasticsearch may refuse."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from farmacy.lsn import lsn_text
@@ -34,8 +36,15 @@ WHERE epoch >= 0 AND NOT pg_visible_in_snapshot(((epoch << 32) | x)::text::xid8,
 """
 
 
-def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
-    """Resolves the roots of ``refs`` and builds their documents.
+class RawJson(Loader):
+    """jsonb as the master sends it (JSON text), unparsed: a document only passes through to _bulk."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def rebuild(pool: ConnectionPool, view: View, refs: RootRefs, raw: bool = False) -> Rebuilt:
+    """Resolves the roots of ``refs`` and builds their documents (``raw``: as JSON text, not parsed).
 
     The pool's connections are REPEATABLE READ and read-only, so every row comes from the snapshot taken by the
     first statement; that snapshot gives the documents' version (pipeline.snapshot_version), and the WAL position
@@ -62,7 +71,7 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
                     f"event claims WAL position {lsn_text(refs.max_lsn)}, beyond the database's {lsn_text(lsn)}"
                 )
             roots: set[str] = set()
-            docs: dict[str, dict[str, Any]] = {}
+            docs: dict[str, dict[str, Any] | bytes] = {}
             for kind, documents in enumerate(view.documents):
                 wanted = set(refs.direct.get(kind, ()))
                 for (k, table), keys in refs.lookups.items():
@@ -71,8 +80,11 @@ def rebuild(pool: ConnectionPool, view: View, refs: RootRefs) -> Rebuilt:
                             wanted.add(str(root_id))
                 roots |= wanted
                 ids = sorted(wanted)
+                cur = conn.cursor()
+                if raw:
+                    cur.adapters.register_loader("jsonb", RawJson)
                 for start in range(0, len(ids), BUILD_CHUNK):  # a fan-out to thousands of roots: chunked queries
-                    for root_id, doc in conn.execute(documents.build_sql, {"ids": ids[start : start + BUILD_CHUNK]}):
+                    for root_id, doc in cur.execute(documents.build_sql, {"ids": ids[start : start + BUILD_CHUNK]}):
                         docs[str(root_id)] = doc
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise RetryableError(f"master unavailable: {exc}") from exc

@@ -287,7 +287,7 @@ class Runner:
             return
         self._check_index_version()
         t0 = time.perf_counter()
-        rebuilt = rebuild(self.pool, self.view, refs)
+        rebuilt = rebuild(self.pool, self.view, refs, raw=True)  # documents pass through as JSON text
         t1 = time.perf_counter()
         metrics.REBUILD_SECONDS.labels(self.view.name).observe(t1 - t0)
         ops = bulk_operations(self.view.alias, rebuilt)

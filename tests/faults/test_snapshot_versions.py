@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
@@ -55,7 +54,8 @@ def _new_index(es: Elasticsearch, created: list[str]) -> str:
 
 
 def _on_hand(rebuilt: Rebuilt, location_id: str, meal_id: str) -> int:
-    doc: dict[str, Any] = rebuilt.docs[f"{location_id}/{meal_id}"]  # the stock line's own document
+    doc = rebuilt.docs[f"{location_id}/{meal_id}"]  # the stock line's own document
+    assert isinstance(doc, dict)
     return int(doc["on_hand"])
 
 

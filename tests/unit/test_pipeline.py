@@ -156,3 +156,26 @@ def test_bulk_bodies_cut_by_bytes_keep_each_action_with_its_document() -> None:
     lines = [json.loads(line) for b in bodies for line in b.decode().splitlines()]
     assert lines == ops  # the same actions and documents, in order, nothing split from its action
     assert bulk_bodies(ops, 1 << 20) == [b"".join(bodies)]
+
+
+def test_documents_kept_as_json_text_get_the_same_members_as_parsed_ones() -> None:
+    built: dict[str, dict[str, Any] | bytes] = {
+        "a": b'{"name": "Soup", "tags": ["x"]}',
+        "b": {"name": "Stew", "tags": ["y"]},
+        "c": b"{}",
+    }
+    rebuilt = Rebuilt(lsn=0x1A2B, docs=built, deleted=frozenset(), version=3)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    lines = [json.loads(line) for line in bulk_bodies(bulk_operations("v1", rebuilt, now), 1 << 20)[0].splitlines()]
+    docs = {lines[i]["index"]["_id"]: lines[i + 1] for i in range(0, len(lines), 2)}
+    stamp = {"source_lsn": "0/1A2B", "indexed_at": now.isoformat()}
+    assert docs == {
+        "a": {"name": "Soup", "tags": ["x"], **stamp},
+        "b": {"name": "Stew", "tags": ["y"], **stamp},
+        "c": stamp,
+    }
+
+
+def test_json_text_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a JSON object"):
+        bulk_operations("v1", Rebuilt(lsn=1, docs={"a": b"[1, 2]"}, deleted=frozenset(), version=1))
