@@ -57,3 +57,18 @@ def test_every_topic_a_view_reads_exists_and_is_compacted(stack: Settings) -> No
     resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sorted(needed)]
     for resource, future in admin.describe_configs(resources).items():
         assert future.result()["cleanup.policy"].value == "compact", resource.name
+
+
+def test_the_transaction_topic_has_one_partition_and_is_deleted_after_an_hour(stack: Settings) -> None:
+    """Transaction metadata (BEGIN/END records) is there for its source offsets, which confirm each commit on the
+    slot; nothing reads it, and its keys are unique, so compaction would keep it forever."""
+    from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
+
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    topic = f"{stack.topic_prefix}.transaction"
+    metadata = admin.list_topics(timeout=10).topics
+    assert topic in metadata, "no transaction metadata: a commit would wait for the next heartbeat to be confirmed"
+    assert len(metadata[topic].partitions) == 1
+    config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+    values = next(iter(config.values())).result()
+    assert (values["cleanup.policy"].value, values["retention.ms"].value) == ("delete", "3600000")
