@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from confluent_kafka import Message
 
 from sinks.errors import PoisonEventError
@@ -21,6 +21,8 @@ class ChangeEvent:
     op: str  # c, u, d, r (snapshot read), t (truncate) or "tombstone"
     lsn: int | None  # WAL position of the change; None for tombstones
     txid: int | None = None  # the (32-bit) id of the transaction that made the change; None for tombstones
+    committed_ms: int | None = None  # when the change's transaction committed (source.ts_ms); None for tombstones
+    produced_ms: int | None = None  # the record's Kafka timestamp: when the capture produced it
 
     @property
     def coordinates(self) -> str:
@@ -35,10 +37,12 @@ def table_of_topic(topic: str) -> str:
     return ".".join(parts[-2:])
 
 
-def parse(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> ChangeEvent:
+def parse(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, produced_ms: int | None = None
+) -> ChangeEvent:
     """Parses one Kafka record; raises PoisonEventError when it is not a Debezium change event."""
     try:
-        key_doc = json.loads(key) if key else None
+        key_doc = orjson.loads(key) if key else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise PoisonEventError(f"key is not JSON: {exc}") from exc
     if not isinstance(key_doc, dict) or not key_doc:
@@ -47,7 +51,7 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     if value is None:
         return ChangeEvent(topic, partition, offset, table, key_doc, "tombstone", None)
     try:
-        doc = json.loads(value)
+        doc = orjson.loads(value)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PoisonEventError(f"value is not JSON: {exc}") from exc
     if not isinstance(doc, dict) or "op" not in doc or not isinstance(doc.get("source"), dict):
@@ -57,8 +61,18 @@ def parse(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     if lsn is not None and not isinstance(lsn, int):
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
     txid = source.get("txId")
+    committed = source.get("ts_ms")
     return ChangeEvent(
-        topic, partition, offset, table, key_doc, str(doc["op"]), lsn, txid if isinstance(txid, int) else None
+        topic,
+        partition,
+        offset,
+        table,
+        key_doc,
+        str(doc["op"]),
+        lsn,
+        txid if isinstance(txid, int) else None,
+        committed if isinstance(committed, int) else None,
+        produced_ms,
     )
 
 

@@ -21,3 +21,12 @@ WATERMARK_LSN = Gauge("farmacy_sink_watermark_lsn", "WAL position the view has f
 WATERMARK_AT = Gauge(
     "farmacy_sink_watermark_timestamp_seconds", "When the view last published a newer applied position", ["view"]
 )
+# Where a change's time goes, from its transaction's commit in the master (source.ts_ms) to: the capture producing
+# its record (the record's Kafka timestamp), this worker consuming it, and the view applying it (bulk answered).
+# One host's clocks, or NTP's skew between hosts; a negative age counts as 0.
+EVENT_AGE = Histogram(
+    "farmacy_sink_event_age_seconds",
+    "Seconds from a change's commit in the master to a stage: produced, consumed, applied",
+    ["view", "stage"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0),
+)

@@ -25,7 +25,15 @@ from functools import partial
 from typing import Any, TypeVar
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
 from tenacity import RetryCallState
@@ -44,6 +52,7 @@ log = structlog.get_logger("sink")
 T = TypeVar("T")
 
 PROGRESS_EVERY_S = 5.0
+STAGES = ("produced", "consumed", "applied")  # metrics.EVENT_AGE: applied means handled (applied or dead-lettered)
 INDEX_CHECK_EVERY_S = 10.0
 
 
@@ -164,13 +173,15 @@ class Runner:
     # -- one batch ------------------------------------------------------------------------------
     def handle(self, records: list[Message]) -> None:
         """Applies a batch of records; returns when every record is applied or dead-lettered."""
+        consumed = time.time()
         events: list[tuple[Message, ChangeEvent]] = []
         for msg in records:
             origin = self._origin(msg)
             if origin is None:  # an operator's discard of a dead letter: nothing to apply
                 continue
+            kind, produced_ms = msg.timestamp()
             try:
-                event = parse(*origin, msg.key(), msg.value())
+                event = parse(*origin, msg.key(), msg.value(), produced_ms if kind != TIMESTAMP_NOT_AVAILABLE else None)
             except PoisonEventError as exc:
                 self._dead_letter(msg, origin, None, exc)
                 continue
@@ -185,6 +196,20 @@ class Runner:
             metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
         self.state.events += len(events)
         self._apply_or_isolate(events)
+        self._observe_ages([e for _, e in events], consumed)
+
+    def _observe_ages(self, events: list[ChangeEvent], consumed: float) -> None:
+        """How old each change was when it was produced, consumed and applied (metrics.EVENT_AGE)."""
+        applied = time.time()
+        produced_h, consumed_h, applied_h = (metrics.EVENT_AGE.labels(self.view.name, s) for s in STAGES)
+        for ev in events:
+            if ev.committed_ms is None:
+                continue
+            at = ev.committed_ms / 1000
+            if ev.produced_ms is not None:
+                produced_h.observe(max(0.0, ev.produced_ms / 1000 - at))
+            consumed_h.observe(max(0.0, consumed - at))
+            applied_h.observe(max(0.0, applied - at))
 
     def _apply_or_isolate(self, events: list[tuple[Message, ChangeEvent]], top: bool = True) -> None:
         """Applies the events; when they cannot be, splits them in halves until the ones that fail on their own

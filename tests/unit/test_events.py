@@ -29,6 +29,14 @@ def test_parse_update_event_carries_table_key_op_and_lsn() -> None:
     assert ev.coordinates == "farmacy.inventory.stock[0]@7"
 
 
+def test_parse_carries_commit_time_and_record_time_for_the_age_metric() -> None:
+    value = json.dumps({"op": "u", "after": {}, "source": {"lsn": 5, "ts_ms": 1_700_000_000_123}}).encode()
+    ev = parse("farmacy.inventory.stock", 0, 1, b'{"id": "s"}', value, 1_700_000_000_456)
+    assert (ev.committed_ms, ev.produced_ms) == (1_700_000_000_123, 1_700_000_000_456)
+    no_time = parse("farmacy.inventory.stock", 0, 2, b'{"id": "s"}', _value("u"))
+    assert (no_time.committed_ms, no_time.produced_ms) == (None, None)
+
+
 def test_parse_tombstone_keeps_key_and_has_no_lsn() -> None:
     ev = parse("farmacy.catalog.meals", 0, 3, b'{"id": "m1"}', None)
     assert ev.op == "tombstone" and ev.lsn is None and ev.key == {"id": "m1"}
