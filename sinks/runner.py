@@ -318,7 +318,7 @@ class Runner:
         ops = bulk_operations(self.view.alias, rebuilt)
         if ops:
             try:
-                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes)
+                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes, searchable=True)
             except TransportError as exc:
                 raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
             except ApiError as exc:

@@ -4,8 +4,10 @@ Kafka Connect commits a source task's offsets only after Kafka acknowledged ever
 them, and Debezium then confirms that LSN on the replication slot. So when the slot's
 ``confirmed_flush_lsn`` is X, every change committed at or before X is already in the topics; if the
 worker then reads each partition's end offset and later has applied and committed up to those
-offsets, the view holds every commit <= X. That X is published to the sync index, after a refresh
-so that searches see it too. Heartbeats keep X moving while the tables are quiet.
+offsets, the view holds every commit <= X. That X is published to the sync index. Searches see it
+too: a sink's bulk request refreshes what it wrote before it answers (``refresh=true``, ``sinks.pipeline.send_bulk``),
+so what a worker applied, and what its group committed, is searchable. Heartbeats keep
+X moving while the tables are quiet.
 
 A dead-lettered change is not applied, so it holds the published position: while a view has unresolved dead
 letters, it publishes at most the position just before the oldest of them (a token read then waits or gets 503,
@@ -151,7 +153,6 @@ class Watermark:
         self._observe_now = False
         self._published_reached = 0
         self._covered: set[Partition] = set()
-        self._unrefreshed = True  # this worker applied documents no refresh has made searchable yet
         # The sync document as this worker last wrote it, with its sequence number: the next compare-and-set tries
         # it without reading it first, and reads it only when another worker wrote in between.
         self._last_written: tuple[dict[str, Any], dict[str, Any]] | None = None
@@ -160,7 +161,6 @@ class Watermark:
         self.group = group
         self._others: dict[Partition, int] = {}  # committed offsets of partitions not ours, as last read
         self._others_read_at = -1.0
-        self._others_refreshed: dict[Partition, int] = {}  # ... as they were at this worker's last refresh
         # After an apply the slot is observed every chase_interval_s for chase_s (the commit is confirmed on the slot
         # a few tens of milliseconds later), otherwise every interval_s.
         self.chase_interval_s, self.chase_s = chase_interval_s, chase_s
@@ -297,7 +297,6 @@ class Watermark:
         next observation interval, nor for the offsets' commit)."""
         self.positions.update(offsets)
         self._observe_now = True
-        self._unrefreshed = True
         self._chase_until = time.monotonic() + self.chase_s
 
     def end_offsets(self, every: bool = False) -> dict[Partition, int]:
@@ -396,14 +395,9 @@ class Watermark:
         self.pending.append(Pending(lsn, self.end_offsets(every=True)))
 
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
-        """Publishes that the partitions covered by the observation have reached ``lsn`` (after a refresh, so
-        searches see what was applied); the view's position is the lowest over all partitions (``sync_document``)."""
+        """Publishes that the partitions covered by the observation have reached ``lsn``; the view's position is the
+        lowest over all partitions (``sync_document``). No refresh: what was applied is searchable already."""
         others = {p: o for p, o in self._others.items() if p in self._covered and p not in self.positions}
-        moved = any(o > self._others_refreshed.get(p, -1) for p, o in others.items())
-        if self._unrefreshed or moved:  # what was applied must be searchable before it is said to be
-            self.es.indices.refresh(index=self.alias)
-            self._unrefreshed = False
-            self._others_refreshed.update(others)
         reached = {partition_key(p): lsn for p in self._covered if p in self.positions or p in others}
         self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
         self._published_reached = lsn
