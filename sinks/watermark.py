@@ -321,7 +321,11 @@ class Watermark:
 
     def due_in(self) -> float:
         """Seconds until the next observation of the slot is due (the runner polls Kafka no longer than that, so
-        the slot is observed at its interval and not only when a poll happens to return)."""
+        the slot is observed at its interval and not only when a poll happens to return). With no partition
+        assigned (before the first assignment, or the group lost during a Kafka outage) nothing is observed, so
+        nothing is due: a poll then waits its full timeout instead of spinning."""
+        if not self.positions:
+            return self.interval_s
         if self._observe_now:
             return 0.0
         return max(0.0, self._last_observed + self._interval() - time.monotonic())
