@@ -17,6 +17,8 @@ per rate and view:
 - consumer lag per view every 0.5 s (end offset minus committed offset over all partitions of its group),
   max lag, and the drain: load stop -> the slot has confirmed the last change and the lag is 0.
 - CPU seconds per supervised program (process tree) while the load ran, and the machine's busy CPU.
+- where a change's time went, from the sinks' own histograms (`farmacy_sink_event_age_seconds`, all workers of a
+  view): commit -> record produced by the capture, -> consumed by a worker, -> applied; p50 and p99 as bucket bounds.
 
     python -m benchmarks.sync_rate                                   # 100, 500, 1000, 2000/s, 60 s each
     python -m benchmarks.sync_rate --rates 100,500,1000 --duration 30 --out docs/bench/sync_rate_before.json
@@ -48,7 +50,16 @@ import psycopg
 
 from benchmarks.generate_dataset import generate
 from benchmarks.sync_load import LoadPlan, LoadResult, Row, run_load
-from benchmarks.sync_watch import LagSampler, Probe, Watcher, cpu_snapshot, stack_processes
+from benchmarks.sync_watch import (
+    STAGES,
+    LagSampler,
+    Probe,
+    Watcher,
+    cpu_snapshot,
+    stack_processes,
+    stage_buckets,
+    stage_summary,
+)
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
 
@@ -226,6 +237,7 @@ async def run_rate(
                 return
 
     procs = stack_processes(settings)
+    ages0 = stage_buckets(settings, views)
     cpu0 = cpu_snapshot(procs, {"benchmark (readers)": _own_cpu})
     t_start = t_cpu0 = time.monotonic()
     proc = ctx.Process(target=run_load, args=(plan, queue), name=f"sync-load-{rate:g}")
@@ -259,6 +271,7 @@ async def run_rate(
         await asyncio.sleep(0.25)
     t_end = time.monotonic()
     cpu2 = cpu_snapshot(procs, {"benchmark (readers)": _own_cpu})
+    stages = stage_summary(ages0, stage_buckets(settings, views))
     await watcher.close()
 
     def latency(attr: str, probes: list[Probe]) -> list[float]:
@@ -302,6 +315,7 @@ async def run_rate(
         "schedule_delay_ms": {"p50": pct(load.schedule_delay_ms, 0.5), "p99": pct(load.schedule_delay_ms, 0.99)},
         "probes_per_s": probe_per_s,
         "views": per_view,
+        "stages": stages,
         "renames": {"doc": summary(latency("visible_at", renames)), "token": summary(latency("token_at", renames))},
         "drain_s": drain,
         "max_lag": {v: max((s.lag.get(v, 0) for s in samples), default=0) for v in settings.views},
@@ -387,6 +401,16 @@ def print_run(run: dict[str, Any], duration: float) -> None:
         f"p50 {ms(reads['poll_gap_ms']['p50'])} ms p99 {ms(reads['poll_gap_ms']['p99'])} ms; "
         f"slot behind at most {run['max_slot_behind_bytes'] / 1e6:.1f} MB"
     )
+    stages = run.get("stages") or {}
+    if stages:
+        print(
+            "where a change's time went (the sinks' histograms, commit -> stage, p50 / p99 at bucket bounds): "
+            + "; ".join(
+                f"{view} "
+                + ", ".join(f"{st} <={v[st]['p50_le_s']:g} / <={v[st]['p99_le_s']:g} s" for st in STAGES if st in v)
+                for view, v in stages.items()
+            )
+        )
     cpu = sorted(run["cpu_load_s"].items(), key=lambda kv: -kv[1])
     window = run["cpu_window_s"]
     print(

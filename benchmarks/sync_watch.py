@@ -349,6 +349,53 @@ class LagSampler:
             self._stop.wait(max(0.0, self.every_s - (time.monotonic() - began)))
 
 
+# -- where a change's time goes (the sinks' own histograms) -----------------------------------------------------
+
+STAGES = ("produced", "consumed", "applied")
+
+
+def stage_buckets(settings: Settings, views: list[str]) -> dict[tuple[str, str], dict[float, float]]:
+    """Cumulative bucket counts of ``farmacy_sink_event_age_seconds`` (commit -> stage) per (view, stage), summed over
+    every worker of the view that answers on its metrics port (workers 0, 1, ... until one does not answer)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, str], dict[float, float]] = {}
+    for view in views:
+        for worker in range(64):
+            try:
+                text = httpx.get(f"http://127.0.0.1:{settings.sink_port(view, worker)}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                break
+            for family in text_string_to_metric_families(text):
+                if family.name != "farmacy_sink_event_age_seconds":
+                    continue
+                for sample in family.samples:
+                    if sample.name.endswith("_bucket"):
+                        key = (view, sample.labels["stage"])
+                        le = float(sample.labels["le"])
+                        out.setdefault(key, {})[le] = out.get(key, {}).get(le, 0.0) + sample.value
+    return out
+
+
+def stage_summary(
+    before: dict[tuple[str, str], dict[float, float]], after: dict[tuple[str, str], dict[float, float]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per view and stage: the changes counted between the two scrapes and the upper bounds (seconds) of the buckets
+    that hold their median and 99th percentile."""
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for (view, stage), buckets in after.items():
+        counts = sorted((le, n - before.get((view, stage), {}).get(le, 0.0)) for le, n in buckets.items())
+        total = counts[-1][1] if counts else 0.0
+        if total <= 0:
+            continue
+
+        def bound(q: float, counts: list[tuple[float, float]] = counts, total: float = total) -> float:
+            return next(le for le, n in counts if n >= q * total)
+
+        result.setdefault(view, {})[stage] = {"n": total, "p50_le_s": bound(0.5), "p99_le_s": bound(0.99)}
+    return result
+
+
 # -- CPU per process --------------------------------------------------------------------------------------------
 
 
