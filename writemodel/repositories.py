@@ -63,20 +63,13 @@ class StockLevels(Protocol):
 
     async def get(self, key: StockKey, lock: Lock = Lock.NONE) -> Stock | None: ...
 
-    async def change_on_hand(self, key: StockKey, delta: int) -> Stock | None:
-        """Adds ``delta`` to on_hand if ``can_change_on_hand(delta)``; None (and no change) otherwise."""
-        ...
-
     async def set_on_hand(self, key: StockKey, on_hand: int) -> Stock:
         """Sets on_hand of a row locked FOR UPDATE."""
         ...
 
-    async def reserve(self, key: StockKey, quantity: int) -> bool:
-        """Reserves ``quantity`` if ``can_reserve(quantity)``; False (and no change) otherwise."""
-        ...
-
     async def reserve_all(self, wanted: Sequence[tuple[StockKey, int]]) -> list[bool]:
-        """``reserve`` of each (key, quantity), in the order given (the order rows are locked in), sent together."""
+        """Reserves each (key, quantity) if ``can_reserve(quantity)`` (False, and no change, for one that cannot), in
+        the order given (the order rows are locked in), sent together."""
         ...
 
     async def release(self, key: StockKey, quantity: int) -> None: ...
@@ -90,8 +83,8 @@ class StockLevels(Protocol):
         ...
 
     async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> tuple[Stock, Posted] | None:
-        """``change_on_hand`` and ``post`` of ``entry`` in one step, creating the row when a new pair is stocked
-        (``delta`` > 0); None (and no change) if the row cannot take ``delta``."""
+        """Adds ``delta`` to on_hand if ``can_change_on_hand(delta)`` and ``post``s ``entry``, in one step, creating the
+        row when a new pair is stocked (``delta`` > 0); None (and no change) if the row cannot take ``delta``."""
         ...
 
 

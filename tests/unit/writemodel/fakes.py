@@ -238,24 +238,18 @@ class FakeStockLevels:
     async def get(self, key: StockKey, lock: Lock = Lock.NONE) -> Stock | None:
         return self.store.stock.get(key)
 
-    async def change_on_hand(self, key: StockKey, delta: int) -> Stock | None:
-        stock = self.store.stock.get(key)
-        if stock is None or not stock.can_change_on_hand(delta):
-            return None
-        return self._set(stock, on_hand=stock.on_hand + delta)
-
     async def set_on_hand(self, key: StockKey, on_hand: int) -> Stock:
         return self._set(self.store.stock[key], on_hand=on_hand)
 
-    async def reserve(self, key: StockKey, quantity: int) -> bool:
-        stock = self.store.stock.get(key)
-        if stock is None or not stock.can_reserve(quantity):
-            return False
-        self._set(stock, reserved=stock.reserved + quantity)
-        return True
-
     async def reserve_all(self, wanted: Sequence[tuple[StockKey, int]]) -> list[bool]:
-        return [await self.reserve(key, quantity) for key, quantity in wanted]
+        reserved = []
+        for key, quantity in wanted:
+            stock = self.store.stock.get(key)
+            ok = stock is not None and stock.can_reserve(quantity)
+            if stock is not None and ok:
+                self._set(stock, reserved=stock.reserved + quantity)
+            reserved.append(ok)
+        return reserved
 
     async def release(self, key: StockKey, quantity: int) -> None:
         stock = self.store.stock[key]
@@ -271,10 +265,10 @@ class FakeStockLevels:
                 return None
             changed = self.store.stock[key] = Stock(key.location_id, key.meal_id, delta, 0, 1, now())
         else:
-            found = await self.change_on_hand(key, delta)
-            if found is None:
+            stock = self.store.stock[key]
+            if not stock.can_change_on_hand(delta):
                 return None
-            changed = found
+            changed = self._set(stock, on_hand=stock.on_hand + delta)
         return changed, await self.post(entry)
 
     async def post(self, entry: LedgerEntry) -> Posted:

@@ -59,17 +59,6 @@ class PgStockLevels:
         )
         return stock(row) if row else None
 
-    async def change_on_hand(self, key: StockKey, delta: int) -> Stock | None:
-        row = await fetch_one(  # the guard is Stock.can_change_on_hand
-            self.conn,
-            f"""UPDATE inventory.stock
-                   SET on_hand = on_hand + %(delta)s, version = version + 1, updated_at = now()
-                 WHERE location_id = %(loc)s AND meal_id = %(meal)s AND on_hand + %(delta)s >= reserved
-             RETURNING {COLUMNS}""",
-            {"delta": delta, "loc": key.location_id, "meal": key.meal_id},
-        )
-        return stock(row) if row else None
-
     async def set_on_hand(self, key: StockKey, on_hand: int) -> Stock:
         row = await fetch_row(
             self.conn,
@@ -78,10 +67,6 @@ class PgStockLevels:
             [on_hand, key.location_id, key.meal_id],
         )
         return stock(row)
-
-    async def reserve(self, key: StockKey, quantity: int) -> bool:
-        row = await fetch_one(self.conn, RESERVE, {"q": quantity, "loc": key.location_id, "meal": key.meal_id})
-        return row is not None
 
     async def reserve_all(self, wanted: Sequence[tuple[StockKey, int]]) -> list[bool]:
         # Every statement is sent before any result is read: in the command's pipeline, one round trip for all.
