@@ -177,9 +177,7 @@ def main() -> None:
     settings = Settings()
     configure_logging("console", "WARNING")
     # The client of the production fill (ops.cli rebuild): orjson reads the bulk responses.
-    es = Elasticsearch(
-        settings.elasticsearch_url, request_timeout=120, serializer=OrjsonSerializer()
-    )  # as ops.cli rebuild
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=120, serializer=OrjsonSerializer())
     if args.generate:
         started = time.perf_counter()
         lsn = generate(settings, args.meals, args.locations, args.density, run=hex(int(time.time()))[2:])

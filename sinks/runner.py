@@ -127,12 +127,13 @@ class Runner:
                 records = [m for m in messages if self._usable(m)]
                 if records:
                     self.handle(records)
+                    next_offsets = _next_offsets(records)
                     if self.watermark is not None:
                         # Applied (or dead-lettered and held) is what the view's position stands for: it is
                         # published before the commit round trip, which only decides where a restart reads from.
-                        self.watermark.mark_applied(_next_offsets(records))
+                        self.watermark.mark_applied(next_offsets)
                         self._tick_watermark()
-                    self._commit(records)
+                    self._commit(records, next_offsets)
                 self._tick_watermark()
                 if time.monotonic() >= next_progress:
                     self._report_progress(self.state.events - progress_events)
@@ -432,12 +433,15 @@ class Runner:
             "dead letter not delivered; retrying", topic=self.config.dead_letter_topic, error=attempt.outcome.result()
         )
 
-    def _commit(self, records: list[Message]) -> None:
+    def _commit(self, records: list[Message], next_offsets: dict[tuple[str, int], int] | None = None) -> None:
+        """Commits ``next_offsets`` (``_next_offsets(records)`` unless given) for the batch ``records``."""
         first: dict[tuple[str, int], int] = {}
         for m in records:
             topic, partition, offset = _coordinates(m)
             first[(topic, partition)] = min(first.get((topic, partition), offset), offset)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in _next_offsets(records).items()]
+        if next_offsets is None:
+            next_offsets = _next_offsets(records)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
         try:
             self.retries.commit(before_sleep=self._on_commit_retry)(
                 self.consumer.commit, offsets=offsets, asynchronous=False
