@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     api_es_timeout_s: float = Field(2.0, gt=0, le=60)
     # How often the query API re-reads every view's published position (read-your-writes never trusts it alone).
     watermark_refresh_s: float = Field(0.1, gt=0, le=10)
+    # The query API logs a request at INFO when it fails (status 400 and above) or takes this long; quicker
+    # successful ones only at DEBUG (the metrics count them all). 0: every request at INFO.
+    query_request_log_ms: float = Field(250.0, ge=0)
     # How long an Idempotency-Key (and its stored response) is kept.
     idempotency_ttl_s: int = Field(86_400, ge=60)
 

@@ -89,13 +89,13 @@ def _parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def optional_if_match(
+async def optional_if_match(
     value: Annotated[str | None, Header(alias="If-Match", description='ETag the change is based on, e.g. "3"')] = None,
 ) -> int | None:
     return _parse_if_match(value)
 
 
-def required_if_match(
+async def required_if_match(
     value: Annotated[str | None, Header(alias="If-Match", description='ETag the update is based on, e.g. "3"')] = None,
 ) -> int:
     version = _parse_if_match(value)

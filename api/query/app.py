@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     install_fallback_handler(app)
     register_status(ViewBehind, 503)
-    install_observability(app, "query-api", ready=_ready)
+    install_observability(app, "query-api", ready=_ready, log_all_ms=settings.query_request_log_ms)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
         app.include_router(router)
     return app

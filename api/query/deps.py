@@ -9,7 +9,8 @@ from api.query.catalog_query import GeoPoint
 from farmacy.errors import InvalidInput
 
 
-def es_client(request: Request) -> AsyncElasticsearch:
+async def es_client(request: Request) -> AsyncElasticsearch:
+    # async: FastAPI runs a plain function dependency in a worker thread, a thread hop on every request.
     return request.app.state.es  # type: ignore[no-any-return]
 
 
