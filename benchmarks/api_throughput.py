@@ -15,7 +15,11 @@ request with its own Idempotency-Key, at ``--clients`` clients, interleaved and 
     .venv/bin/python -m benchmarks.api_throughput command --clients 16 --seconds 10 --repeats 3
 
 Prints one line per run and a table of medians (min-max across rounds); non-2xx answers and socket errors
-are counted, never hidden.
+are counted, never hidden. With the stack's supervisor reachable, each run also reports where the machine's CPU
+went: CPU milliseconds per answered request for every component (each supervised program's process tree, wrk,
+the PostgreSQL baseline service) and for the whole machine, from psutil before and after the run. On a machine
+where the components share the cores, those figures bound the throughput: requests/s <= cores / (machine CPU
+seconds per request).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,8 +37,10 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +51,7 @@ from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_
 from api.query.json_bodies import CATALOG_SOURCE
 from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
+from benchmarks.sync_watch import _tree_cpu, cpu_snapshot, stack_processes
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
@@ -59,6 +67,55 @@ class Run:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    ok: int = 0
+    # CPU milliseconds per answered request, by component, and "(machine busy)" for the whole machine.
+    cpu_ms: dict[str, float] | None = None
+
+
+MACHINE = "(machine busy)"
+
+
+class CpuMeter:
+    """CPU seconds of the stack's programs (grouped: every sink worker counts as "sinks"), of wrk (this process's
+    waited-for children) and of any other process given, read before and after a run."""
+
+    def __init__(self, settings: Settings, others: dict[str, int] | None = None) -> None:
+        try:
+            self.procs = stack_processes(settings)
+        except (SystemExit, OSError) as exc:  # no local supervisor (e.g. another deployment): no CPU figures
+            print(f"no CPU accounting: {exc}", file=sys.stderr)
+            self.procs = {}
+        self.others = others or {}
+
+    def snapshot(self) -> dict[str, float]:
+        if not self.procs:
+            return {}
+        extra: dict[str, Callable[[], float]] = {name: partial(_tree_cpu, pid) for name, pid in self.others.items()}
+        extra["wrk"] = _children_cpu
+        raw = cpu_snapshot(self.procs, extra)
+        grouped: dict[str, float] = defaultdict(float)
+        for name, seconds in raw.items():
+            program = name.split(":", 1)[0]
+            grouped["sinks" if program.startswith("sink-") else program] += seconds
+        return dict(grouped)
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], ok: int) -> dict[str, float] | None:
+        if not before or ok <= 0:
+            return None
+        return {k: round((after[k] - before.get(k, 0.0)) * 1000 / ok, 2) for k in after}
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_line(cpu: dict[str, float] | None, top: int = 6) -> str:
+    if not cpu:
+        return ""
+    parts = sorted(((k, v) for k, v in cpu.items() if k != MACHINE), key=lambda kv: -kv[1])[:top]
+    return f"  CPU ms/request: machine {cpu[MACHINE]:.1f}; " + ", ".join(f"{k} {v:.1f}" for k, v in parts)
 
 
 def wrk(url: str, requests_file: Path, clients: int, seconds: float, env: dict[str, str] | None = None) -> Run:
@@ -100,7 +157,17 @@ def wrk(url: str, requests_file: Path, clients: int, seconds: float, env: dict[s
         p99_ms=r["p99_ms"],
         non_2xx=r["status"],
         socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+        ok=ok,
     )
+
+
+def measured_wrk(
+    meter: CpuMeter, url: str, requests_file: Path, clients: int, seconds: float, env: dict[str, str] | None = None
+) -> Run:
+    before = meter.snapshot()
+    run = wrk(url, requests_file, clients, seconds, env)
+    run.cpu_ms = meter.per_request(before, meter.snapshot(), run.ok)
+    return run
 
 
 def write_requests(path: Path, lines: list[tuple[str, str, str]]) -> Path:
@@ -144,6 +211,18 @@ def summarize(runs: list[Run], baseline: str, others: list[str]) -> None:
             f"| {target} | {clients} | {spread([r.rps for r in rs])} | {statistics.median(r.p50_ms for r in rs):.1f} "
             f"| {spread([r.p99_ms for r in rs])} | {sum(r.non_2xx for r in rs)} | {sum(r.socket_errors for r in rs)} |"
         )
+    cpu_rows = [(key, rs) for key, rs in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][0])) if rs[0].cpu_ms]
+    if cpu_rows:
+        parts = sorted({k for _key, rs in cpu_rows for r in rs for k in (r.cpu_ms or {})} - {MACHINE})
+        print("\nCPU milliseconds per answered request, median across rounds (psutil, whole process trees):\n")
+        print("| target | clients | machine | " + " | ".join(parts) + " |")
+        print("| --- | --- | --- | " + " | ".join("---" for _ in parts) + " |")
+        for (target, clients), rs in cpu_rows:
+
+            def med(k: str, rs: list[Run] = rs) -> str:
+                return f"{statistics.median((r.cpu_ms or {}).get(k, 0.0) for r in rs):.2f}"
+
+            print(f"| {target} | {clients} | {med(MACHINE)} | " + " | ".join(med(k) for k in parts) + " |")
     for other in others:
         for clients in sorted({c for _t, c in by}):
             a, b = by.get((baseline, clients)), by.get((other, clients))
@@ -186,6 +265,7 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                 str(args.pg_workers),
             ],
         )
+    meter = CpuMeter(settings, {"postgresql baseline service": baseline.pid} if baseline is not None else None)
     try:
         _wait_up(f"http://127.0.0.1:{args.pg_port}/catalog/meals?size=1")
         for url, _f in files.values():
@@ -199,13 +279,14 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                 order = targets[shift:] + targets[:shift]
                 for target in order:
                     url, f = files[target]
-                    run = wrk(url, f, clients, args.seconds)
+                    run = measured_wrk(meter, url, f, clients, args.seconds)
                     time.sleep(args.settle)  # let requests still in flight finish before the next target's run
                     run.target = target
                     runs.append(run)
                     print(
                         f"round {rnd_no + 1} {target:13} c={clients:3} {run.rps:7.0f} req/s p50 {run.p50_ms:6.1f} "
-                        f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
+                        f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}"
+                        + cpu_line(run.cpu_ms),
                         flush=True,
                     )
         for name in apis:
@@ -289,18 +370,20 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
     files = {"adjustments": write_requests(tmp / "adj", adjustments), "orders": write_requests(tmp / "ord", orders)}
     env = {"IDEMPOTENCY": "1", "HEADER_1": f"Authorization: Bearer {token}"}
     runs: list[Run] = []
+    meter = CpuMeter(settings)
     targets = [(api, kind) for api in apis for kind in files]
     for rnd_no in range(args.repeats):
         for clients in args.clients:
             shift = rnd_no % len(targets)
             for api, kind in targets[shift:] + targets[:shift]:
-                run = wrk(apis[api], files[kind], clients, args.seconds, env)
+                run = measured_wrk(meter, apis[api], files[kind], clients, args.seconds, env)
                 time.sleep(args.settle)
                 run.target = f"{api} {kind}"
                 runs.append(run)
                 print(
                     f"round {rnd_no + 1} {run.target:24} c={clients:3} {run.rps:6.0f}/s p50 {run.p50_ms:6.1f} "
-                    f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}",
+                    f"p99 {run.p99_ms:6.1f} ms non-2xx {run.non_2xx} socket errors {run.socket_errors}"
+                    + cpu_line(run.cpu_ms),
                     flush=True,
                 )
     summarize(runs, f"{next(iter(apis))} adjustments", [])
