@@ -46,9 +46,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import psycopg
 
 from api.query.catalog_query import CatalogSearch, CatalogSort, GeoPoint, build_search
 from api.query.json_bodies import CATALOG_SOURCE
+from benchmarks.pg_catalog_service import APPLICATION_NAME as BASELINE_APPLICATION
 from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
 from benchmarks.sync_watch import _tree_cpu, cpu_snapshot, stack_processes
@@ -265,7 +267,7 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                 str(args.pg_workers),
             ],
         )
-    meter = CpuMeter(settings, {"postgresql baseline service": baseline.pid} if baseline is not None else None)
+    meter = CpuMeter(settings, _cpu_pids(args, {"postgresql baseline service": baseline.pid} if baseline else {}))
     try:
         _wait_up(f"http://127.0.0.1:{args.pg_port}/catalog/meals?size=1")
         for url, _f in files.values():
@@ -280,6 +282,8 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                 for target in order:
                     url, f = files[target]
                     run = measured_wrk(meter, url, f, clients, args.seconds)
+                    if target == "postgresql":
+                        _baseline_quiet(settings)
                     time.sleep(args.settle)  # let requests still in flight finish before the next target's run
                     run.target = target
                     runs.append(run)
@@ -299,6 +303,30 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         if baseline is not None:
             baseline.terminate()
             baseline.wait(10)
+
+
+def _baseline_quiet(settings: Settings, timeout_s: float = 90) -> None:
+    """Waits until the PostgreSQL baseline has finished the searches still queued in it when wrk stopped (up to
+    its clients' count, each up to its 10 s statement timeout): they would otherwise run into the next target's
+    measurement. Quiet: no busy session of the baseline in five polls 0.2 s apart."""
+    started = time.monotonic()
+    quiet = 0
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        while quiet < 5 and time.monotonic() - started < timeout_s:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'active'",
+                [BASELINE_APPLICATION],
+            ).fetchone()
+            quiet = quiet + 1 if row and row[0] == 0 else 0
+            time.sleep(0.2)
+    waited = time.monotonic() - started
+    if waited > 2:
+        print(f"  (waited {waited:.0f} s for the PostgreSQL baseline to finish its queued searches)", flush=True)
+
+
+def _cpu_pids(args: argparse.Namespace, known: dict[str, int]) -> dict[str, int]:
+    """Processes outside the stack's supervisor whose CPU is accounted too (e.g. an API served beside the stack)."""
+    return {**known, **{name: int(pid) for name, pid in (x.split("=", 1) for x in args.cpu_pid)}}
 
 
 def _wait_up(url: str) -> None:
@@ -370,7 +398,7 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
     files = {"adjustments": write_requests(tmp / "adj", adjustments), "orders": write_requests(tmp / "ord", orders)}
     env = {"IDEMPOTENCY": "1", "HEADER_1": f"Authorization: Bearer {token}"}
     runs: list[Run] = []
-    meter = CpuMeter(settings)
+    meter = CpuMeter(settings, _cpu_pids(args, {}))
     targets = [(api, kind) for api in apis for kind in files]
     for rnd_no in range(args.repeats):
         for clients in args.clients:
@@ -410,6 +438,13 @@ def main() -> None:
         default=[],
         metavar="NAME=URL",
         help="a command API to measure (repeatable); default: the stack's",
+    )
+    parser.add_argument(
+        "--cpu-pid",
+        action="append",
+        default=[],
+        metavar="NAME=PID",
+        help="account this process tree's CPU too (repeatable), e.g. an API served beside the stack",
     )
     parser.add_argument("--pg-port", type=int, default=8190, help="port of benchmarks.pg_catalog_service")
     parser.add_argument("--pg-workers", type=int, default=os.cpu_count() or 1)

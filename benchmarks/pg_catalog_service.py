@@ -84,6 +84,10 @@ SELECT (SELECT count(*) FROM located) AS total,
 """
 
 
+# benchmarks.api_throughput waits until no session of this name is busy before it measures the next target.
+APPLICATION_NAME = "farmacy-pg-baseline"
+
+
 def create_app(settings: Settings) -> FastAPI:
     pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
         settings.pg_dsn,
@@ -91,7 +95,12 @@ def create_app(settings: Settings) -> FastAPI:
         max_size=8,
         open=False,
         # Like the load tool's timeout: a search past it is abandoned, not left running into the next measurement.
-        kwargs={"row_factory": dict_row, "autocommit": True, "options": "-c statement_timeout=10000"},
+        kwargs={
+            "row_factory": dict_row,
+            "autocommit": True,
+            "options": "-c statement_timeout=10000",
+            "application_name": APPLICATION_NAME,
+        },
     )
 
     @asynccontextmanager
