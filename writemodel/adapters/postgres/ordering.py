@@ -47,18 +47,32 @@ class PgOrders:
         self.conn = conn
 
     async def add(self, new: NewOrder) -> Order:
+        # One statement for the order and its lines: one round trip, and one message to the master, however many
+        # lines the order has.
         row = await fetch_row(
             self.conn,
-            f"""INSERT INTO ordering.orders (customer_id, location_id, pickup_from, pickup_until, total_cents)
-                VALUES (%s, %s, %s, %s, %s) RETURNING {ORDER_COLUMNS}""",
-            [new.customer_id, new.location_id, new.pickup_from, new.pickup_until, new.total_cents],
+            f"""WITH o AS (
+                    INSERT INTO ordering.orders (customer_id, location_id, pickup_from, pickup_until, total_cents)
+                    VALUES (%(customer)s, %(location)s, %(from)s, %(until)s, %(total)s) RETURNING {ORDER_COLUMNS}
+                ), lines AS (
+                    INSERT INTO ordering.order_lines (order_id, line_no, meal_id, quantity, unit_price_cents)
+                    SELECT o.id, l.line_no, l.meal_id, l.quantity, l.unit_price_cents
+                      FROM o, unnest(%(line_nos)s::smallint[], %(meals)s::uuid[], %(quantities)s::integer[],
+                                     %(prices)s::integer[]) AS l (line_no, meal_id, quantity, unit_price_cents)
+                )
+                SELECT * FROM o""",
+            {
+                "customer": new.customer_id,
+                "location": new.location_id,
+                "from": new.pickup_from,
+                "until": new.pickup_until,
+                "total": new.total_cents,
+                "line_nos": [line.line_no for line in new.lines],
+                "meals": [line.meal_id for line in new.lines],
+                "quantities": [line.quantity for line in new.lines],
+                "prices": [line.unit_price_cents for line in new.lines],
+            },
         )
-        for line in new.lines:
-            await self.conn.execute(
-                """INSERT INTO ordering.order_lines (order_id, line_no, meal_id, quantity, unit_price_cents)
-                   VALUES (%s, %s, %s, %s, %s)""",
-                [row["id"], line.line_no, line.meal_id, line.quantity, line.unit_price_cents],
-            )
         return order(row, new.lines)
 
     async def get(self, order_id: UUID, lock: Lock = Lock.NONE) -> Order | None:
