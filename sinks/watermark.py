@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import structlog
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
@@ -112,6 +113,9 @@ def _partition(key: str) -> Partition:
     return topic, int(rest.rstrip("]"))
 
 
+SLOT_CONNECT_TIMEOUT_S = 2
+
+
 class Watermark:
     def __init__(
         self,
@@ -137,6 +141,9 @@ class Watermark:
         self.new_admin = new_admin
         self.admin = new_admin()
         self.slot, self.sync_index, self.interval_s = slot, sync_index, interval_s
+        # The slot is observed up to every chase_interval_s: on a connection of its own in autocommit, one round trip
+        # each. A pooled connection (REPEATABLE READ) took four: the checkout's check, BEGIN, the SELECT, COMMIT.
+        self._slot_conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.positions: dict[Partition, int] = {}
         self.pending: deque[Pending] = deque()
         self.reached: int | None = None  # newest position fully applied
@@ -386,12 +393,27 @@ class Watermark:
             raise
         return {(tp.topic, tp.partition): int(tp.offset) for tp in answer.topic_partitions or [] if tp.offset >= 0}
 
-    def _observe(self) -> None:
-        with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
+    def _confirmed_flush(self) -> tuple[Any, ...] | None:
+        if self._slot_conn is None or self._slot_conn.closed:
+            conninfo = self.pool.conninfo  # the master the pool reads, as the pool was given it
+            self._slot_conn = psycopg.connect(
+                conninfo() if callable(conninfo) else conninfo,
+                autocommit=True,
+                connect_timeout=SLOT_CONNECT_TIMEOUT_S,
+            )
+        try:
+            return self._slot_conn.execute(
                 "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
                 [self.slot],
             ).fetchone()
+        except psycopg.Error:
+            # A master restart or a failover: a new connection next time (the error is logged by the caller).
+            self._slot_conn.close()
+            self._slot_conn = None
+            raise
+
+    def _observe(self) -> None:
+        row = self._confirmed_flush()
         if row is None or row[0] is None or int(row[0]) <= self._last_lsn:
             return
         lsn = int(row[0])
