@@ -53,7 +53,7 @@ from api.query.json_bodies import CATALOG_SOURCE
 from benchmarks.pg_catalog_service import APPLICATION_NAME as BASELINE_APPLICATION
 from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
-from benchmarks.sync_watch import _tree_cpu, cpu_snapshot, stack_processes
+from benchmarks.sync_watch import cpu_snapshot, stack_processes, tree_cpu
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
@@ -92,7 +92,7 @@ class CpuMeter:
     def snapshot(self) -> dict[str, float]:
         if not self.procs:
             return {}
-        extra: dict[str, Callable[[], float]] = {name: partial(_tree_cpu, pid) for name, pid in self.others.items()}
+        extra: dict[str, Callable[[], float]] = {name: partial(tree_cpu, pid) for name, pid in self.others.items()}
         extra["wrk"] = _children_cpu
         raw = cpu_snapshot(self.procs, extra)
         grouped: dict[str, float] = defaultdict(float)

@@ -399,7 +399,7 @@ def stage_summary(
 # -- CPU per process --------------------------------------------------------------------------------------------
 
 
-def _tree_cpu(pid: int) -> float:
+def tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its descendants; children that already exited and were waited for count
     through the parent's children_* times (PostgreSQL's backends come and go)."""
     try:
@@ -429,7 +429,7 @@ def stack_processes(settings: Settings) -> dict[str, int]:
 
 
 def cpu_snapshot(procs: dict[str, int], extra: dict[str, Callable[[], float]] | None = None) -> dict[str, float]:
-    snap = {name: _tree_cpu(pid) for name, pid in procs.items()}
+    snap = {name: tree_cpu(pid) for name, pid in procs.items()}
     for name, fn in (extra or {}).items():
         snap[name] = fn()
     t = psutil.cpu_times()
