@@ -53,7 +53,7 @@ from api.query.json_bodies import CATALOG_SOURCE
 from benchmarks.pg_catalog_service import APPLICATION_NAME as BASELINE_APPLICATION
 from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
-from benchmarks.sync_watch import cpu_snapshot, stack_processes, tree_cpu
+from benchmarks.sync_watch import MACHINE, by_component, cpu_snapshot, stack_processes, tree_cpu
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
@@ -74,9 +74,6 @@ class Run:
     cpu_ms: dict[str, float] | None = None
 
 
-MACHINE = "(machine busy)"
-
-
 class CpuMeter:
     """CPU seconds of the stack's programs (grouped: every sink worker counts as "sinks"), of wrk (this process's
     waited-for children) and of any other process given, read before and after a run."""
@@ -94,12 +91,7 @@ class CpuMeter:
             return {}
         extra: dict[str, Callable[[], float]] = {name: partial(tree_cpu, pid) for name, pid in self.others.items()}
         extra["wrk"] = _children_cpu
-        raw = cpu_snapshot(self.procs, extra)
-        grouped: dict[str, float] = defaultdict(float)
-        for name, seconds in raw.items():
-            program = name.split(":", 1)[0]
-            grouped["sinks" if program.startswith("sink-") else program] += seconds
-        return dict(grouped)
+        return by_component(cpu_snapshot(self.procs, extra))
 
     @staticmethod
     def per_request(before: dict[str, float], after: dict[str, float], ok: int) -> dict[str, float] | None:

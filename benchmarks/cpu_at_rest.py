@@ -1,7 +1,7 @@
 """CPU of each component of the running local stack while nothing uses it (the idle cost of the sync path).
 
 Samples every supervised program's process tree and the whole machine with psutil over ``--seconds``, ``--repeats``
-times, and prints cores per program (sink workers also summed), median and range.
+times, and prints cores per component (the sink workers together as "sinks"), median and range.
 
     .venv/bin/python -m benchmarks.cpu_at_rest --seconds 20 --repeats 3
 """
@@ -13,11 +13,8 @@ import statistics
 import time
 from collections import defaultdict
 
-from benchmarks.sync_watch import cpu_snapshot, stack_processes
+from benchmarks.sync_watch import MACHINE, by_component, cpu_snapshot, stack_processes
 from farmacy.settings import Settings
-
-MACHINE = "(machine busy)"
-SINKS = "sink workers (all)"
 
 
 def main() -> None:
@@ -28,14 +25,13 @@ def main() -> None:
     procs = stack_processes(Settings())
     cores: dict[str, list[float]] = defaultdict(list)
     for i in range(args.repeats):
-        before = cpu_snapshot(procs)
+        before = by_component(cpu_snapshot(procs))
         time.sleep(args.seconds)
-        after = cpu_snapshot(procs)
+        after = by_component(cpu_snapshot(procs))
         sample = {k: (after[k] - before.get(k, 0.0)) / args.seconds for k in after}
-        sample[SINKS] = sum(v for k, v in sample.items() if k.startswith("sink-"))
         for k, v in sample.items():
             cores[k].append(v)
-        print(f"sample {i + 1}: machine {sample[MACHINE]:.3f} cores, sink workers {sample[SINKS]:.3f}", flush=True)
+        print(f"sample {i + 1}: machine {sample[MACHINE]:.3f} cores, sink workers {sample['sinks']:.3f}", flush=True)
     print("\n| component | cores, median (min-max) |\n| --- | --- |")
     for k, values in sorted(cores.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"| {k} | {statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}) |")

@@ -19,6 +19,7 @@ import contextlib
 import heapq
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -428,10 +429,22 @@ def stack_processes(settings: Settings) -> dict[str, int]:
     return {str(i["name"]): int(i["pid"]) for i in sup.all_info() if i["pid"]}
 
 
+MACHINE = "(machine busy)"  # the whole machine's busy CPU in a snapshot
+
+
 def cpu_snapshot(procs: dict[str, int], extra: dict[str, Callable[[], float]] | None = None) -> dict[str, float]:
     snap = {name: tree_cpu(pid) for name, pid in procs.items()}
     for name, fn in (extra or {}).items():
         snap[name] = fn()
     t = psutil.cpu_times()
-    snap["(machine busy)"] = t.user + t.nice + t.system + t.irq + t.softirq + t.steal
+    snap[MACHINE] = t.user + t.nice + t.system + t.irq + t.softirq + t.steal
     return snap
+
+
+def by_component(snap: dict[str, float]) -> dict[str, float]:
+    """A snapshot's programs as components: every sink worker (``sink-<view>:sink-<view>-<i>``) counts as "sinks"."""
+    grouped: dict[str, float] = defaultdict(float)
+    for name, seconds in snap.items():
+        program = name.split(":", 1)[0]
+        grouped["sinks" if program.startswith("sink-") else program] += seconds
+    return dict(grouped)

@@ -74,9 +74,10 @@ class RequestContext:
             REQUESTS.labels(self.service, method, route, str(status)).inc()
             LATENCY.labels(self.service, method, route).observe(elapsed)
             ms = round(elapsed * 1000, 1)
-            if route not in ("/health", "/metrics") and (status >= 400 or ms >= self.log_all_ms or self.debug):
+            loud = status >= 400 or ms >= self.log_all_ms
+            if route not in ("/health", "/metrics") and (loud or self.debug):
                 log.log(
-                    logging.INFO if status >= 400 or ms >= self.log_all_ms else logging.DEBUG,
+                    logging.INFO if loud else logging.DEBUG,
                     "request",
                     request_id=request_id,
                     method=method,
