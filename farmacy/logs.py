@@ -13,6 +13,14 @@ import structlog
 
 QUIET = {"elastic_transport.transport": logging.WARNING, "uvicorn.access": logging.WARNING, "httpx": logging.WARNING}
 
+# The environment every Python service of ours runs with, wherever it runs (supervisord's programs, compose's services
+# through the image, Kubernetes' containers). On a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), which
+# comes from native code such as librdkafka, libpq or uvloop, the interpreter writes every thread's Python stack to
+# stderr, which is the service's log; without it such a death leaves no trace of where it happened. Set in the
+# environment rather than by faulthandler.enable() in code, it is on from the interpreter's start, before the imports
+# that load those libraries (a sink imports librdkafka before it configures logging), and for every entry point alike.
+SERVICE_PYTHON_ENV = {"PYTHONFAULTHANDLER": "1"}
+
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     renderer: structlog.types.Processor = (

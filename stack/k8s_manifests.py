@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from farmacy.connect import ConnectorSpec, load_specs
+from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
 
@@ -93,7 +94,8 @@ def _container(name: str, command: list[str], resources: dict[str, Any], port: i
         "image": IMAGE,
         "command": command,
         "envFrom": [{"configMapRef": {"name": SETTINGS_CONFIGMAP}}],
-        "env": service_env(),
+        # The interpreter's own settings (the fault handler) first, then the secrets.
+        "env": [{"name": k, "value": v} for k, v in SERVICE_PYTHON_ENV.items()] + service_env(),
         "resources": resources,
         "securityContext": {"allowPrivilegeEscalation": False},
     }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
 from stack.k8s_manifests import k8s_files
@@ -43,27 +44,33 @@ class Program:
 
 def service_programs(settings: Settings, workers: dict[str, int] | None = None) -> list[Program]:
     """Our own processes: the APIs, the watchdog, the scheduled reconciler, and each view's sink workers
-    (``workers`` per view, by default ``settings.sink_workers``), one program per view with a process per worker."""
+    (``workers`` per view, by default ``settings.sink_workers``), one program per view with a process per worker.
+    Each runs with ``SERVICE_PYTHON_ENV`` (the fault handler: a native crash leaves its stacks in the program's log)."""
     workers = workers or {}
     py = sys.executable
-    ours = [
-        Program("command-api", [py, "-m", "api.command"], directory=ROOT, as_service_user=False),
-        Program("query-api", [py, "-m", "api.query"], directory=ROOT, as_service_user=False),
-        Program("ops-api", [py, "-m", "api.ops"], directory=ROOT, as_service_user=False),
-        Program("watchdog", [py, "-m", "ops.watchdog"], directory=ROOT, as_service_user=False),
-        Program("reconciler", [py, "-m", "ops.reconciler"], directory=ROOT, as_service_user=False),
-    ]
-    sinks = [
-        Program(
-            worker_program(v),
-            [py, "-m", "sinks", v, "%(process_num)d"],
+
+    def ours(name: str, module: str, *args: str, numprocs: int = 1) -> Program:
+        return Program(
+            name,
+            [py, "-m", module, *args],
             directory=ROOT,
             as_service_user=False,
-            numprocs=workers.get(v, settings.sink_workers),
+            environment=dict(SERVICE_PYTHON_ENV),
+            numprocs=numprocs,
         )
+
+    services = [
+        ours("command-api", "api.command"),
+        ours("query-api", "api.query"),
+        ours("ops-api", "api.ops"),
+        ours("watchdog", "ops.watchdog"),
+        ours("reconciler", "ops.reconciler"),
+    ]
+    sinks = [
+        ours(worker_program(v), "sinks", v, "%(process_num)d", numprocs=workers.get(v, settings.sink_workers))
         for v in settings.views
     ]
-    return ours + sinks
+    return services + sinks
 
 
 def compose_sink_services(settings: Settings) -> str:
