@@ -61,6 +61,11 @@ class Layout:
     def supervisor_socket(self) -> Path:
         return self.run / "supervisor.sock"
 
+    @property
+    def supervisord_log(self) -> Path:
+        """supervisord's own log: what it did with each process (spawned, exited and how, stopped, gave up)."""
+        return self.logs / "supervisord.log"
+
     def ensure_dirs(self) -> None:
         for d in (self.dist, self.cache, self.data, self.logs, self.run, self.conf):
             d.mkdir(parents=True, exist_ok=True)

@@ -250,7 +250,10 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         *service_programs(settings, scale.workers(settings, layout)),
     ]
 
-    parts = [_render("supervisord.conf.tmpl", run=layout.run, logs=layout.logs, root=ROOT)]
+    supervisord = _render(
+        "supervisord.conf.tmpl", run=layout.run, logs=layout.logs, supervisord_log=layout.supervisord_log, root=ROOT
+    )
+    parts = [supervisord]
     for p in programs:
         env = ",".join(f'{k}="{v}"' for k, v in p.environment.items())
         run_as = user if (p.as_service_user and user) else None

@@ -47,7 +47,7 @@ class Supervisor:
         supervisord = [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.layout.supervisord_conf)]
         subprocess.run(supervisord, check=True)
         if not _poll_until(self.running, timeout=20):
-            raise RuntimeError(f"supervisord did not come up; see {self.layout.logs / 'supervisord.log'}")
+            raise RuntimeError(f"supervisord did not come up; see {self.layout.supervisord_log}")
         say(f"supervisord running (config {self.layout.supervisord_conf})")
 
     def info(self, name: str) -> dict[str, Any]:
