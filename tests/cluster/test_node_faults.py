@@ -29,6 +29,7 @@ from farmacy.settings import NODE_PORT_STRIDE, Profile, Settings
 from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import Writer, dead_letter_counts, drift
+from tests.support.supervisor_log import ExitWatch
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 from tests.support.workload import assert_no_regression, versions, workload
@@ -73,6 +74,7 @@ def _survive(
     stack: Settings,
     es: Elasticsearch,
     sup: Supervisor,
+    exits: ExitWatch,
     member: str,
     kill: Callable[[], None],
     back: Callable[[], bool],
@@ -80,6 +82,7 @@ def _survive(
     """SIGKILLs a node and keeps it down (its supervisor does not restart it), waits for every view to apply what
     was written AFTER_KILL_S after the kill, then starts the node again and waits until it has rejoined.
     Returns (seconds from the kill until every view applied, seconds from the restart until rejoined)."""
+    exits.expect(member)  # its exits are this test's doing; any other process's fails the test
     kill()
     sup.stop(member)  # no automatic restart: the survivors must carry on alone
     killed_at = time.monotonic()
@@ -95,7 +98,7 @@ def _survive(
 
 
 def test_one_broker_one_elasticsearch_node_one_connect_worker_killed_under_writes(
-    stack: Settings, admin_token: str
+    stack: Settings, admin_token: str, exits: ExitWatch
 ) -> None:
     assert stack.profile is Profile.CLUSTER, "run with `bin/farmacy --profile cluster test tests/cluster`"
     sup = Supervisor(layout_for(stack))
@@ -112,19 +115,19 @@ def test_one_broker_one_elasticsearch_node_one_connect_worker_killed_under_write
         broker = _broker_leading(stack, stack.topic("inventory", "stock"))
         member = f"kafka:kafka-{broker}"
         results[f"Kafka broker {broker + 1} (leader of inventory.stock partition 0)"] = _survive(
-            stack, es, sup, member, lambda: sup.kill(member), lambda: _brokers(stack) == stack.kafka_brokers
+            stack, es, sup, exits, member, lambda: sup.kill(member), lambda: _brokers(stack) == stack.kafka_brokers
         )
 
         node, pid = _es_node_with_primary(stack, es, "inventory")
         member = f"elasticsearch:elasticsearch-{node}"
         results[f"Elasticsearch data node {node + 1} (inventory's primary shard)"] = _survive(
-            stack, es, sup, member, lambda: os.kill(pid, signal.SIGKILL), lambda: _es_green(stack)
+            stack, es, sup, exits, member, lambda: os.kill(pid, signal.SIGKILL), lambda: _es_green(stack)
         )
 
         worker = _connect_worker_with_task(stack)
         member = f"connect:connect-{worker}"
         results[f"Kafka Connect worker {worker + 1} (running the capture task)"] = _survive(
-            stack, es, sup, member, lambda: sup.kill(member), lambda: _connect_running(stack)
+            stack, es, sup, exits, member, lambda: sup.kill(member), lambda: _connect_running(stack)
         )
         time.sleep(2)
     wait_applied(es, stack, current_lsn(stack), list(stack.views), timeout=120)

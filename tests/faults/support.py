@@ -1,8 +1,10 @@
-"""What every fault test checks after its fault: nothing dead-lettered that should not be, nothing stale, no drift."""
+"""What every fault test checks after its fault: nothing dead-lettered that should not be, nothing stale, no drift,
+and no supervised process exited that the test did not kill or stop."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import httpx
 from confluent_kafka.admin import AdminClient
@@ -13,7 +15,19 @@ from ops.reconcile import reconcile
 from ops.status import topic_ends
 from sinks.bootstrap import dead_letter_topic, read_pool
 from sinks.views import VIEWS
+from stack.lifecycle import layout_for
 from tests.support.commands import active_meal, client, stocked_location
+from tests.support.supervisor_log import ExitWatch
+
+
+def watch_exits(stack: Settings) -> Iterator[ExitWatch]:
+    """The body of the fault tests' autouse ``exits`` fixture (tests/faults/conftest.py, tests/cluster/conftest.py):
+    watches supervisord's log from the start of the test and, after it and its other fixtures, fails naming every
+    process that exited without the test's saying it caused that (``exits.expect(...)``). Without it a crash under a
+    fault goes unseen, since supervisord restarts the process and the test sees it answer again."""
+    watch = ExitWatch(layout_for(stack).supervisord_log)
+    yield watch
+    watch.check()
 
 
 def dead_letter_counts(settings: Settings) -> dict[str, int]:

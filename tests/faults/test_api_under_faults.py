@@ -22,6 +22,7 @@ from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import dead_letter_counts
 from tests.support.commands import active_meal, adjust, client, stocked_location
+from tests.support.supervisor_log import ExitWatch
 from tests.support.views import es_client
 from tests.support.wait import wait_until
 
@@ -146,7 +147,10 @@ def _assert_graceful(load: Load, name: str) -> None:
     assert load.codes[503] > 0, f"the fault was not seen: {load.codes}"
 
 
-def test_master_restart_under_load(stack: Settings, admin_token: str, sup: Supervisor, mix: Mix) -> None:
+def test_master_restart_under_load(
+    stack: Settings, admin_token: str, sup: Supervisor, mix: Mix, exits: ExitWatch
+) -> None:
+    exits.expect("postgres")
     dead_before = dead_letter_counts(stack)
 
     def writable(h: httpx.Client) -> bool:
@@ -157,7 +161,10 @@ def test_master_restart_under_load(stack: Settings, admin_token: str, sup: Super
     assert dead_letter_counts(stack) == dead_before
 
 
-def test_elasticsearch_stop_and_start_under_load(stack: Settings, admin_token: str, sup: Supervisor, mix: Mix) -> None:
+def test_elasticsearch_stop_and_start_under_load(
+    stack: Settings, admin_token: str, sup: Supervisor, mix: Mix, exits: ExitWatch
+) -> None:
+    exits.expect("elasticsearch")
     load = _while_faulty(
         stack, admin_token, mix, lambda: sup.stop("elasticsearch"), lambda: sup.start("elasticsearch"), _query_ok(stack)
     )

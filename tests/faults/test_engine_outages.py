@@ -25,6 +25,7 @@ from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import Writer, dead_letter_counts, drift
 from tests.support.commands import active_meal, adjust, client, operator_token, stocked_location
+from tests.support.supervisor_log import ExitWatch
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 
@@ -64,8 +65,9 @@ def sup(stack: Settings) -> Iterator[Supervisor]:
 
 
 def test_kafka_broker_restart_no_sink_exits_and_every_view_moves_again(
-    stack: Settings, admin_token: str, sup: Supervisor
+    stack: Settings, admin_token: str, sup: Supervisor, exits: ExitWatch
 ) -> None:
+    exits.expect("kafka")
     es = es_client(stack)
     sinks = [worker_program(v) for v in stack.views]
     pids = {p: sup.info(p)["pid"] for p in sinks}

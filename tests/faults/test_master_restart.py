@@ -13,6 +13,7 @@ from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import dead_letter_counts, drift
 from tests.support.commands import active_meal, client, stocked_location
+from tests.support.supervisor_log import ExitWatch
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.faults
 DOWN_S = 5.0
 
 
-def test_master_restart_is_503_then_everything_resumes(stack: Settings, admin_token: str) -> None:
+def test_master_restart_is_503_then_everything_resumes(stack: Settings, admin_token: str, exits: ExitWatch) -> None:
+    exits.expect("postgres")
     sup = Supervisor(layout_for(stack))
     es = es_client(stack)
     dead_before = dead_letter_counts(stack)

@@ -19,6 +19,7 @@ from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import Writer, drift
 from tests.support.commands import active_meal, adjust, client, stocked_location
+from tests.support.supervisor_log import ExitWatch
 from tests.support.views import applied, current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
 from tests.support.workload import assert_no_regression, versions
@@ -28,9 +29,10 @@ pytestmark = pytest.mark.faults
 KILLS = int(os.environ.get("FARMACY_FAULT_KILLS", "5"))
 
 
-def test_killed_sink_applies_again_within_seconds(stack: Settings, admin_token: str) -> None:
+def test_killed_sink_applies_again_within_seconds(stack: Settings, admin_token: str, exits: ExitWatch) -> None:
     sup = Supervisor(layout_for(stack))
     program = worker_program("inventory")
+    exits.expect(program)
     es = es_client(stack)
     recoveries: list[float] = []
     with client(stack, admin_token) as admin:
@@ -61,7 +63,7 @@ def test_killed_sink_applies_again_within_seconds(stack: Settings, admin_token: 
 
 
 def test_one_of_two_workers_killed_under_load_the_view_converges_and_nothing_goes_back(
-    stack: Settings, admin_token: str
+    stack: Settings, admin_token: str, exits: ExitWatch
 ) -> None:
     """Scale-out: a view's workers share its partitions. SIGKILL one of them while writes flow: the group gives
     its partitions to the others (or to its restart), every view catches up, no document's version goes down,
@@ -71,6 +73,7 @@ def test_one_of_two_workers_killed_under_load_the_view_converges_and_nothing_goe
     members = sup.members(program)
     assert len(members) >= 2, f"{program} runs {members}: this test needs two workers (sink_workers >= 2)"
     victim = members[-1]
+    exits.expect(victim)  # only it: its siblings must survive
     es = es_client(stack)
     baseline = versions(es)
     with Writer(stack, admin_token, interval=0.05) as writer:
