@@ -227,7 +227,17 @@ class Settings(BaseSettings):
     sink_batch_size: int = Field(2000, ge=1, le=20_000)
     # A batch's documents go to Elasticsearch in _bulk requests of at most this many bytes.
     sink_bulk_max_bytes: int = Field(4 << 20, ge=1 << 16, le=100 << 20)
+    # After a batch's first record, how long the worker gathers more (a quiet worker waits for the first record in
+    # one poll of up to sink_idle_poll_s, woken at once when a record arrives).
     sink_poll_timeout_s: float = Field(0.05, gt=0)
+    sink_idle_poll_s: float = Field(1.0, gt=0, le=10)
+    # How often a worker reads the replication slot's confirmed position while its topics are quiet (after a batch
+    # it reads it every 10 ms for half a second: that is when its commit is confirmed). Heartbeats move it once a
+    # second, so reading it more often than that idle only costs.
+    sink_observe_interval_s: float = Field(0.5, gt=0, le=10)
+    # A worker refreshes its view and publishes its position at most this often while changes flow (the first
+    # change after a quiet spell at once): the refresh and the publication are a cost per interval, not per batch.
+    sink_publish_interval_s: float = Field(0.2, ge=0, le=5)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
     # An Elasticsearch request that has not answered by then counts as an outage (retried). Not a short bound: an

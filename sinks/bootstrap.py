@@ -132,6 +132,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
     config = RunnerConfig(
         batch_size=settings.sink_batch_size,
         poll_timeout_s=settings.sink_poll_timeout_s,
+        idle_poll_s=settings.sink_idle_poll_s,
         max_retries=settings.sink_max_retries,
         retry_backoff_s=settings.sink_retry_backoff_s,
         dead_letter_topic=dlq,
@@ -157,6 +158,8 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         topics=[*topics, redrive],
         worker=str(worker),
         group=group_id(settings, view_name),
+        interval_s=settings.sink_observe_interval_s,
+        publish_interval_s=settings.sink_publish_interval_s,
     )
     watermark.load_holds()
     runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark)

@@ -10,6 +10,7 @@ DOCS = Counter("farmacy_sink_documents_total", "Bulk actions by outcome", ["view
 RETRIES = Counter("farmacy_sink_retries_total", "Batch retries by kind", ["view", "kind"])
 DEAD_LETTERS = Counter("farmacy_sink_dead_letters_total", "Events sent to the dead-letter topic", ["view"])
 REBUILD_SECONDS = Histogram("farmacy_sink_rebuild_seconds", "Time to rebuild a batch from the master", ["view"])
+REFRESHES = Counter("farmacy_sink_refreshes_total", "Refreshes of the view's index before a publication", ["view"])
 BULK_SECONDS = Histogram("farmacy_sink_bulk_seconds", "Time of the _bulk request of a batch", ["view"])
 APPLIED_LSN = Gauge("farmacy_sink_applied_lsn", "WAL position of the newest snapshot applied", ["view"])
 LAST_APPLIED = Gauge("farmacy_sink_last_applied_timestamp_seconds", "When a batch was last applied", ["view"])

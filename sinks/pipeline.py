@@ -134,18 +134,15 @@ def _with_members(doc: bytes, members: bytes) -> bytes:
     return inner + (b"" if inner.endswith(b"{") else b",") + members + b"}"
 
 
-def send_bulk(es: Elasticsearch, ops: list[Any], max_bytes: int, searchable: bool = False) -> BulkOutcome:
+def send_bulk(es: Elasticsearch, ops: list[Any], max_bytes: int) -> BulkOutcome:
     """Sends ``ops`` as NDJSON bodies of at most ``max_bytes`` (``bulk_bodies``: serialized once, the client sends
     the bytes as they are) and reads every item's outcome. Errors of a whole request propagate to the caller.
 
-    ``searchable``: each request refreshes the shards it wrote before it answers (``refresh=true``), so what a sink
-    has applied is what a search sees, without a refresh request of its own. (``refresh=wait_for``, which waits for
-    the next scheduled refresh instead of forcing one, made an idle change visible about 60 ms later and halved the
-    inventory index's refreshes under load without a measurable gain in throughput.)"""
+    No refresh per request (``refresh=true`` on every _bulk was most of Elasticsearch's cost per change): the sink's
+    watermark refreshes the view on a cadence before it publishes a position (``sinks.watermark``)."""
     items: list[dict[str, Any]] = []
-    refresh = "true" if searchable else None
     for body in bulk_bodies(ops, max_bytes):
-        items += es.bulk(operations=body, refresh=refresh).body.get("items", [])  # type: ignore[arg-type]
+        items += es.bulk(operations=body).body.get("items", [])  # type: ignore[arg-type]
     return read_bulk_response({"items": items})
 
 

@@ -59,7 +59,8 @@ INDEX_CHECK_EVERY_S = 10.0
 @dataclass
 class RunnerConfig:
     batch_size: int = 500
-    poll_timeout_s: float = 0.05
+    poll_timeout_s: float = 0.05  # how long a batch gathers records after its first
+    idle_poll_s: float = 1.0  # the longest a quiet worker sleeps in one poll (less when the watermark is due)
     max_retries: int = 5
     retry_backoff_s: float = 0.2
     dead_letter_topic: str = ""
@@ -120,11 +121,7 @@ class Runner:
             while not self.stopping.is_set():
                 if self._resume_pending:
                     self._resume_all()
-                timeout = self.config.poll_timeout_s
-                if self.watermark is not None:
-                    timeout = min(timeout, self.watermark.due_in())
-                messages = self.consumer.consume(self.config.batch_size, timeout)
-                records = [m for m in messages if self._usable(m)]
+                records = [m for m in self._poll_batch() if self._usable(m)]
                 if records:
                     self.handle(records)
                     next_offsets = _next_offsets(records)
@@ -142,6 +139,20 @@ class Runner:
         finally:
             self.consumer.close()
             self.log.info("sink stopped")
+
+    def _poll_batch(self) -> list[Message]:
+        """Waits for the first record (returning at once when one arrives, or when the watermark is due), then
+        gathers more for up to ``poll_timeout_s``: a quiet worker sleeps in one long poll instead of waking every
+        ``poll_timeout_s``, and a busy one still takes its records in batches."""
+        wait = self.config.idle_poll_s
+        if self.watermark is not None:
+            wait = min(wait, self.watermark.due_in())
+        first = self.consumer.poll(wait)
+        if first is None:
+            return []
+        if self.config.batch_size <= 1:
+            return [first]
+        return [first, *self.consumer.consume(self.config.batch_size - 1, self.config.poll_timeout_s)]
 
     def stop(self) -> None:
         self.stopping.set()
@@ -319,7 +330,7 @@ class Runner:
         ops = bulk_operations(self.view.alias, rebuilt)
         if ops:
             try:
-                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes, searchable=True)
+                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes)
             except TransportError as exc:
                 raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
             except ApiError as exc:
@@ -332,6 +343,8 @@ class Runner:
                 if exc.meta.status != 400:
                     raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
                 raise
+            if self.watermark is not None:
+                self.watermark.mark_written()  # searchable after the refresh before the next publication
             metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
             metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
             metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)

@@ -5,9 +5,11 @@ them, and Debezium then confirms that LSN on the replication slot. So when the s
 ``confirmed_flush_lsn`` is X, every change committed at or before X is already in the topics; if the
 worker then reads each partition's end offset and later has applied and committed up to those
 offsets, the view holds every commit <= X. That X is published to the sync index. Searches see it
-too: a sink's bulk request refreshes what it wrote before it answers (``refresh=true``, ``sinks.pipeline.send_bulk``),
-so what a worker applied, and what its group committed, is searchable. Heartbeats keep
-X moving while the tables are quiet.
+too: before a publication that could cover a write not yet searchable (this worker wrote since its last refresh, or
+another worker's committed offsets moved), the worker refreshes the view's index, and a refresh makes searchable every
+write acknowledged before it started. Refreshes and publications are a cost per interval, not per batch: while changes
+flow, a worker publishes at most every ``publish_interval_s`` (the first change after a quiet spell at once), and a
+_bulk never forces a refresh of its own. Heartbeats keep X moving while the tables are quiet.
 
 A dead-lettered change is not applied, so it holds the published position: while a view has unresolved dead
 letters, it publishes at most the position just before the oldest of them (a token read then waits or gets 503,
@@ -133,6 +135,7 @@ class Watermark:
         group: str | None = None,
         chase_interval_s: float = 0.01,
         chase_s: float = 0.5,
+        publish_interval_s: float = 0.2,
     ) -> None:
         # End offsets are read through a separate admin client: on the consumer's own connection the
         # request would queue behind its long-polling fetch and take up to fetch.wait.max.ms. After a broker
@@ -172,6 +175,15 @@ class Watermark:
         # a few tens of milliseconds later), otherwise every interval_s.
         self.chase_interval_s, self.chase_s = chase_interval_s, chase_s
         self._chase_until = 0.0
+        # A publication (and the refresh before it) at most every publish_interval_s: at 100 changes/s a refresh per
+        # batch was most of Elasticsearch's cost. The first after a quiet spell goes at once (idle read-your-writes).
+        self.publish_interval_s = publish_interval_s
+        self._last_publish = -publish_interval_s
+        # Something may have been written to the view that no refresh has made searchable yet: this worker's _bulk
+        # (mark_written), another worker's, seen as its committed offsets moving, or a previous owner's of a partition
+        # just assigned (on_assign).
+        self._unrefreshed = True
+        self.refreshes = 0
 
     # holds: unresolved dead letters keep the published position below them
     def load_holds(self) -> None:
@@ -213,7 +225,10 @@ class Watermark:
     ) -> None:
         """Changes the view's sync document (``sync_document``) and keeps what it now says (holds, published
         position). An outage if Elasticsearch cannot take it: a caller recording a hold waits it out before
-        committing anything."""
+        committing anything. A change that may raise the position (what partitions reached, a hold released) first
+        makes searchable what was written before it."""
+        if reached or release is not None:
+            self.refresh_view()
         expected = self.expected()
         for _ in range(CAS_ATTEMPTS):
             try:
@@ -252,6 +267,24 @@ class Watermark:
             metrics.WATERMARK_LSN.labels(self.view).set(self.applied)
             metrics.WATERMARK_AT.labels(self.view).set_to_current_time()
 
+    def mark_written(self) -> None:
+        """This worker's _bulk was acknowledged: searchable only after the next refresh."""
+        self._unrefreshed = True
+
+    def refresh_view(self) -> None:
+        """Refreshes the view's index if anything may have been written since the last refresh: every write
+        acknowledged before a refresh starts is searchable once it answers."""
+        if not self._unrefreshed:
+            return
+        self._unrefreshed = False
+        try:
+            self.es.indices.refresh(index=self.alias)
+        except (ApiError, TransportError) as exc:
+            self._unrefreshed = True
+            raise RetryableError(f"{self.alias} not refreshed: {exc}") from exc
+        self.refreshes += 1
+        metrics.REFRESHES.labels(self.view).inc()
+
     def expected(self) -> list[str]:
         """Every partition of the view's topics (listed again every EXPECTED_REFRESH_S: partitions can be added)."""
         now = time.monotonic()
@@ -275,6 +308,9 @@ class Watermark:
         """Learns where the newly assigned partitions stand. Until that is known (Kafka not answering during a
         rebalance), nothing is published: an unknown partition could hold unapplied changes."""
         self.unknown |= {(tp.topic, tp.partition) for tp in partitions}
+        # Whoever applied these partitions before (a worker that crashed, or held them before a rebalance) may have
+        # written what no refresh has made searchable yet.
+        self._unrefreshed = True
         self.pending.clear()  # observed before these partitions were ours: their ends were not read
         self._resolve_unknown(timeout=10)
 
@@ -335,7 +371,14 @@ class Watermark:
             return self.interval_s
         if self._observe_now:
             return 0.0
-        return max(0.0, self._last_observed + self._interval() - time.monotonic())
+        now = time.monotonic()
+        due = self._last_observed + self._interval() - now
+        if self._publish_waiting():
+            due = min(due, self._last_publish + self.publish_interval_s - now)
+        return max(0.0, due)
+
+    def _publish_waiting(self) -> bool:
+        return self.reached is not None and self.reached > 0 and self.reached > self._published_reached
 
     def _interval(self) -> float:
         return self.chase_interval_s if time.monotonic() < self._chase_until else self.interval_s
@@ -359,8 +402,8 @@ class Watermark:
         if self.reached is None:
             return
         # What this worker's partitions reached is published once per new position (the view's position, capped by
-        # the holds, is worked out in the sync document).
-        if self.reached > 0 and self.reached > self._published_reached:
+        # the holds, is worked out in the sync document), at most every publish_interval_s.
+        if self._publish_waiting() and now - self._last_publish >= self.publish_interval_s:
             self._publish(self.reached, events, dead_letters)
 
     def _applied_through(self, ends: dict[Partition, int]) -> bool:
@@ -377,7 +420,10 @@ class Watermark:
         if now - self._others_read_at < self._interval():
             return False
         self._others_read_at = now
-        self._others.update(self._group_offsets(list(others)))
+        for p, offset in self._group_offsets(list(others)).items():
+            if offset > self._others.get(p, 0):
+                self._unrefreshed = True  # another worker applied more: its writes may not be searchable yet
+            self._others[p] = offset
         return all(self._others.get(p, 0) >= end for p, end in others.items())
 
     def _group_offsets(self, partitions: list[Partition]) -> dict[Partition, int]:
@@ -422,8 +468,9 @@ class Watermark:
 
     def _publish(self, lsn: int, events: int, dead_letters: int) -> None:
         """Publishes that the partitions covered by the observation have reached ``lsn``; the view's position is the
-        lowest over all partitions (``sync_document``). No refresh: what was applied is searchable already."""
+        lowest over all partitions (``sync_document``), after a refresh if one is due (``_update``)."""
         others = {p: o for p, o in self._others.items() if p in self._covered and p not in self.positions}
         reached = {partition_key(p): lsn for p in self._covered if p in self.positions or p in others}
+        self._last_publish = time.monotonic()
         self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
         self._published_reached = lsn

@@ -66,8 +66,8 @@ def parse_token(header: str | None, query: str | None) -> int | None:
 @dataclass(frozen=True)
 class Published:
     """A view's sync document as read at ``read_at`` (monotonic clock). Whatever it says was true when it was read,
-    so it is a lower bound for every search that starts afterwards: a sink's ``_bulk`` refreshes what it wrote
-    (``refresh=true``) before the batch counts as applied, so a published position is searchable."""
+    so it is a lower bound for every search that starts afterwards: a sink refreshes the view's index before it
+    publishes a position that covers writes not yet searchable, so a published position is searchable."""
 
     applied: int | None
     source: dict[str, Any]
