@@ -57,6 +57,7 @@ CLUSTER_SIZES = {
     "connect_workers": 2,
     "elasticsearch_nodes": 2,
     "view_replicas": 1,
+    "sink_workers": 2,
 }
 SINGLE_SIZES = {
     "kafka_brokers": 1,
@@ -64,6 +65,9 @@ SINGLE_SIZES = {
     "connect_workers": 1,
     "elasticsearch_nodes": 1,
     "view_replicas": 0,
+    # One worker per view: each worker has fixed costs (its polls, slot observations, publications, refreshes), and
+    # one keeps up with a small machine's rates. `farmacy scale VIEW N` runs more, up to the partitions.
+    "sink_workers": 1,
 }
 # Ports of a second, third, ... Kafka broker (and its controller listener) and Kafka Connect worker: 100 apart.
 # Elasticsearch nodes take consecutive HTTP and transport ports (9200, 9201; 9300, 9301), the tiebreaker next.
@@ -219,7 +223,7 @@ class Settings(BaseSettings):
     # group (`farmacy scale VIEW N` changes it per view); worker i of a view serves /health and /metrics on
     # sink_port_base + the view's index in this list + 100 * i.
     views: tuple[str, ...] = VIEW_NAMES
-    sink_workers: int = Field(2, ge=1, le=64)
+    sink_workers: int = Field(default_factory=_size("sink_workers"), ge=1, le=64)
     sink_port_base: int = 8010
     watchdog_port: int = 8020
     # Records a worker takes per batch at most (fewer when they arrive slower than that): a big batch when behind

@@ -1,6 +1,6 @@
 """Invariants 1-3 under load: a randomized, concurrent workload across all contexts, then drain;
-(every view runs its default sink_workers workers over topic_partitions partitions, so this is the scale-out
-convergence check too);
+(the catalog and inventory views run two workers each over topic_partitions partitions here, so this is the
+scale-out convergence check too);
 reconciliation finds zero drift in every view. Then a range of every view's topics is replayed into the
 workers (duplicates, old events after new): still zero drift, and no document's version ever went down."""
 
@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch
 from farmacy.settings import Settings
 from ops.replay import replay_view
 from sinks.views import VIEWS
+from tests.support.stack import scaled
 from tests.support.views import current_lsn, es_client, wait_applied
 from tests.support.workload import (
     COMMANDS_PER_WORKER,
@@ -31,6 +32,12 @@ from tests.support.workload import (
 
 pytestmark = pytest.mark.e2e
 REPLAY_EVENTS = 3000  # the last this-many events of every topic of every view are replayed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def two_workers(stack: Settings) -> Iterator[None]:
+    with scaled(stack, ["inventory", "catalog"], 2):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from stack.lifecycle import layout_for
 from stack.supervisor import Supervisor
 from tests.faults.support import Writer, drift
 from tests.support.commands import active_meal, adjust, client, stocked_location
+from tests.support.stack import scaled
 from tests.support.supervisor_log import ExitWatch
 from tests.support.views import applied, current_lsn, es_client, wait_applied
 from tests.support.wait import wait_until
@@ -68,10 +69,15 @@ def test_one_of_two_workers_killed_under_load_the_view_converges_and_nothing_goe
     """Scale-out: a view's workers share its partitions. SIGKILL one of them while writes flow: the group gives
     its partitions to the others (or to its restart), every view catches up, no document's version goes down,
     and nothing drifts."""
+    with scaled(stack, ["inventory"], 2):
+        _kill_one_of_two(stack, admin_token, exits)
+
+
+def _kill_one_of_two(stack: Settings, admin_token: str, exits: ExitWatch) -> None:
     sup = Supervisor(layout_for(stack))
     program = worker_program("inventory")
     members = sup.members(program)
-    assert len(members) >= 2, f"{program} runs {members}: this test needs two workers (sink_workers >= 2)"
+    assert len(members) >= 2, f"{program} runs {members}: this test needs two workers"
     victim = members[-1]
     exits.expect(victim)  # only it: its siblings must survive
     es = es_client(stack)

@@ -39,3 +39,20 @@ def running_stack() -> Iterator[Settings]:
     if not lifecycle.is_up(settings):
         lifecycle.up(settings, seed=True)
     yield settings
+
+
+@contextmanager
+def scaled(settings: Settings, views: list[str], count: int) -> Iterator[None]:
+    """Runs ``count`` workers for each of ``views`` (`farmacy scale`), then each view's count as it was. The local
+    stack runs one worker per view by default; tests of scale-out ask for more."""
+    from stack import lifecycle, scale
+
+    before = scale.workers(settings, lifecycle.layout_for(settings))
+    changed = [v for v in views if before[v] != count]
+    for view in changed:
+        lifecycle.scale_workers(settings, view, count)
+    try:
+        yield
+    finally:
+        for view in changed:
+            lifecycle.scale_workers(settings, view, before[view])
