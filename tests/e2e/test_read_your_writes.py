@@ -21,8 +21,11 @@ def _client_run(stack: Settings, token: str, n: int) -> list[str]:
     """Returns a description of every read that did not show its write."""
     misses: list[str] = []
     with command_client(stack, token) as cmd, query_client(stack, token) as query:
-        city = f"RYW-{uuid.uuid4().hex[:8]}"
-        meal, loc = new_meal(cmd, name=f"RYW {n}"), new_location(cmd, city=city)
+        run = uuid.uuid4().hex[:8]
+        city = f"RYW-{run}"
+        # A name of this run's own: meals of earlier runs on the same stack must not crowd it out of the first page.
+        name = f"RYW {run} {n}"
+        meal, loc = new_meal(cmd, name=name), new_location(cmd, city=city)
         assert cmd.post(f"/catalog/meals/{meal['id']}/publish").status_code == 200
         etag = '"2"'
         on_hand = 0
@@ -42,7 +45,7 @@ def _client_run(stack: Settings, token: str, n: int) -> list[str]:
                     f"/catalog/meals/{meal['id']}", json={"price_cents": 1000 + i}, headers={"If-Match": etag}
                 )
                 etag = r.headers["ETag"]
-                got = _get(query, "/catalog/meals", r, params={"q": f"RYW {n}", "size": 5})
+                got = _get(query, "/catalog/meals", r, params={"q": name, "size": 5})
                 seen = (
                     next((m["price_cents"] for m in got["items"] if m["meal_id"] == meal["id"]), None) if got else None
                 )
