@@ -8,52 +8,47 @@ It knows no view. Failures are decided here, not in leaf code:
   dead-letter topic with their error (once per view, even when replayed), and hold the view's published
   position until they are resolved; the view keeps moving.
 While it waits, the worker keeps polling with its partitions paused, so a long outage does not cost it its
-place in the consumer group. Offsets are committed only after Elasticsearch acknowledged the batch (or it was
-dead-lettered); a commit that fails (a broker restarting) leaves the batch to be applied again, harmlessly.
-The retry policies themselves (backoff, bounds, stopping) are in sinks/retries.py.
+place in the consumer group (sinks/pausing.py). Offsets are committed only after Elasticsearch acknowledged the
+batch (or it was dead-lettered); a commit that fails (a broker restarting) leaves the batch to be applied again,
+harmlessly (sinks/offsets.py).
+The retry policies themselves (backoff, bounds, stopping) are in sinks/retries.py; the runner composes the steps
+of its own modules: applying a batch (sinks/apply.py), the index-version check (sinks/index_version.py), dead
+letters (sinks/dead_letters.py), offsets (sinks/offsets.py), progress (sinks/progress.py) and the health report
+(sinks/health.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 import structlog
-from confluent_kafka import (
-    TIMESTAMP_NOT_AVAILABLE,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, Message, Producer, TopicPartition
+from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 from tenacity import RetryCallState
 
 from farmacy.lsn import lsn_text
-from sinks import metrics
-from sinks.errors import DeployError, PoisonEventError, RequestTooLarge, RetryableError
+from sinks import metrics, offsets
+from sinks.apply import apply_batch
+from sinks.dead_letters import dead_letter_headers, deliver
+from sinks.errors import DeployError, PoisonEventError
 from sinks.events import ChangeEvent, coordinates, dict_headers, parse
-from sinks.pipeline import RootRefs, bulk_operations, route, send_bulk
-from sinks.rebuild import rebuild
+from sinks.health import RunnerState, health_report
+from sinks.index_version import IndexVersionCheck
+from sinks.pausing import PausedWait
+from sinks.pipeline import RootRefs
+from sinks.progress import Progress, observe_ages
 from sinks.retries import RetryPolicy, Stopping, failure
 from sinks.view import View
 from sinks.watermark import Watermark
 
 log = structlog.get_logger("sink")
 T = TypeVar("T")
-
-PROGRESS_EVERY_S = 5.0
-STAGES = ("produced", "consumed", "applied")  # metrics.EVENT_AGE: applied means handled (applied or dead-lettered)
-INDEX_CHECK_EVERY_S = 10.0
 
 
 @dataclass
@@ -67,17 +62,6 @@ class RunnerConfig:
     redrive_topic: str = ""
     stall_after_s: float = 10.0
     bulk_max_bytes: int = 4 << 20
-
-
-@dataclass
-class RunnerState:
-    applied_lsn: int | None = None
-    last_batch_at: float | None = None
-    events: int = 0
-    dead_letters: int = 0
-    degraded: str | None = None  # set while retrying an outage
-    deploy_error: bool = False  # the outage is a deploy error (index missing, mapping behind, schema)
-    busy_since: float | None = None  # monotonic time the batch in flight started applying
 
 
 class Runner:
@@ -104,9 +88,8 @@ class Runner:
         self.stopping = threading.Event()
         self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries, wait=self._wait_polling)
         self.dead_lettered: set[str] = set()  # source coordinates this view has dead-lettered (bootstrap loads them)
-        self._waiting = False  # a retry is waiting with the partitions paused
-        self._resume_pending = False  # resuming after a wait failed; tried again before the next batch
-        self._index_checked_until = 0.0  # the alias's mapping version is checked again after this
+        self.paused = PausedWait()
+        self.index_check = IndexVersionCheck()
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
@@ -115,16 +98,15 @@ class Runner:
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
         )
         self.log.info("sink started", topics=self.topics, index=self.view.index_name)
-        next_progress = time.monotonic() + PROGRESS_EVERY_S
-        progress_events = 0
+        progress = Progress(self.view.name, self.config.batch_size, self.log)
         try:
             while not self.stopping.is_set():
-                if self._resume_pending:
+                if self.paused.resume_pending:
                     self._resume_all()
                 records = [m for m in self._poll_batch() if self._usable(m)]
                 if records:
                     self.handle(records)
-                    next_offsets = _next_offsets(records)
+                    next_offsets = offsets.next_offsets(records)
                     if self.watermark is not None:
                         # Applied (or dead-lettered and held) is what the view's position stands for: it is
                         # published before the commit round trip, which only decides where a restart reads from.
@@ -132,10 +114,7 @@ class Runner:
                         self._tick_watermark()
                     self._commit(records, next_offsets)
                 self._tick_watermark()
-                if time.monotonic() >= next_progress:
-                    self._report_progress(self.state.events - progress_events)
-                    progress_events = self.state.events
-                    next_progress = time.monotonic() + PROGRESS_EVERY_S
+                progress.tick(self.watermark, self.state.events)
         finally:
             self.consumer.close()
             self.log.info("sink stopped")
@@ -165,7 +144,7 @@ class Runner:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
         consumer.assign(partitions)
         # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
-        if self._waiting:
+        if self.paused.waiting:
             consumer.pause(partitions)
         else:
             consumer.resume(partitions)
@@ -208,20 +187,7 @@ class Runner:
             metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
         self.state.events += len(events)
         self._apply_or_isolate(events)
-        self._observe_ages([e for _, e in events], consumed)
-
-    def _observe_ages(self, events: list[ChangeEvent], consumed: float) -> None:
-        """How old each change was when it was produced, consumed and applied (metrics.EVENT_AGE)."""
-        applied = time.time()
-        produced_h, consumed_h, applied_h = (metrics.EVENT_AGE.labels(self.view.name, s) for s in STAGES)
-        for ev in events:
-            if ev.committed_ms is None:
-                continue
-            at = ev.committed_ms / 1000
-            if ev.produced_ms is not None:
-                produced_h.observe(max(0.0, ev.produced_ms / 1000 - at))
-            consumed_h.observe(max(0.0, consumed - at))
-            applied_h.observe(max(0.0, applied - at))
+        observe_ages(self.view.name, [e for _, e in events], consumed)
 
     def _apply_or_isolate(self, events: list[tuple[Message, ChangeEvent]], top: bool = True) -> None:
         """Applies the events; when they cannot be, splits them in halves until the ones that fail on their own
@@ -250,7 +216,7 @@ class Runner:
     def _origin(self, msg: Message) -> tuple[str, int, int] | None:
         """Where the record's change came from: its own coordinates, or for a re-driven dead letter the coordinates
         it was first read at. None for an operator's discard of a dead letter (its hold is released here)."""
-        coords = _coordinates(msg)
+        coords = offsets.record_position(msg)
         if coords[0] != self.config.redrive_topic:
             return coords
         headers = dict_headers(msg)
@@ -319,43 +285,19 @@ class Runner:
             self.state.busy_since = None
 
     def _apply_now(self, events: list[ChangeEvent]) -> None:
-        refs = route(self.view, events)
-        if refs.empty():
+        wm = self.watermark
+        done = apply_batch(
+            self.view,
+            self.pool,
+            self.es,
+            events,
+            self.config.bulk_max_bytes,
+            self._check_index_version,
+            wm.mark_written if wm is not None else None,
+        )
+        if done is None:
             return
-        self._check_index_version()
-        t0 = time.perf_counter()
-        rebuilt = rebuild(self.pool, self.view, refs, raw=True)  # documents pass through as JSON text
-        t1 = time.perf_counter()
-        metrics.REBUILD_SECONDS.labels(self.view.name).observe(t1 - t0)
-        ops = bulk_operations(self.view.alias, rebuilt)
-        if ops:
-            try:
-                outcome = send_bulk(self.es, ops, self.config.bulk_max_bytes)
-            except TransportError as exc:
-                raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
-            except ApiError as exc:
-                # A refusal of the whole request (write block, security, missing index, too large, overload) says
-                # nothing about the events in it. Only a malformed request (400) is ours to fix: a bounded failure.
-                if exc.meta.status == 404:
-                    raise DeployError(f"elasticsearch answered 404 for the bulk request: {exc}") from exc
-                if exc.meta.status == 413:  # too large: not an outage to wait out; the batch is split until it fits
-                    raise RequestTooLarge(f"bulk request too large for elasticsearch: {str(exc)[:200]}") from exc
-                if exc.meta.status != 400:
-                    raise RetryableError(f"elasticsearch answered {exc.meta.status}: {str(exc)[:200]}") from exc
-                raise
-            if self.watermark is not None:
-                self.watermark.mark_written()  # searchable after the refresh before the next publication
-            metrics.BULK_SECONDS.labels(self.view.name).observe(time.perf_counter() - t1)
-            metrics.DOCS.labels(self.view.name, "applied").inc(outcome.applied)
-            metrics.DOCS.labels(self.view.name, "stale").inc(outcome.stale)
-            if outcome.deploy:
-                raise DeployError(f"index not as deployed: {dict(list(outcome.deploy.items())[:3])}")
-            if outcome.retryable:
-                raise RetryableError(f"bulk items to retry: {dict(list(outcome.retryable.items())[:3])}")
-            if outcome.rejected:
-                metrics.DOCS.labels(self.view.name, "rejected").inc(len(outcome.rejected))
-                raise PoisonEventError(f"documents rejected: {dict(list(outcome.rejected.items())[:3])}")
-        self.state.applied_lsn = max(self.state.applied_lsn or 0, rebuilt.lsn)
+        self.state.applied_lsn = max(self.state.applied_lsn or 0, done.lsn)
         self.state.last_batch_at = time.time()
         metrics.BATCHES.labels(self.view.name).inc()
         metrics.APPLIED_LSN.labels(self.view.name).set(self.state.applied_lsn)
@@ -363,21 +305,24 @@ class Runner:
         self.log.info(
             "batch applied",
             events=len(events),
-            roots=len(rebuilt.docs) + len(rebuilt.deleted),
-            indexed=len(rebuilt.docs),
-            deleted=len(rebuilt.deleted),
-            lsn=lsn_text(rebuilt.lsn),
+            roots=done.indexed + done.deleted,
+            indexed=done.indexed,
+            deleted=done.deleted,
+            lsn=lsn_text(done.lsn),
             index=self.view.alias,
             first=events[0].coordinates,
             last=events[-1].coordinates,
-            rebuild_ms=round((t1 - t0) * 1000, 1),
-            total_ms=round((time.perf_counter() - t0) * 1000, 1),
+            rebuild_ms=round(done.rebuild_s * 1000, 1),
+            total_ms=round((time.perf_counter() - done.started) * 1000, 1),
         )
+
+    def _check_index_version(self) -> None:
+        self.index_check.check(self.es, self.view)
 
     # -- dead letters and offsets ---------------------------------------------------------------
     def _dead_letter(self, msg: Message, origin: tuple[str, int, int], lsn: int | None, error: Exception) -> None:
         at = coordinates(*origin)
-        redriven = _coordinates(msg)[0] == self.config.redrive_topic
+        redriven = offsets.record_position(msg)[0] == self.config.redrive_topic
         if at in self.dead_lettered and not redriven:
             # Met again by a replay: recorded before (and held, unless an operator resolved it). Once per view.
             self.log.info("event dead-lettered before; not recorded again", at=at)
@@ -385,18 +330,9 @@ class Runner:
         # The hold is recorded before the offset is committed: the published position must not pass this change.
         if self.watermark is not None:
             self._outage_safe(self.watermark.hold, at, lsn)
-        headers: list[tuple[str, str | bytes | None]] = [
-            ("dlq.view", self.view.name),
-            ("dlq.topic", origin[0]),
-            ("dlq.partition", str(origin[1])),
-            ("dlq.offset", str(origin[2])),
-            ("dlq.lsn", str(lsn) if lsn is not None else ""),
-            ("dlq.error.class", type(error).__name__),
-            ("dlq.error", str(error)[:2000]),
-            ("dlq.failed_at", datetime.now(UTC).isoformat()),
-        ]
+        headers = dead_letter_headers(self.view.name, origin, lsn, error)
         # Counted as dead-lettered only once Kafka confirmed the delivery: a lost dead letter is a lost event.
-        self.retries.until_delivered(before_sleep=self._on_undelivered)(self._send_dead_letter, msg, headers)
+        deliver(self.producer, self.config.dead_letter_topic, msg, headers, self.retries, self.log)
         self.dead_lettered.add(at)
         self.state.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.view.name).inc()
@@ -408,123 +344,16 @@ class Runner:
             dead_letter_topic=self.config.dead_letter_topic,
         )
 
-    def _send_dead_letter(self, msg: Message, headers: list[tuple[str, str | bytes | None]]) -> str | None:
-        """Produces the dead letter and waits for its delivery report; returns None once delivered, else why not.
-
-        A record too large to copy with the dead-letter headers goes without its payload (its key and coordinates
-        are what a re-drive needs: roots are rebuilt from the master)."""
-        value = msg.value()
-        for attempt in ("whole", "without payload"):
-            reports: list[KafkaError | None] = []
-            try:
-                self.producer.produce(
-                    self.config.dead_letter_topic,
-                    key=msg.key(),
-                    value=value,
-                    headers=headers,
-                    on_delivery=partial(_report, reports),
-                )
-            except (BufferError, KafkaException) as exc:
-                if attempt == "whole" and _too_large(exc):
-                    value, headers = None, [*headers, ("dlq.payload", "dropped: too large to dead-letter")]
-                    continue
-                return f"{type(exc).__name__}: {exc}"
-            self.producer.flush(30)
-            if not reports:
-                return "no delivery report within 30s"
-            if reports[0] is None:
-                return None
-            if attempt == "whole" and _too_large(KafkaException(reports[0])):
-                value, headers = None, [*headers, ("dlq.payload", "dropped: too large to dead-letter")]
-                continue
-            return str(reports[0])
-        return "not delivered"
-
-    def _on_undelivered(self, attempt: RetryCallState) -> None:
-        assert attempt.outcome is not None
-        self.log.warning(
-            "dead letter not delivered; retrying", topic=self.config.dead_letter_topic, error=attempt.outcome.result()
-        )
-
     def _commit(self, records: list[Message], next_offsets: dict[tuple[str, int], int] | None = None) -> None:
-        """Commits ``next_offsets`` (``_next_offsets(records)`` unless given) for the batch ``records``."""
-        first: dict[tuple[str, int], int] = {}
-        for m in records:
-            topic, partition, offset = _coordinates(m)
-            first[(topic, partition)] = min(first.get((topic, partition), offset), offset)
-        if next_offsets is None:
-            next_offsets = _next_offsets(records)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
-        try:
-            self.retries.commit(before_sleep=self._on_commit_retry)(
-                self.consumer.commit, offsets=offsets, asynchronous=False
-            )
-        except KafkaException as exc:
-            # The group moved on (rebalance, coordinator gone). With cooperative rebalancing this worker may keep
-            # the partitions, and its fetch position is already past the batch: it reads the batch again from
-            # here and commits it then (re-applying changes nothing: versioned rebuilds). A partition that went
-            # to another worker is read again from the last committed offset by that worker.
-            self.log.warning("offsets not committed; the batch will be applied again", error=str(exc)[:300])
-            for (topic, partition), offset in first.items():
-                with contextlib.suppress(KafkaException):  # not this worker's partition any more
-                    self.consumer.seek(TopicPartition(topic, partition, offset))
-            return
-
-    def _check_index_version(self) -> None:
-        """A deploy that bumped the view's mapping version must not write into the index of the old mapping: that
-        is a deploy error (paused until `farmacy rebuild VIEW` swaps the alias), not a reason to dead-letter."""
-        now = time.monotonic()
-        if now < self._index_checked_until:
-            return
-        try:
-            mappings = self.es.indices.get_mapping(index=self.view.alias).body
-        except NotFoundError as exc:
-            raise DeployError(f"index or alias {self.view.alias!r} is missing") from exc
-        except (TransportError, ApiError) as exc:
-            raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
-        for index, body in mappings.items():
-            found = int(body.get("mappings", {}).get("_meta", {}).get("index_version", 0))
-            if found < self.view.index_version:
-                raise DeployError(
-                    f"alias {self.view.alias!r} points at {index} (mapping version {found}); this code writes version "
-                    f"{self.view.index_version}: run `farmacy rebuild {self.view.name}`"
-                )
-        self._index_checked_until = now + INDEX_CHECK_EVERY_S
-
-    def _on_commit_retry(self, attempt: RetryCallState) -> None:
-        self.log.warning("offset commit failed; retrying", error=str(failure(attempt))[:300])
+        """Commits ``next_offsets`` (``offsets.next_offsets(records)`` unless given) for the batch ``records``."""
+        offsets.commit(self.consumer, self.retries, records, next_offsets, self.log)
 
     def _wait_polling(self, seconds: float) -> None:
-        """Waits (for a retry) while serving the consumer: partitions paused, polling, so the group keeps this
-        member. A record that still arrives (a partition assigned meanwhile) is put back by seeking to it."""
-        deadline = time.monotonic() + seconds
-        self._waiting = True
-        try:
-            self.consumer.pause(self.consumer.assignment())
-        except KafkaException as exc:
-            self.log.warning("could not pause partitions", error=str(exc)[:200])
-        try:
-            while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-                try:
-                    msg = self.consumer.poll(min(left, 0.5))
-                    if msg is not None and msg.error() is None:
-                        tp = TopicPartition(*_coordinates(msg))
-                        self.consumer.seek(tp)
-                        self.consumer.pause([tp])
-                except KafkaException as exc:  # a rebalance callback's error, the broker away: keep waiting
-                    self.log.warning("consumer error while waiting", error=str(exc)[:200])
-                    self.stopping.wait(min(max(deadline - time.monotonic(), 0), 0.5))
-        finally:
-            self._waiting = False
-            self._resume_all()
+        """The retry policies' wait: partitions paused, polling (sinks/pausing.py)."""
+        self.paused.wait(self.consumer, self.stopping, seconds, self.log)
 
     def _resume_all(self) -> None:
-        try:
-            self.consumer.resume(self.consumer.assignment())
-            self._resume_pending = False
-        except KafkaException as exc:
-            self._resume_pending = True  # tried again before the next batch
-            self.log.warning("could not resume partitions", error=str(exc)[:200])
+        self.paused.resume_all(self.consumer, self.log)
 
     def _outage_safe(self, action: Callable[..., T], *args: Any) -> T:
         """Runs a bookkeeping step (a hold) that must happen before the offsets move, waiting out outages."""
@@ -539,81 +368,7 @@ class Runner:
         except Exception as exc:
             self.log.warning("watermark not published", error=f"{type(exc).__name__}: {str(exc)[:200]}")
 
-    def _report_progress(self, recent_events: int) -> None:
-        """While behind (a backfill, a replay, a burst), log how far there is still to go."""
-        if self.watermark is None:
-            return
-        try:
-            lag = self.watermark.lag()
-        except Exception:
-            return
-        for (topic, partition), behind in lag.items():
-            metrics.LAG.labels(self.view.name, topic, str(partition)).set(behind)
-        behind = sum(lag.values())
-        if behind > self.config.batch_size:  # a backfill, replay or burst, not the usual in-flight few
-            rate = recent_events / PROGRESS_EVERY_S
-            eta = f"{behind / rate:.0f}s" if rate else "unknown"
-            self.log.info(
-                "catching up",
-                records_behind=behind,
-                events_per_s=round(rate, 1),
-                eta=eta,
-                applied_lsn=lsn_text(self.watermark.applied) if self.watermark.applied else None,
-            )
-
     # -- health ---------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        """ok, or degraded with the reasons: an outage or deploy error being waited out, a batch in flight for too
-        long (a hanging dependency), a published position that has stopped moving, dead letters holding it."""
-        problems = []
-        if self.state.degraded:
-            problems.append(("deploy error: " if self.state.deploy_error else "outage: ") + self.state.degraded)
-        now = time.monotonic()
-        if self.state.busy_since is not None and now - self.state.busy_since > self.config.stall_after_s:
-            problems.append(f"batch in flight for {now - self.state.busy_since:.0f}s (a dependency is not answering)")
-        held: dict[str, int] = {}
-        if self.watermark is not None:
-            frozen = now - self.watermark.published_at
-            if frozen > self.config.stall_after_s:
-                problems.append(f"published position has not moved for {frozen:.0f}s")
-            held = dict(self.watermark.holds)
-            cap = self.watermark.cap
-            if cap is not None and self.watermark.reached is not None and self.watermark.reached > cap:
-                problems.append(f"{len(held)} unresolved dead letter(s) hold the published position at {lsn_text(cap)}")
-        return {
-            "status": "degraded" if problems else "ok",
-            "problems": problems,
-            "view": self.view.name,
-            "index": self.view.alias,
-            "applied_lsn": lsn_text(self.state.applied_lsn) if self.state.applied_lsn else None,
-            "published_lsn": lsn_text(self.watermark.applied) if self.watermark and self.watermark.applied else None,
-            "last_batch_at": self.state.last_batch_at,
-            "events": self.state.events,
-            "dead_letters": self.state.dead_letters,
-            "holds": held,
-            "degraded": self.state.degraded,
-        }
-
-
-def _report(reports: list[KafkaError | None], err: KafkaError | None, _msg: object) -> None:
-    reports.append(err)
-
-
-def _too_large(exc: BaseException) -> bool:
-    error = exc.args[0] if exc.args else None
-    return isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE
-
-
-def _coordinates(msg: Message) -> tuple[str, int, int]:
-    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-    assert topic is not None and partition is not None and offset is not None, "consumed record without position"
-    return topic, partition, offset
-
-
-def _next_offsets(records: list[Message]) -> dict[tuple[str, int], int]:
-    """Per partition, the offset after the last of the records (what a commit of them stores)."""
-    last: dict[tuple[str, int], int] = {}
-    for m in records:
-        topic, partition, offset = _coordinates(m)
-        last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
-    return {tp: offset + 1 for tp, offset in last.items()}
+        """ok, or degraded with the reasons (sinks/health.py)."""
+        return health_report(self.view, self.state, self.watermark, self.config.stall_after_s)
