@@ -241,7 +241,9 @@ class Settings(BaseSettings):
     sink_observe_interval_s: float = Field(0.5, gt=0, le=10)
     # A worker refreshes its view and publishes its position at most this often while changes flow (the first
     # change after a quiet spell at once): the refresh and the publication are a cost per interval, not per batch.
-    sink_publish_interval_s: float = Field(0.2, ge=0, le=5)
+    # Each refresh writes a segment that is merged later; refreshes and merges, not indexing, were most of
+    # Elasticsearch's cost per change. The views' own refresh_interval (5 s) is only a backstop for other writers.
+    sink_publish_interval_s: float = Field(0.5, ge=0, le=5)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
     # An Elasticsearch request that has not answered by then counts as an outage (retried). Not a short bound: an

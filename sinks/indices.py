@@ -19,19 +19,25 @@ def index_settings(settings: dict[str, Any], replicas: int) -> dict[str, Any]:
     return {**settings, "number_of_replicas": replicas}
 
 
-def _keep_replicas(es: Elasticsearch, index: str, replicas: int) -> None:
-    """An index created under another profile gets this one's replica count (a dynamic setting, no reindex)."""
-    current = es.indices.get_settings(index=index, name="index.number_of_replicas").body
-    if int(current[index]["settings"]["index"]["number_of_replicas"]) != replicas:
-        es.indices.put_settings(index=index, settings={"index": {"number_of_replicas": replicas}})
-        log.info("replicas changed", index=index, replicas=replicas)
+# Index settings that change on a live index without a reindex: an index created by an earlier release or under
+# another profile gets the mapping file's (and the stack's replica count).
+DYNAMIC_SETTINGS = ("number_of_replicas", "refresh_interval")
+
+
+def _keep_dynamic_settings(es: Elasticsearch, index: str, settings: dict[str, Any], replicas: int) -> None:
+    wanted = {k: str(v) for k, v in index_settings(settings, replicas).items() if k in DYNAMIC_SETTINGS}
+    current = es.indices.get_settings(index=index).body[index]["settings"]["index"]
+    changed = {k: v for k, v in wanted.items() if str(current.get(k)) != v}
+    if changed:
+        es.indices.put_settings(index=index, settings={"index": changed})
+        log.info("index settings changed", index=index, settings=changed)
 
 
 def ensure_index(es: Elasticsearch, view: View, replicas: int = 0) -> str:
     """Returns the index the view's alias points at, creating `<view>-v<N>` and the alias if needed."""
     if es.indices.exists_alias(name=view.alias):
         target = str(next(iter(es.indices.get_alias(name=view.alias).body)))
-        _keep_replicas(es, target, replicas)
+        _keep_dynamic_settings(es, target, view.mapping["settings"], replicas)
         return target
     mapping = view.mapping
     try:
@@ -55,7 +61,7 @@ def ensure_sync_index(es: Elasticsearch, name: str, replicas: int = 0) -> None:
     if es.indices.exists(index=name):
         # Fields added since the index was created (additive only, so this is safe on a live index).
         es.indices.put_mapping(index=name, properties=mapping["mappings"]["properties"])
-        _keep_replicas(es, name, replicas)
+        _keep_dynamic_settings(es, name, mapping["settings"], replicas)
         return
     try:
         es.indices.create(
