@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from farmacy.connect import ConnectClient, load_specs
+from farmacy.consistency import SyncDocument as F
 from farmacy.settings import Settings
 
 ES_STATUSES = ("green", "yellow", "red")
@@ -67,8 +68,8 @@ class EngineCollector(Collector):
             labels=["view"],
         )
         for doc in views:
-            if doc.get("found") and doc["_source"].get("applied_at"):
-                applied.add_metric([doc["_id"]], datetime.fromisoformat(doc["_source"]["applied_at"]).timestamp())
+            if doc.get("found") and doc["_source"].get(F.APPLIED_AT):
+                applied.add_metric([doc["_id"]], datetime.fromisoformat(doc["_source"][F.APPLIED_AT]).timestamp())
         yield applied
 
     def _connect(self) -> Iterator[Metric]:

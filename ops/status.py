@@ -9,6 +9,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch, NotFoundError
 
+from farmacy.consistency import SyncDocument as F
 from farmacy.settings import Settings
 from sinks.bootstrap import dead_letter_topic, group_id
 from sinks.views import VIEWS
@@ -60,12 +61,12 @@ def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view:
         sync = dict(es.get(index=settings.sync_index, id=view)["_source"])
     except NotFoundError:
         sync = {}
-    applied_at = sync.get("applied_at")
+    applied_at = sync.get(F.APPLIED_AT)
     lag = {t: max(0, ends.get(t, 0) - committed.get(t, 0)) for t in topics}
     age = (datetime.now(UTC) - datetime.fromisoformat(applied_at)).total_seconds() if applied_at else None
     return {
         "view": view,
-        "applied_lsn": sync.get("applied_lsn"),
+        "applied_lsn": sync.get(F.APPLIED_LSN),
         "applied_at": applied_at,
         "applied_age_s": round(age, 3) if age is not None else None,
         "lag": lag,

@@ -17,12 +17,11 @@ never a wrong 200). The holds live in the view's sync document, so a restart kee
 the dead letter is re-driven and applied, or when an operator discards it (``farmacy dlq``).
 
 Several workers share a view's partitions, so no worker knows the view's position alone. Each publishes what its
-own partitions have reached ("topic[partition]" -> X in the sync document's ``partitions``). Every change of the
+own partitions have reached ("topic[partition]" -> X in the sync document's partitions). Every change of the
 view's sync document is a compare-and-set (read it, change it with ``sync_document``, write it only if nobody wrote
 in between, else again), and sets the view's position to the lowest X over every partition of the view's topics,
-capped by the holds, never lowered. A partition nobody has reported yet (just added, or its worker not started)
-keeps the position where it is. Holds are added and released one at a time in the same way, so two workers never
-overwrite each other's.
+capped by the holds, never lowered (sinks/sync_document.py works it out). Holds are added and released one at a time
+in the same way, so two workers never overwrite each other's.
 """
 
 from __future__ import annotations
@@ -31,22 +30,22 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import structlog
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
 
-from farmacy.lsn import lsn_text
+from farmacy.consistency import SyncDocument as F
 from sinks import metrics
 from sinks.errors import RetryableError
+from sinks.slot import SlotObserver
+from sinks.sync_document import Partition, held, partition_key, partition_of, sync_document
+from sinks.sync_store import SyncStore
 
 log = structlog.get_logger("watermark")
-Partition = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -56,66 +55,6 @@ class Pending:
 
 
 EXPECTED_REFRESH_S = 30.0  # how often the partitions of the view's topics are listed again
-CAS_ATTEMPTS = 50
-
-
-def sync_document(
-    current: dict[str, Any],
-    view: str,
-    index: str,
-    expected: list[str],
-    reached: dict[str, int],
-    hold: dict[str, Any] | None = None,
-    release: str | None = None,
-    worker: str | None = None,
-    counts: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """The view's sync document after one worker's change: what its partitions reached (never lowered), a hold
-    added or released, its counters; and the view's position worked out again: the lowest position over
-    ``expected`` (every partition of the view's topics), capped below the oldest hold, never lowered, and not set
-    at all while a partition has no position yet."""
-    partitions = {str(k): int(v) for k, v in (current.get("partitions") or {}).items()}
-    for key, lsn in reached.items():
-        partitions[key] = max(partitions.get(key, 0), lsn)
-    holds = {str(h["at"]): int(h["lsn"]) for h in current.get("holds") or []}
-    if hold is not None:
-        holds[str(hold["at"])] = int(hold["lsn"])
-    if release is not None:
-        holds.pop(release, None)
-    workers = dict(current.get("workers") or {})
-    if worker is not None and counts is not None:
-        workers[worker] = counts
-    doc: dict[str, Any] = {
-        **{k: v for k, v in current.items() if k in ("applied_lsn", "applied_lsn_int", "applied_at")},
-        "view": view,
-        "index": index,
-        "partitions": partitions,
-        "holds": [{"at": at, "lsn": lsn} for at, lsn in sorted(holds.items())],
-        "workers": workers,
-        "events": sum(int(w.get("events", 0)) for w in workers.values()),
-        "dead_letters": sum(int(w.get("dead_letters", 0)) for w in workers.values()),
-    }
-    if not expected or any(p not in partitions for p in expected):
-        return doc
-    position = min(partitions[p] for p in expected)
-    if holds:
-        position = min(position, min(holds.values()) - 1)
-    if position > 0 and position > int(doc.get("applied_lsn_int") or 0):
-        doc.update(applied_lsn_int=position, applied_lsn=lsn_text(position), applied_at=datetime.now(UTC).isoformat())
-    return doc
-
-
-def partition_key(partition: tuple[str, int]) -> str:
-    return f"{partition[0]}[{partition[1]}]"
-
-
-def _partition(key: str) -> Partition:
-    """The inverse of partition_key."""
-    topic, _, rest = key.rpartition("[")
-    return topic, int(rest.rstrip("]"))
-
-
-SLOT_CONNECT_TIMEOUT_S = 2
 
 
 class Watermark:
@@ -144,9 +83,7 @@ class Watermark:
         self.new_admin = new_admin
         self.admin = new_admin()
         self.slot, self.sync_index, self.interval_s = slot, sync_index, interval_s
-        # The slot is observed up to every chase_interval_s: on a connection of its own in autocommit, one round trip
-        # each. A pooled connection (REPEATABLE READ) took four: the checkout's check, BEGIN, the SELECT, COMMIT.
-        self._slot_conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        self.slot_observer = SlotObserver(pool, slot)  # up to every chase_interval_s, one round trip each
         self.positions: dict[Partition, int] = {}
         self.pending: deque[Pending] = deque()
         self.reached: int | None = None  # newest position fully applied
@@ -163,9 +100,7 @@ class Watermark:
         self._observe_now = False
         self._published_reached = 0
         self._covered: set[Partition] = set()
-        # The sync document as this worker last wrote it, with its sequence number: the next compare-and-set tries
-        # it without reading it first, and reads it only when another worker wrote in between.
-        self._last_written: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self.store = SyncStore(es, sync_index, view)  # the view's sync document, changed by compare-and-set
         # Partitions other workers own: their group's committed offsets say how far those are applied, so any worker
         # can publish the whole view (a token does not wait for the idle workers' next observation).
         self.group = group
@@ -194,13 +129,13 @@ class Watermark:
             return
         except (ApiError, TransportError) as exc:
             raise RetryableError(f"holds of {self.view} not read from {self.sync_index}: {exc}") from exc
-        self.holds = {str(h["at"]): int(h["lsn"]) for h in source.get("holds") or []}
+        self.holds = held(source)
 
     def hold(self, coordinates: str, lsn: int | None) -> None:
         """Records an unresolved dead letter before its offset is committed. Without a position of its own
         (unparseable), it holds the view where it is now."""
-        held = lsn if lsn is not None else (self.applied or self.reached or 0) + 1
-        self._update(hold={"at": coordinates, "lsn": held})
+        position = lsn if lsn is not None else (self.applied or self.reached or 0) + 1
+        self._update(hold={F.HOLD_AT: coordinates, F.HOLD_LSN: position})
 
     def release(self, coordinates: str) -> bool:
         """Releases the hold of a change that is now applied (or discarded); False if it held nothing."""
@@ -230,37 +165,13 @@ class Watermark:
         if reached or release is not None:
             self.refresh_view()
         expected = self.expected()
-        for _ in range(CAS_ATTEMPTS):
-            try:
-                if self._last_written is not None:  # as this worker wrote it: right unless another wrote since
-                    current, guard = self._last_written
-                    self._last_written = None
-                else:
-                    try:
-                        found = self.es.get(index=self.sync_index, id=self.view)
-                        current, guard = (
-                            dict(found["_source"]),
-                            {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]},
-                        )
-                    except NotFoundError:
-                        current, guard = {}, {"op_type": "create"}
-                new = sync_document(
-                    current, self.view, self.alias, expected, reached or {}, hold, release, self.worker, counts
-                )
-                written = self.es.index(index=self.sync_index, id=self.view, document=new, **guard)
-                self._last_written = (
-                    new,
-                    {"if_seq_no": written["_seq_no"], "if_primary_term": written["_primary_term"]},
-                )
-                break
-            except ConflictError:
-                continue  # another worker of the view wrote in between: read it again
-            except (ApiError, TransportError) as exc:
-                raise RetryableError(f"sync document of {self.view} not updated in {self.sync_index}: {exc}") from exc
-        else:
-            raise RetryableError(f"sync document of {self.view}: {CAS_ATTEMPTS} concurrent writes in a row")
-        self.holds = {str(h["at"]): int(h["lsn"]) for h in new.get("holds") or []}
-        applied = new.get("applied_lsn_int")
+        new = self.store.change(
+            lambda current: sync_document(
+                current, self.view, self.alias, expected, reached or {}, hold, release, self.worker, counts
+            )
+        )
+        self.holds = held(new)
+        applied = new.get(F.APPLIED_LSN_INT)
         if applied is not None and (self.applied is None or int(applied) > self.applied):
             self.applied = int(applied)
             self.published_at = time.monotonic()
@@ -347,7 +258,7 @@ class Watermark:
         they are known), in one request."""
         wanted = set(self.positions)
         if every and self.group is not None:
-            wanted |= {_partition(key) for key in self.expected()}
+            wanted |= {partition_of(key) for key in self.expected()}
         if not wanted:
             return {}
         latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
@@ -439,30 +350,10 @@ class Watermark:
             raise
         return {(tp.topic, tp.partition): int(tp.offset) for tp in answer.topic_partitions or [] if tp.offset >= 0}
 
-    def _confirmed_flush(self) -> tuple[Any, ...] | None:
-        if self._slot_conn is None or self._slot_conn.closed:
-            conninfo = self.pool.conninfo  # the master the pool reads, as the pool was given it
-            self._slot_conn = psycopg.connect(
-                conninfo() if callable(conninfo) else conninfo,
-                autocommit=True,
-                connect_timeout=SLOT_CONNECT_TIMEOUT_S,
-            )
-        try:
-            return self._slot_conn.execute(
-                "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = %s",
-                [self.slot],
-            ).fetchone()
-        except psycopg.Error:
-            # A master restart or a failover: a new connection next time (the error is logged by the caller).
-            self._slot_conn.close()
-            self._slot_conn = None
-            raise
-
     def _observe(self) -> None:
-        row = self._confirmed_flush()
-        if row is None or row[0] is None or int(row[0]) <= self._last_lsn:
+        lsn = self.slot_observer.confirmed_flush()
+        if lsn is None or lsn <= self._last_lsn:
             return
-        lsn = int(row[0])
         self._last_lsn = lsn
         self.pending.append(Pending(lsn, self.end_offsets(every=True)))
 
@@ -472,5 +363,5 @@ class Watermark:
         others = {p: o for p, o in self._others.items() if p in self._covered and p not in self.positions}
         reached = {partition_key(p): lsn for p in self._covered if p in self.positions or p in others}
         self._last_publish = time.monotonic()
-        self._update(reached=reached, counts={"events": events, "dead_letters": dead_letters})
+        self._update(reached=reached, counts={F.EVENTS: events, F.DEAD_LETTERS: dead_letters})
         self._published_reached = lsn

@@ -14,6 +14,7 @@ from api.command.idempotency import install_replay_handler
 from api.command.routers import customers, inventory, locations, meals, orders, plans, subscriptions
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
+from farmacy import consistency
 from farmacy.settings import Settings
 from writemodel.uow import Pool, make_pool, purge_expired_keys
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Farmacy Food command API",
         version="0.1.0",
         description="Writes to the master database. Every successful command returns a consistency token "
-        "(the commit's WAL position) in the X-Consistency-Token header and body.",
+        f"(the commit's WAL position) in the {consistency.HEADER} header and body.",
         lifespan=lifespan,
     )
     app.state.settings = settings

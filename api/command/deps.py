@@ -13,11 +13,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from api.common.deps import bearer
+from farmacy import consistency
 from farmacy.auth import InvalidToken, verify
 from farmacy.errors import InvalidInput, PreconditionRequired
 from writemodel.uow import IdempotencyClaim, PostgresUnitOfWork, UnitOfWork, canonical_json
 
-CONSISTENCY_HEADER = "X-Consistency-Token"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -126,7 +126,7 @@ async def respond(
         headers["ETag"] = f'"{row["version"]}"'
     if location:
         headers["Location"] = location
-    await uow.record_response(status_code, body.model_dump(mode="json"), {**headers, CONSISTENCY_HEADER: ""})
+    await uow.record_response(status_code, body.model_dump(mode="json"), {**headers, consistency.HEADER: ""})
     token = uow.commit_lsn or ""
-    response.headers.update({**headers, CONSISTENCY_HEADER: token})
+    response.headers.update({**headers, consistency.HEADER: token})
     return body.model_copy(update={"consistency_token": token})

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from farmacy import consistency
 from farmacy import errors as e
 
 PROBLEM = "application/problem+json"
@@ -156,7 +157,7 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _described(404, "Not in the view"),
     422: _described(422, "Invalid input: the errors name each field and rule"),
     503: {
-        **_described(503, "The view has not applied the X-Consistency-Token within the bound, or is unreachable"),
+        **_described(503, f"The view has not applied the {consistency.HEADER} within the bound, or is unreachable"),
         "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
     },
 }

@@ -13,6 +13,7 @@ from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
+from farmacy import consistency
 from farmacy.settings import Settings
 
 
@@ -43,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Farmacy Food query API",
         version="0.1.0",
         description="Reads the denormalized Elasticsearch views, never the master. Every response says how fresh "
-        "its view is; send X-Consistency-Token from a command response to read your own write.",
+        f"its view is; send {consistency.HEADER} from a command response to read your own write.",
         lifespan=lifespan,
     )
     app.state.settings = settings

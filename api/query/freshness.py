@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 import structlog
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from fastapi import Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from farmacy import consistency
+from farmacy.consistency import SyncDocument as F
 from farmacy.errors import DomainError, InvalidInput
-from farmacy.lsn import lsn_int
 
 POLL_S = 0.015
 log = structlog.get_logger("freshness")
@@ -42,25 +43,39 @@ class ViewBehind(DomainError):
 
 ConsistencyHeader = Annotated[
     str | None,
-    Header(alias="X-Consistency-Token", description="Token from a command response: wait until the view has it"),
+    Header(alias=consistency.HEADER, description="Token from a command response: wait until the view has it"),
 ]
-ConsistencyQuery = Annotated[
-    str | None, Query(alias="consistency_token", pattern=r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
-]
+ConsistencyQuery = Annotated[str | None, Query(alias=consistency.FIELD, pattern=consistency.PATTERN)]
 
 
-def parse_token(header: str | None, query: str | None) -> int | None:
-    raw = header or query
-    if raw is None:
-        return None
-    try:
-        return lsn_int(raw.strip())
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{raw!r} is not a consistency token",
-            field="X-Consistency-Token",
-            rule="must be a WAL position like 0/1A2B3C",
-        ) from exc
+@dataclass(frozen=True)
+class PresentedToken:
+    """The consistency token a request presented: its header, else its query parameter. A route parses it where it
+    needs it (``lsn``), so an error in its other inputs that it checks first is reported first."""
+
+    header: str | None
+    query: str | None
+
+    def lsn(self) -> int | None:
+        raw = self.header or self.query
+        if raw is None:
+            return None
+        try:
+            return consistency.parse_token(raw)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"{raw!r} is not a consistency token",
+                field=consistency.HEADER,
+                rule="must be a WAL position like 0/1A2B3C",
+            ) from exc
+
+
+async def presented_token(header: ConsistencyHeader = None, query: ConsistencyQuery = None) -> PresentedToken:
+    return PresentedToken(header, query)
+
+
+# Every view read takes a token, as the header or the query parameter (one dependency, so they are declared once).
+ConsistencyToken = Annotated[PresentedToken, Depends(presented_token)]
 
 
 @dataclass(frozen=True)
@@ -80,10 +95,10 @@ class Published:
         src = self.source
         return ViewFreshness(
             view=view,
-            applied_lsn=str(src["applied_lsn"]) if src.get("applied_lsn") else None,
-            applied_at=src.get("applied_at") if src else None,
+            applied_lsn=str(src[F.APPLIED_LSN]) if src.get(F.APPLIED_LSN) else None,
+            applied_at=src.get(F.APPLIED_AT) if src else None,
             waited_ms=waited_ms,
-            dead_letters=int(str(src.get("dead_letters") or 0)),
+            dead_letters=int(str(src.get(F.DEAD_LETTERS) or 0)),
         )
 
 
@@ -91,7 +106,7 @@ def _published(doc: dict[str, Any] | None, read_at: float) -> Published:
     if doc is None:
         return Published(None, {}, read_at)
     # A view that recorded a dead-letter hold before it ever published has a sync document with no position yet.
-    applied = doc.get("applied_lsn_int")
+    applied = doc.get(F.APPLIED_LSN_INT)
     return Published(int(applied) if applied is not None else None, dict(doc), read_at)
 
 
@@ -172,7 +187,7 @@ async def freshness(request: Request, view: str, token: int | None) -> ViewFresh
     while token is not None and not published.covers(token):
         if time.perf_counter() >= deadline:
             raise ViewBehind(
-                f"the {view} view has applied {published.source.get('applied_lsn', 'nothing')} but not yet your "
+                f"the {view} view has applied {published.source.get(F.APPLIED_LSN, 'nothing')} but not yet your "
                 "write; retry shortly",
                 extra={"retry_after_s": 1},
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sinks.watermark import sync_document
+from sinks.sync_document import sync_document
 
 EXPECTED = ["t[0]", "t[1]", "t[2]", "t[3]"]
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from farmacy import consistency
+
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -37,7 +39,7 @@ class UpdateBody(CommandBody):
 
 class CommandResult(BaseModel):
     consistency_token: str = Field(
-        description="WAL position of the commit. Present it to the query API (X-Consistency-Token) to "
+        description=f"WAL position of the commit. Present it to the query API ({consistency.HEADER}) to "
         "read your own write.",
         examples=["0/1A2B3C4D"],
     )

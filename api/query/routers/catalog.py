@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search, encode_cursor
 from api.query.deps import Es, parse_near
-from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.freshness import ConsistencyToken, freshness
 from api.query.json_bodies import CATALOG_SOURCE, JsonBody, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
 from farmacy.vocabulary import Allergen, DietaryTag
@@ -23,6 +23,7 @@ NEAR = Query(description="lat,lon of the customer, e.g. 39.80,-89.64", max_lengt
 async def search_meals(
     request: Request,
     es: Es,
+    token: ConsistencyToken,
     q: Annotated[
         str | None, Query(max_length=200, description="Full text over name, description, ingredients; typo-tolerant")
     ] = None,
@@ -39,10 +40,8 @@ async def search_meals(
     sort: CatalogSort = CatalogSort.RELEVANCE,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> Response:
-    token = parse_token(token_header, token_query)
+    lsn = token.lsn()
     point = parse_near(near)
     search = CatalogSearch(
         q=q.strip() or None if q else None,
@@ -61,7 +60,7 @@ async def search_meals(
         cursor=cursor,
     )
     body = build_search(search, source=CATALOG_SOURCE)  # refuses inconsistent parameters before any wait
-    view = await freshness(request, VIEW, token)
+    view = await freshness(request, VIEW, lsn)
     resp = await es.search(index=VIEW, body=body)
     hits = resp["hits"]["hits"]
     aggs = resp["aggregations"]
@@ -93,12 +92,11 @@ async def get_meal(
     meal_id: UUID,
     request: Request,
     es: Es,
+    token: ConsistencyToken,
     near: Annotated[str | None, NEAR] = None,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> Response:
-    point, token = parse_near(near), parse_token(token_header, token_query)
-    view = await freshness(request, VIEW, token)
+    point, lsn = parse_near(near), token.lsn()
+    view = await freshness(request, VIEW, lsn)
     return JsonBody({**catalog_meal(await _get_meal(es, meal_id), point), "view": view.model_dump(mode="json")})
 
 
@@ -106,14 +104,13 @@ async def get_meal(
 async def suggest(
     request: Request,
     es: Es,
+    token: ConsistencyToken,
     prefix: Annotated[
         str, Query(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$", description="No control characters")
     ],
     size: Annotated[int, Query(ge=1, le=20)] = 8,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> Suggestions:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     body = {
         "suggest": {
             "meals": {
@@ -142,12 +139,11 @@ async def meal_availability(
     meal_id: UUID,
     request: Request,
     es: Es,
+    token: ConsistencyToken,
     near: Annotated[str | None, NEAR] = None,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> Response:
-    point, token = parse_near(near), parse_token(token_header, token_query)
-    view = await freshness(request, VIEW, token)
+    point, lsn = parse_near(near), token.lsn()
+    view = await freshness(request, VIEW, lsn)
     doc = await _get_meal(es, meal_id)
     locations = availability(doc["availability"], point)
     if point is None:

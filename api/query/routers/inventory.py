@@ -10,7 +10,7 @@ from api.common.problems import PROBLEM_RESPONSES, QUERY_RESPONSES
 from api.query.catalog_query import distance_km
 from api.query.deps import Es, parse_near
 from api.query.documents import split_freshness
-from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.freshness import ConsistencyToken, freshness
 from api.query.models import LocationInventory, LocationList, LocationSummary
 from farmacy.auth import Role
 from farmacy.errors import InvalidInput
@@ -39,10 +39,9 @@ async def get_location(
     location_id: UUID,
     request: Request,
     es: Es,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
+    token: ConsistencyToken,
 ) -> LocationInventory:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     # One search: the location's document and its stock lines (sinks/views/inventory: one document per line).
     body = {
         "query": {"bool": {"filter": [{"term": {"location_id": str(location_id)}}]}},
@@ -68,6 +67,7 @@ async def get_location(
 async def list_locations(
     request: Request,
     es: Es,
+    token: ConsistencyToken,
     near: Annotated[str | None, Query(max_length=60, description="lat,lon; sorts nearest first")] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=500)] = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
@@ -75,13 +75,11 @@ async def list_locations(
     city: Annotated[str | None, Query(max_length=100)] = None,
     low_stock: Annotated[bool, Query(description="Only locations with at least one meal low on stock")] = False,
     size: Annotated[int, Query(ge=1, le=100)] = 50,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> LocationList:
-    point, token = parse_near(near), parse_token(token_header, token_query)
+    point, lsn = parse_near(near), token.lsn()
     if radius_km is not None and point is None:
         raise InvalidInput("radius_km needs near=lat,lon", field="radius_km", rule="needs near")
-    view = await freshness(request, VIEW, token)
+    view = await freshness(request, VIEW, lsn)
     filters: list[dict[str, Any]] = []
     if status:
         filters.append({"term": {"status": status}})

@@ -11,7 +11,7 @@ from api.common.deps import CurrentPrincipal
 from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
 from api.query.documents import split_freshness
-from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.freshness import ConsistencyToken, freshness
 from api.query.models import OrderDetail, OrderPage, OrderView
 from api.query.paging import page
 from farmacy.auth import Principal, Role
@@ -41,6 +41,7 @@ async def list_orders(
     request: Request,
     es: Es,
     principal: CurrentPrincipal,
+    token: ConsistencyToken,
     status: OrderStatus | None = None,
     location_id: UUID | None = None,
     customer_id: Annotated[UUID | None, Query(description="Admins only; customers always see their own")] = None,
@@ -48,10 +49,8 @@ async def list_orders(
     created_to: datetime | None = None,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> OrderPage:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     filters = scope(principal)
     if status:
         filters.append({"term": {"status": status.value}})
@@ -83,10 +82,9 @@ async def get_order(
     request: Request,
     es: Es,
     principal: CurrentPrincipal,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
+    token: ConsistencyToken,
 ) -> OrderDetail:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     try:
         hit = await es.get(index=VIEW, id=str(order_id))
     except NotFoundError as exc:

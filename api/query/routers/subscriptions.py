@@ -10,7 +10,7 @@ from api.common.deps import CurrentPrincipal
 from api.common.problems import QUERY_RESPONSES
 from api.query.deps import Es
 from api.query.documents import split_freshness
-from api.query.freshness import ConsistencyHeader, ConsistencyQuery, freshness, parse_token
+from api.query.freshness import ConsistencyToken, freshness
 from api.query.models import SubscriptionDetail, SubscriptionPage, SubscriptionView
 from api.query.paging import page
 from api.query.routers.orders import scope
@@ -26,16 +26,15 @@ async def list_subscriptions(
     request: Request,
     es: Es,
     principal: CurrentPrincipal,
+    token: ConsistencyToken,
     status: SubscriptionStatus | None = None,
     location_id: UUID | None = None,
     plan_id: UUID | None = None,
     customer_id: Annotated[UUID | None, Query(description="Admins only; customers always see their own")] = None,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
 ) -> SubscriptionPage:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     filters = scope(principal)
     for fld, value in (
         ("status", status.value if status else None),
@@ -62,10 +61,9 @@ async def get_subscription(
     request: Request,
     es: Es,
     principal: CurrentPrincipal,
-    token_header: ConsistencyHeader = None,
-    token_query: ConsistencyQuery = None,
+    token: ConsistencyToken,
 ) -> SubscriptionDetail:
-    view = await freshness(request, VIEW, parse_token(token_header, token_query))
+    view = await freshness(request, VIEW, token.lsn())
     try:
         hit = await es.get(index=VIEW, id=str(subscription_id))
     except NotFoundError as exc:
