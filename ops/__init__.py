@@ -1,1 +1,2 @@
-"""Operator tooling: the farmacy CLI, watchdog, reconciliation, replay, rebuild, dead letters, status."""
+"""Operator tooling, one function per action, called by the CLI (cli/), the ops API and the console alike:
+watchdog, reconciliation, replay, rebuild, dead letters, status, incremental snapshots, worker control."""

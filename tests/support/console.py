@@ -38,8 +38,6 @@ def notification(
 
 def farmacy_cli(settings: Settings, *args: str) -> str:
     """Runs `farmacy ARGS` (this checkout, this stack's environment) and returns its output."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -270,7 +270,7 @@ def test_api_runs_on_its_settings_port_behind_an_hpa(name: str, module: str, por
 
 
 def test_reconciliation_runs_the_cli_command_on_a_schedule() -> None:
-    from ops.cli import app
+    from cli.main import app
 
     cron = _one("CronJob", "reconcile")
     (container,) = _containers(cron)

@@ -1,0 +1,121 @@
+"""The local stack's lifecycle: up, down, restart, scale, status, and the test suite run against it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from cli.common import PROFILE_HELP, settings, use_profile
+from farmacy.settings import ROOT, Profile, Settings, WorkerControlKind, http_url
+
+
+def up(
+    seed: Annotated[bool, typer.Option(help="Seed the demo dataset")] = True,
+    profile: Annotated[Profile | None, typer.Option(help=PROFILE_HELP)] = None,
+) -> None:
+    """Install what is missing, start every component in order, wait until healthy, seed demo data."""
+    from stack import lifecycle
+
+    use_profile(profile)
+    current = settings()
+    lifecycle.up(current, seed=seed)
+    print_status(current)
+
+
+def down() -> None:
+    """Stop every component (data is kept)."""
+    from stack import lifecycle
+
+    lifecycle.down(settings())
+
+
+def restart(names: Annotated[list[str], typer.Argument(help="Programs, e.g. command-api sink-inventory")]) -> None:
+    """Restart supervised programs (after a code or config change)."""
+    from stack.lifecycle import layout_for
+    from stack.supervisor import Supervisor
+
+    sup = Supervisor(layout_for(settings()))
+    for name in names:
+        sup.stop(name)
+        sup.start(name)
+        for member in sup.members(name):
+            print(f"{member}: {sup.info(member)['statename']}")
+
+
+def scale(
+    view: Annotated[str, typer.Argument(help="A view, e.g. inventory")],
+    workers: Annotated[int, typer.Argument(help="How many sink workers the view runs (at most its partitions)")],
+) -> None:
+    """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them."""
+    current = settings()
+    if current.worker_control is WorkerControlKind.COMPOSE:
+        from ops.workers import ComposeWorkers
+
+        ComposeWorkers(current).scale(view, workers)
+    else:
+        from stack.lifecycle import scale_workers
+
+        try:
+            scale_workers(current, view, workers)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    print(f"{view}: {workers} worker(s)")
+
+
+def status() -> None:
+    """Show each component's process state and health, and the connector's state."""
+    healthy = print_status(settings())
+    raise typer.Exit(0 if healthy else 1)
+
+
+def print_status(current: Settings) -> bool:
+    from stack import lifecycle
+
+    rows = lifecycle.status(current)
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in rows[0]}
+    print("  ".join(k.upper().ljust(widths[k]) for k in rows[0]))
+    for r in rows:
+        print("  ".join(r[k].ljust(widths[k]) for k in r))
+    print(
+        f"\nstack        {current.stack_name}\n"
+        f"command API  {http_url('127.0.0.1', current.command_port)}/docs\n"
+        f"query API    {http_url('127.0.0.1', current.query_port)}/docs\n"
+        f"connect      {current.connect_url}/connectors/{current.connector_name}/status\n"
+        f"elasticsearch {current.elasticsearch_url}/_cat/indices?v\n"
+        f"ops console  {http_url('127.0.0.1', current.ops_port)}/console\n"
+        f"prometheus   {current.prometheus_url}/alerts\n"
+        f"alertmanager {current.alertmanager_url}\n"
+        f"logs         {current.stack_dir / 'logs'}"
+    )
+    return all(r["healthy"] == "yes" for r in rows)
+
+
+def test(ctx: typer.Context) -> None:
+    """Start the stack if it is not up, then run the whole test suite (extra args go to pytest)."""
+    import os
+
+    from stack import lifecycle
+    from stack.k8s_tools import ensure_installed
+    from stack.system import find_chromium, find_promtool
+
+    current = settings()
+    find_promtool()  # the monitoring tests run the alert-rule tests with it
+    find_chromium()  # the console's browser tests (tests/browser) drive it through Playwright
+    ensure_installed(current)  # kustomize and kubeconform: the deploy/k8s tests build and validate every overlay
+    if not lifecycle.is_up(current):
+        lifecycle.up(current, seed=True)
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    result = subprocess.run([sys.executable, "-m", "pytest", *ctx.args], cwd=ROOT, env=env)
+    raise typer.Exit(result.returncode)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(restart)
+    app.command()(scale)
+    app.command()(status)
+    app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(test)

@@ -1,0 +1,33 @@
+"""The `farmacy` command: run the local stack, inspect it, mint tokens, run the tests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli import alerts, connectors, dlq, lifecycle, provisioning, tokens, views
+from cli.common import PROFILE_HELP, use_profile
+from farmacy.settings import Profile
+
+app = typer.Typer(
+    help="Farmacy Food CQRS platform: local stack, operations and tools.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(connectors.app, name="connectors")
+app.add_typer(dlq.app, name="dlq")
+
+
+@app.callback()
+def choose_profile(profile: Annotated[Profile | None, typer.Option(help=PROFILE_HELP)] = None) -> None:
+    use_profile(profile)
+
+
+# In the order `farmacy --help` lists them.
+for group in (lifecycle, tokens, provisioning, views, alerts):
+    group.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,144 @@
+"""The views and what feeds them: the topics, reconciliation with the master, replay, blue/green rebuild, and
+incremental snapshots of the captured tables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import settings
+
+
+def topics() -> None:
+    """List the Kafka topics with their end offsets."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    current = settings()
+    consumer = Consumer({"bootstrap.servers": current.kafka_bootstrap, "group.id": f"{current.stack_name}-cli-topics"})
+    try:
+        md = consumer.list_topics(timeout=10)
+        for name in sorted(md.topics):
+            if name.startswith("__"):
+                continue
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1]
+                for p in md.topics[name].partitions
+            ]
+            print(f"{name:50s} partitions={len(ends)} end_offsets={ends}")
+    finally:
+        consumer.close()
+
+
+def reconcile(
+    view: Annotated[list[str] | None, typer.Option(help="View(s) to check; default: all")] = None,
+    repair: Annotated[bool, typer.Option(help="Rebuild and rewrite every drifted document")] = False,
+    show: Annotated[int, typer.Option(help="How many drifted ids to list per kind")] = 5,
+) -> None:
+    """Compare each view with the projection of the master: missing, extra and different documents."""
+    from elasticsearch import Elasticsearch
+
+    from ops.reconcile import reconcile as run
+    from sinks.bootstrap import read_pool
+    from sinks.views import VIEWS
+
+    current = settings()
+    es = Elasticsearch(current.elasticsearch_urls, request_timeout=60)
+    drifted = 0
+    with read_pool(current, "reconcile") as pool:
+        for name in view or list(VIEWS):
+            d = run(pool, es, VIEWS[name], repair=repair)
+            drifted += d.total
+            print(
+                f"{name:14s} master={d.master_documents} view={d.view_documents} missing={len(d.missing)} "
+                f"extra={len(d.extra)} different={len(d.different)}" + (f" repaired={d.repaired}" if repair else "")
+            )
+            for kind in ("missing", "extra", "different"):
+                ids = getattr(d, kind)
+                if ids:
+                    print(f"  {kind}: {', '.join(ids[:show])}{' ...' if len(ids) > show else ''}")
+    es.close()
+    raise typer.Exit(1 if drifted and not repair else 0)
+
+
+def replay(
+    view: Annotated[str, typer.Argument(help="View whose worker re-reads its topics")],
+    from_offset: Annotated[
+        list[str] | None, typer.Option(help="TOPIC:PARTITION:OFFSET to restart from (repeatable)")
+    ] = None,
+    from_beginning: Annotated[bool, typer.Option(help="Re-read every topic of the view from its start")] = False,
+    since: Annotated[
+        str | None, typer.Option(help="Re-read from a time: 2026-11-25T10:00Z, or a duration back from now: 1h, 30m")
+    ] = None,
+) -> None:
+    """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again.
+
+    Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
+    """
+    from ops.replay import parse_since, replay_view
+
+    if not from_offset and not from_beginning and since is None:
+        raise typer.BadParameter("give --from-beginning, --since or at least one --from-offset")
+    try:
+        when = parse_since(since) if since is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    moved = replay_view(settings(), view, from_offset or [], from_beginning, since=when)
+    for tp in moved:
+        print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
+
+
+def rebuild(
+    view: Annotated[str, typer.Argument(help="View to rebuild into a new index")],
+    keep_old: Annotated[bool, typer.Option(help="Keep the previous index instead of deleting it")] = False,
+) -> None:
+    """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker."""
+    from elasticsearch import Elasticsearch
+    from elasticsearch.serializer import OrjsonSerializer
+
+    from ops.bluegreen import rebuild_view
+    from ops.workers import worker_control
+    from sinks.bootstrap import read_pool
+    from sinks.views import VIEWS
+
+    current = settings()
+    workers = worker_control(current)
+    es = Elasticsearch(current.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  filled {done}/{total} roots", end="", flush=True)
+
+    with read_pool(current, "rebuild") as pool:
+        result = rebuild_view(
+            pool,
+            es,
+            VIEWS[view],
+            lambda: workers.stop(view),
+            lambda: workers.start(view),
+            delete_old=not keep_old,
+            progress=progress,
+            replicas=current.view_replicas,
+        )
+    es.close()
+    print(
+        f"\n{view}: {result.documents} documents into {result.new_index} in {result.seconds:.1f}s; alias swapped "
+        f"from {result.old_index}" + (" (kept)" if keep_old else " (deleted)")
+    )
+
+
+def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals")]) -> None:
+    """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
+    from ops.snapshots import request_incremental_snapshot
+
+    current = settings()
+    signal_id = request_incremental_snapshot(current, tables)
+    log = current.stack_dir / "logs" / "connect.log"
+    print(f"incremental snapshot requested (signal {signal_id}); progress in {log}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(topics)
+    app.command()(reconcile)
+    app.command()(replay)
+    app.command()(rebuild)
+    app.command()(snapshot)
