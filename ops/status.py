@@ -1,10 +1,11 @@
-"""Where each view stands: applied position and age, consumer lag per topic, dead letters."""
+"""Where each view stands: applied position and age, consumer lag per topic, dead letters; and the capture slot."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch, NotFoundError
@@ -73,3 +74,19 @@ def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view:
         "lag_total": sum(lag.values()),
         "dead_letters": topic_ends(admin, [dlq])[dlq],
     }
+
+
+def replication_slot(settings: Settings) -> dict[str, Any] | None:
+    """The capture slot: active, its WAL status, confirmed position, and the WAL retained behind it (lag_bytes);
+    None when it does not exist (the connector never started)."""
+    with psycopg.connect(settings.pg_dsn) as conn:
+        row = conn.execute(
+            """SELECT slot_name, plugin, active, wal_status, confirmed_flush_lsn::text,
+                      pg_current_wal_lsn()::text, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint
+               FROM pg_replication_slots WHERE slot_name = %s""",
+            [settings.slot_name],
+        ).fetchone()
+    if row is None:
+        return None
+    keys = ("slot_name", "plugin", "active", "wal_status", "confirmed_flush_lsn", "current_wal_lsn", "lag_bytes")
+    return dict(zip(keys, row, strict=True))

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import psycopg
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.common.deps import bearer, require
 from api.common.observability import install_observability
 from api.common.problems import QUERY_RESPONSES, install_fallback_handler, install_problem_handlers
+from api.ops.console import install_console
 from farmacy.auth import Principal, Role
 from farmacy.settings import PLACEHOLDER_SECRETS, Mode, Settings
 from sinks.views import VIEWS
@@ -45,18 +45,13 @@ def views(request: Request, _op: Operator) -> list[dict[str, Any]]:
 
 @router.get("/replication-slot", summary="The capture slot: active, WAL retained behind it")
 def replication_slot(request: Request, _op: Operator) -> dict[str, Any]:
+    from ops.status import replication_slot as read
+
     settings: Settings = request.app.state.settings
-    with psycopg.connect(settings.pg_dsn) as conn:
-        row = conn.execute(
-            """SELECT slot_name, plugin, active, wal_status, confirmed_flush_lsn::text,
-                      pg_current_wal_lsn()::text, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint
-               FROM pg_replication_slots WHERE slot_name = %s""",
-            [settings.slot_name],
-        ).fetchone()
-    if row is None:
+    slot = read(settings)
+    if slot is None:
         raise HTTPException(404, f"replication slot {settings.slot_name} does not exist (connector never started?)")
-    keys = ("slot_name", "plugin", "active", "wal_status", "confirmed_flush_lsn", "current_wal_lsn", "lag_bytes")
-    return dict(zip(keys, row, strict=True))
+    return slot
 
 
 @router.get("/connectors", summary="Connector and task states as Kafka Connect reports them")
@@ -203,8 +198,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_fallback_handler(app)
     install_observability(app, "ops-api", ready=_ready)
     app.include_router(router)
-    from api.ops.console import install_console
-
     install_console(app)
     return app
 

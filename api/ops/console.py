@@ -139,14 +139,11 @@ def part_capture(request: Request, _op: Op) -> HTMLResponse:
 
 
 def _capture(request: Request, message: str | None = None) -> HTMLResponse:
-    from api.ops.app import replication_slot
     from ops.connectors import statuses
+    from ops.status import replication_slot
 
     settings: Settings = request.app.state.settings
-    try:
-        slot: dict[str, Any] | None = replication_slot(request, Principal("console", Role.OPERATOR))
-    except HTTPException:
-        slot = None
+    slot = replication_slot(settings)
     return _page(request, "part_capture.html", connectors=statuses(settings), slot=slot, message=message)
 
 
