@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     configure_logging("console", "WARNING")
-    # The client of the production fill (ops.cli rebuild): orjson reads the bulk responses.
+    # The client of the production fill (`farmacy rebuild`): orjson reads the bulk responses.
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=120, serializer=OrjsonSerializer())
     if args.generate:
         started = time.perf_counter()

@@ -14,7 +14,7 @@ import httpx
 
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
-from tests.support.api import command_client, new_location, new_meal, query_client
+from stack.api_clients import command_client, new_location, new_meal, query_client
 
 
 def main() -> None:

@@ -1,58 +1,8 @@
-"""Small HTTP helpers for tests that drive the running services."""
+"""Small HTTP helpers for tests that drive the running services (kept in stack.api_clients, which the benchmarks
+use too, so tests and benchmarks do not import each other)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from stack.api_clients import command_client, new_location, new_meal, query_client, unique_code
 
-import httpx
-
-from farmacy.settings import Settings
-
-
-def command_client(settings: Settings, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"http://127.0.0.1:{settings.command_port}", headers={"Authorization": f"Bearer {token}"}, timeout=15
-    )
-
-
-def query_client(settings: Settings, token: str | None = None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=f"http://127.0.0.1:{settings.query_port}", headers=headers, timeout=15)
-
-
-def unique_code(prefix: str = "T") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
-
-
-def new_meal(http: httpx.Client, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "name": f"Test Meal {uuid.uuid4().hex[:6]}",
-        "description": "test",
-        "ingredients": ["rice"],
-        "allergens": [],
-        "dietary_tags": ["vegan"],
-        "calories": 400,
-        "price_cents": 900,
-        **overrides,
-    }
-    r = http.post("/catalog/meals", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def new_location(http: httpx.Client, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "code": unique_code("SF"),
-        "name": "Test Fridge",
-        "kind": "smart_fridge",
-        "status": "online",
-        "address": "1 Test St",
-        "city": "Testville",
-        "latitude": 40.0,
-        "longitude": -89.0,
-        **overrides,
-    }
-    r = http.post("/locations", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+__all__ = ["command_client", "new_location", "new_meal", "query_client", "unique_code"]
