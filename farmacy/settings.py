@@ -184,9 +184,11 @@ class Settings(BaseSettings):
     elasticsearch_port: int = 9200
     elasticsearch_transport_port: int = 9300
     elasticsearch_url: str = Field(default_factory=_elasticsearch_url)
-    elasticsearch_heap: str = "1g"
+    # Heaps sized for the local dataset with room for load (used, warm after a 150 changes/s run: Elasticsearch
+    # ~200 MB, Connect ~185 MB, Kafka ~310 MB); Elasticsearch touches its whole heap at start (AlwaysPreTouch).
+    elasticsearch_heap: str = "640m"
     kafka_heap: str = "512m"
-    connect_heap: str = "768m"
+    connect_heap: str = "512m"
 
     command_port: int = 8001
     query_port: int = 8002
@@ -208,8 +210,10 @@ class Settings(BaseSettings):
     # The query API's request to Elasticsearch not answered by then is an outage: 503 with Retry-After (a hung
     # engine must not hold clients).
     api_es_timeout_s: float = Field(2.0, gt=0, le=60)
-    # How often the query API re-reads every view's published position (read-your-writes never trusts it alone).
-    watermark_refresh_s: float = Field(0.1, gt=0, le=10)
+    # How often the query API re-reads every view's published position (read-your-writes never trusts it alone: a
+    # token the cached position does not cover reads the sync document itself). What a read without a token reports
+    # is a lower bound either way; the sinks publish at most every sink_publish_interval_s while changes flow.
+    watermark_refresh_s: float = Field(0.5, gt=0, le=10)
     # The query API logs a request at INFO when it fails (status 400 and above) or takes this long; quicker
     # successful ones only at DEBUG (the metrics count them all). 0: every request at INFO.
     query_request_log_ms: float = Field(250.0, ge=0)
@@ -239,6 +243,11 @@ class Settings(BaseSettings):
     # it reads it every 10 ms for half a second: that is when its commit is confirmed). Heartbeats move it once a
     # second, so reading it more often than that idle only costs.
     sink_observe_interval_s: float = Field(0.5, gt=0, le=10)
+    # ... and how often for half a second after a batch: each observation is a query to the master and, when the
+    # slot moved, a request for the end offsets of the view's partitions. Positions are published at most every
+    # sink_publish_interval_s, so observing far more often than that only costs (10 ms was 100 queries a second
+    # per busy worker).
+    sink_observe_busy_s: float = Field(0.05, gt=0, le=1)
     # A worker refreshes its view and publishes its position at most this often while changes flow (the first
     # change after a quiet spell at once): the refresh and the publication are a cost per interval, not per batch.
     # Each refresh writes a segment that is merged later; refreshes and merges, not indexing, were most of

@@ -159,6 +159,7 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         worker=str(worker),
         group=group_id(settings, view_name),
         interval_s=settings.sink_observe_interval_s,
+        chase_interval_s=settings.sink_observe_busy_s,
         publish_interval_s=settings.sink_publish_interval_s,
     )
     watermark.load_holds()
