@@ -252,7 +252,7 @@ class Settings(BaseSettings):
     # change after a quiet spell at once): the refresh and the publication are a cost per interval, not per batch.
     # Each refresh writes a segment that is merged later; refreshes and merges, not indexing, were most of
     # Elasticsearch's cost per change. The views' own refresh_interval (5 s) is only a backstop for other writers.
-    sink_publish_interval_s: float = Field(0.5, ge=0, le=5)
+    sink_publish_interval_s: float = Field(0.3, ge=0, le=5)
     sink_max_retries: int = Field(5, ge=0)
     sink_retry_backoff_s: float = Field(0.2, ge=0)
     # An Elasticsearch request that has not answered by then counts as an outage (retried). Not a short bound: an
