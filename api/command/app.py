@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api.command.idempotency import install_replay_handler
 from api.command.routers import customers, inventory, locations, meals, orders, plans, subscriptions
+from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
 from farmacy import consistency
@@ -43,12 +44,15 @@ def create_app(settings: Settings) -> FastAPI:
         description="Writes to the master database. Every successful command returns a consistency token "
         f"(the commit's WAL position) in the {consistency.HEADER} header and body.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: Swagger UI and ReDoc from local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pool = pool
     install_problem_handlers(app)
     install_fallback_handler(app)
     install_replay_handler(app)
+    install_docs(app)
     install_observability(app, "command-api", ready=_ready)
     for router in (
         meals.router,

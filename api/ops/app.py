@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from api.common.deps import bearer, require
+from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import QUERY_RESPONSES, install_fallback_handler, install_problem_handlers
 from api.ops.console import install_console
@@ -190,12 +191,15 @@ def create_app(settings: Settings) -> FastAPI:
         title="Farmacy Food ops API",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: Swagger UI and ReDoc from local assets
+        redoc_url=None,
         description="For operators (role operator or admin): views, capture, dead letters, drift.",
     )
     app.state.settings = settings
     app.state.es = Elasticsearch(settings.elasticsearch_urls, request_timeout=60)
     install_problem_handlers(app)
     install_fallback_handler(app)
+    install_docs(app)
     install_observability(app, "ops-api", ready=_ready)
     app.include_router(router)
     install_console(app)

@@ -9,6 +9,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from fastapi import FastAPI
 
+from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.query.freshness import ViewBehind, Watermarks
@@ -46,6 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
         description="Reads the denormalized Elasticsearch views, never the master. Every response says how fresh "
         f"its view is; send {consistency.HEADER} from a command response to read your own write.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: Swagger UI and ReDoc from local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.es = es
@@ -53,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     install_fallback_handler(app)
     register_status(ViewBehind, 503)
+    install_docs(app)
     install_observability(app, "query-api", ready=_ready, log_all_ms=settings.query_request_log_ms)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
         app.include_router(router)
