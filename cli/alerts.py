@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from cli.common import settings
+from cli.common import json_option, print_json, settings
 
 
 def alerts(
     limit: Annotated[int, typer.Option(help="How many of the latest notifications to show")] = 20,
     name: Annotated[str | None, typer.Option(help="Only notifications of this alert")] = None,
+    json_output: Annotated[bool, json_option()] = False,
 ) -> None:
     """Alerts active in Alertmanager, then the notifications its webhook delivered (stored in PostgreSQL)."""
     from ops.alerts import active_alerts, recent_notifications
@@ -20,14 +22,21 @@ def alerts(
     try:
         active = active_alerts(current)
     except Exception as exc:
-        print(f"alertmanager at {current.alertmanager_url} did not answer: {exc}")
+        # On stderr with --json, so that stdout stays one JSON document.
+        print(
+            f"alertmanager at {current.alertmanager_url} did not answer: {exc}",
+            file=sys.stderr if json_output else None,
+        )
         active = []
+    notes = recent_notifications(current, limit, name)
+    if json_output:
+        print_json({"active": active, "notifications": notes})
+        return
     print(f"ACTIVE ({len(active)})")
     for a in active:
         labels = a["labels"]
         scope = " ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity"))
         print(f"  {a['startsAt'][:19]}  {labels.get('severity', '-'):8s} {labels['alertname']:24s} {scope}")
-    notes = recent_notifications(current, limit, name)
     print(f"\nNOTIFICATIONS (latest {len(notes)})")
     for n in notes:
         scope = " ".join(f"{k}={v}" for k, v in sorted(n.labels.items()) if k not in ("alertname", "severity"))

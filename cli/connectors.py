@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-from cli.common import settings
+from cli.common import PLAIN, json_option, print_json, settings
 
-app = typer.Typer(help="Kafka Connect connectors (Debezium).", no_args_is_help=True)
+app = typer.Typer(help="Kafka Connect connectors (Debezium).", no_args_is_help=True, rich_markup_mode=PLAIN)
 Name = Annotated[str | None, typer.Option(help="Connector; default: this stack's (FARMACY_CONNECTOR_NAME)")]
 
 
 @app.command("status")
-def connectors_status() -> None:
-    """Connector and task states as Kafka Connect reports them."""
+def connectors_status(json_output: Annotated[bool, json_option()] = False) -> None:
+    """Connector and task states as Kafka Connect reports them (--json: one document, by connector name)."""
     import json
 
     from farmacy.connect import ConnectClient, load_specs
@@ -22,10 +22,14 @@ def connectors_status() -> None:
     current = settings()
     client = ConnectClient(current.connect_urls)
     try:
-        for spec in load_specs(current):
-            print(json.dumps(client.status(spec.name), indent=2))
+        states = {spec.name: client.status(spec.name) for spec in load_specs(current)}
     finally:
         client.close()
+    if json_output:
+        print_json(states)
+        return
+    for state in states.values():
+        print(json.dumps(state, indent=2))
 
 
 @app.command("apply")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import PROFILE_HELP, settings, use_profile
+from cli.common import PROFILE_HELP, json_option, print_json, settings, use_profile, view_argument
 from farmacy.settings import ROOT, Profile, Settings, WorkerControlKind, http_url
 
 
@@ -46,7 +46,7 @@ def restart(names: Annotated[list[str], typer.Argument(help="Programs, e.g. comm
 
 
 def scale(
-    view: Annotated[str, typer.Argument(help="A view, e.g. inventory")],
+    view: Annotated[str, view_argument("The view")],
     workers: Annotated[int, typer.Argument(help="How many sink workers the view runs (at most its partitions)")],
 ) -> None:
     """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them."""
@@ -65,10 +65,36 @@ def scale(
     print(f"{view}: {workers} worker(s)")
 
 
-def status() -> None:
-    """Show each component's process state and health, and the connector's state."""
-    healthy = print_status(settings())
+def status(json_output: Annotated[bool, json_option()] = False) -> None:
+    """Show each component's process state and health, and the connector's state (exit 1 when one is unhealthy)."""
+    current = settings()
+    if json_output:
+        from stack import lifecycle
+
+        rows = lifecycle.status(current)
+        healthy = _healthy(rows)
+        print_json({"stack": current.stack_name, "healthy": healthy, "components": rows, "links": _links(current)})
+    else:
+        healthy = print_status(current)
     raise typer.Exit(0 if healthy else 1)
+
+
+def _healthy(rows: list[dict[str, str]]) -> bool:
+    return all(r["healthy"] == "yes" for r in rows)
+
+
+def _links(current: Settings) -> dict[str, str]:
+    """Where to look at each part of the stack."""
+    return {
+        "command API": f"{http_url('127.0.0.1', current.command_port)}/docs",
+        "query API": f"{http_url('127.0.0.1', current.query_port)}/docs",
+        "connect": f"{current.connect_url}/connectors/{current.connector_name}/status",
+        "elasticsearch": f"{current.elasticsearch_url}/_cat/indices?v",
+        "ops console": f"{http_url('127.0.0.1', current.ops_port)}/console",
+        "prometheus": f"{current.prometheus_url}/alerts",
+        "alertmanager": current.alertmanager_url,
+        "logs": str(current.stack_dir / "logs"),
+    }
 
 
 def print_status(current: Settings) -> bool:
@@ -79,18 +105,10 @@ def print_status(current: Settings) -> bool:
     print("  ".join(k.upper().ljust(widths[k]) for k in rows[0]))
     for r in rows:
         print("  ".join(r[k].ljust(widths[k]) for k in r))
-    print(
-        f"\nstack        {current.stack_name}\n"
-        f"command API  {http_url('127.0.0.1', current.command_port)}/docs\n"
-        f"query API    {http_url('127.0.0.1', current.query_port)}/docs\n"
-        f"connect      {current.connect_url}/connectors/{current.connector_name}/status\n"
-        f"elasticsearch {current.elasticsearch_url}/_cat/indices?v\n"
-        f"ops console  {http_url('127.0.0.1', current.ops_port)}/console\n"
-        f"prometheus   {current.prometheus_url}/alerts\n"
-        f"alertmanager {current.alertmanager_url}\n"
-        f"logs         {current.stack_dir / 'logs'}"
-    )
-    return all(r["healthy"] == "yes" for r in rows)
+    print(f"\n{'stack':12s} {current.stack_name}")
+    for name, url in _links(current).items():
+        print(f"{name:12s} {url}")
+    return _healthy(rows)
 
 
 def test(ctx: typer.Context) -> None:

@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from cli import alerts, connectors, dlq, lifecycle, provisioning, tokens, views
-from cli.common import PROFILE_HELP, use_profile
+from cli.common import PLAIN, PROFILE_HELP, use_profile
 from farmacy.settings import Profile
 
 app = typer.Typer(
     help="Farmacy Food CQRS platform: local stack, operations and tools.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=PLAIN,
 )
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(dlq.app, name="dlq")

@@ -7,15 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cli.common import settings
+from cli.common import check_views, confirm, json_option, print_json, settings, view_argument, yes_option
 
 
-def topics() -> None:
+def topics(json_output: Annotated[bool, json_option()] = False) -> None:
     """List the Kafka topics with their end offsets."""
     from confluent_kafka import Consumer, TopicPartition
 
     current = settings()
     consumer = Consumer({"bootstrap.servers": current.kafka_bootstrap, "group.id": f"{current.stack_name}-cli-topics"})
+    found = []
     try:
         md = consumer.list_topics(timeout=10)
         for name in sorted(md.topics):
@@ -25,13 +26,18 @@ def topics() -> None:
                 consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1]
                 for p in md.topics[name].partitions
             ]
-            print(f"{name:50s} partitions={len(ends)} end_offsets={ends}")
+            found.append({"topic": name, "partitions": len(ends), "end_offsets": ends})
     finally:
         consumer.close()
+    if json_output:
+        print_json(found)
+        return
+    for t in found:
+        print(f"{t['topic']:50s} partitions={t['partitions']} end_offsets={t['end_offsets']}")
 
 
 def reconcile(
-    view: Annotated[list[str] | None, typer.Option(help="View(s) to check; default: all")] = None,
+    view: Annotated[list[str] | None, typer.Option(help="View(s) to check; default: all", callback=check_views)] = None,
     repair: Annotated[bool, typer.Option(help="Rebuild and rewrite every drifted document")] = False,
     show: Annotated[int, typer.Option(help="How many drifted ids to list per kind")] = 5,
 ) -> None:
@@ -62,7 +68,7 @@ def reconcile(
 
 
 def replay(
-    view: Annotated[str, typer.Argument(help="View whose worker re-reads its topics")],
+    view: Annotated[str, view_argument("View whose worker re-reads its topics")],
     from_offset: Annotated[
         list[str] | None, typer.Option(help="TOPIC:PARTITION:OFFSET to restart from (repeatable)")
     ] = None,
@@ -75,10 +81,15 @@ def replay(
 
     Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
     """
-    from ops.replay import parse_since, replay_view
+    from ops.replay import parse_offset, parse_since, replay_view
 
     if not from_offset and not from_beginning and since is None:
         raise typer.BadParameter("give --from-beginning, --since or at least one --from-offset")
+    for spec in from_offset or []:
+        try:
+            parse_offset(spec)
+        except ValueError:
+            raise typer.BadParameter(f"{spec!r}: give TOPIC:PARTITION:OFFSET", param_hint="'--from-offset'") from None
     try:
         when = parse_since(since) if since is not None else None
     except ValueError as exc:
@@ -89,10 +100,16 @@ def replay(
 
 
 def rebuild(
-    view: Annotated[str, typer.Argument(help="View to rebuild into a new index")],
+    view: Annotated[str, view_argument("View to rebuild into a new index")],
     keep_old: Annotated[bool, typer.Option(help="Keep the previous index instead of deleting it")] = False,
+    yes: Annotated[bool, yes_option()] = False,
 ) -> None:
-    """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker."""
+    """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker.
+
+    The previous index is deleted unless --keep-old: asks first, unless --yes.
+    """
+    if not keep_old:
+        confirm(f"Rebuild {view} into a new index and delete its current index?", yes)
     from elasticsearch import Elasticsearch
     from elasticsearch.serializer import OrjsonSerializer
 
@@ -126,7 +143,22 @@ def rebuild(
     )
 
 
-def snapshot(tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals")]) -> None:
+def _check_tables(tables: list[str]) -> list[str]:
+    from ops.snapshots import captured_tables
+
+    captured = captured_tables(settings())
+    unknown = [t for t in tables if t not in captured]
+    if unknown:
+        listed = ", ".join(sorted(captured))
+        raise typer.BadParameter(
+            f"not captured by the connector: {', '.join(unknown)}; the captured tables are {listed}"
+        )
+    return tables
+
+
+def snapshot(
+    tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals", callback=_check_tables)],
+) -> None:
     """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
     from ops.snapshots import request_incremental_snapshot
 

@@ -37,7 +37,9 @@ def test_rebuild_swaps_the_alias_without_downtime_and_converges(stack: Settings,
     reader = threading.Thread(target=keep_querying)
     reader.start()
     try:
-        result = subprocess.run([FARMACY, "rebuild", "subscriptions"], capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [FARMACY, "rebuild", "subscriptions", "--yes"], capture_output=True, text=True, timeout=300
+        )
     finally:
         done.set()
         reader.join()

@@ -1,0 +1,231 @@
+"""The farmacy CLI's conventions (cli/common.py), without a stack: a wrong choice is one `Error:` line naming the valid
+values and exit code 2; destructive commands ask first and do nothing on a no; --json prints one JSON document.
+What a command would act on is stubbed, so a test that reached it by mistake fails instead of touching anything."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.main import app
+from farmacy.auth import Role, verify
+from farmacy.settings import Settings
+from farmacy.views import VIEW_NAMES
+from ops.bluegreen import RebuildResult
+from ops.dead_letters import DeadLetter
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+VIEWS = ", ".join(VIEW_NAMES)
+
+
+def _run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), input=stdin, prog_name="farmacy")
+
+
+def _error_line(result: Result) -> str:
+    """The one line that says what was wrong (Click prints usage lines before it)."""
+    assert "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    return line
+
+
+class Tripwire:
+    """Stands in for an action a test must not reach."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"{self.name} was called")
+
+
+def test_an_unknown_role_is_refused_with_the_roles() -> None:
+    result = _run("token", "--role", "superuser")
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert "'--role'" in line and "'superuser' is not one of 'customer', 'admin', 'operator'" in line
+
+
+def test_a_known_role_mints_its_token() -> None:
+    result = _run("token", "--role", "operator", "--subject", "someone")
+    assert result.exit_code == 0, result.output
+    principal = verify(Settings().jwt_secret.get_secret_value(), result.output.strip())
+    assert principal.role is Role.OPERATOR and principal.subject == "someone"
+
+
+def test_a_customer_token_needs_a_customer_id() -> None:
+    result = _run("token", "--role", "customer")
+    assert result.exit_code == 2
+    assert "needs --customer-id" in _error_line(result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("rebuild", "nope", "--yes"),
+        ("replay", "nope", "--from-beginning"),
+        ("scale", "nope", "2"),
+        ("dlq", "list", "nope"),
+        ("dlq", "redrive", "nope"),
+        ("dlq", "discard", "nope", "--yes"),
+        ("reconcile", "--view", "catalog", "--view", "nope"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_an_unknown_view_is_refused_with_the_views(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    for target in (
+        "ops.bluegreen.rebuild_view",
+        "ops.replay.replay_view",
+        "stack.lifecycle.scale_workers",
+        "ops.dead_letters.list_dead_letters",
+        "ops.dead_letters.redrive",
+        "ops.dead_letters.discard",
+        "ops.reconcile.reconcile",
+    ):
+        monkeypatch.setattr(target, Tripwire(target))
+    result = _run(*args)
+    assert result.exit_code == 2, result.output
+    line = _error_line(result)
+    assert f"'nope' is not a view; the views are {VIEWS}" in line
+
+
+def test_a_table_the_connector_does_not_capture_is_refused_with_the_captured_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ops.snapshots.request_incremental_snapshot", Tripwire("snapshot"))
+    result = _run("snapshot", "catalog.meals", "catalog.nope")
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert "not captured by the connector: catalog.nope; the captured tables are " in line
+    assert "catalog.meals" in line.split("the captured tables are ")[1]
+
+
+def test_a_malformed_offset_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ops.replay.replay_view", Tripwire("replay"))
+    result = _run("replay", "catalog", "--from-offset", "topic-without-partition")
+    assert result.exit_code == 2
+    assert "give TOPIC:PARTITION:OFFSET" in _error_line(result)
+
+
+@pytest.fixture
+def discarded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def discard(_settings: Settings, view: str) -> int:
+        calls.append(view)
+        return 3
+
+    monkeypatch.setattr("ops.dead_letters.discard", discard)
+    return calls
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", ""], ids=["no", "default", "no terminal"])
+def test_dlq_discard_declined_discards_nothing(discarded: list[str], answer: str) -> None:
+    result = _run("dlq", "discard", "inventory", stdin=answer)
+    assert "Discard every unresolved dead letter of inventory" in result.output
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert discarded == []
+
+
+@pytest.mark.parametrize("args", [("--yes",), ("-y",)])
+def test_dlq_discard_with_yes_does_not_ask(discarded: list[str], args: tuple[str, ...]) -> None:
+    result = _run("dlq", "discard", "inventory", *args)
+    assert result.exit_code == 0, result.output
+    assert "[y/N]" not in result.output and "discarded 3 dead letter(s) of inventory" in result.output
+    assert discarded == ["inventory"]
+
+
+def test_dlq_discard_confirmed_discards(discarded: list[str]) -> None:
+    result = _run("dlq", "discard", "inventory", stdin="y\n")
+    assert result.exit_code == 0, result.output
+    assert discarded == ["inventory"]
+
+
+@pytest.fixture
+def rebuilt(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """rebuild's collaborators stubbed: the pool, the worker control and the rebuild itself (records its calls)."""
+    calls: list[dict[str, Any]] = []
+
+    def rebuild_view(_pool: Any, _es: Any, view: Any, *_args: Any, **kwargs: Any) -> RebuildResult:
+        calls.append({"view": view.name, **kwargs})
+        return RebuildResult(old_index=f"{view.name}-v1", new_index=f"{view.name}-v2", documents=7, seconds=0.1)
+
+    @contextlib.contextmanager
+    def read_pool(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+        yield None
+
+    monkeypatch.setattr("ops.bluegreen.rebuild_view", rebuild_view)
+    monkeypatch.setattr("sinks.bootstrap.read_pool", read_pool)
+    monkeypatch.setattr("ops.workers.worker_control", lambda _settings: None)
+    return calls
+
+
+def test_rebuild_declined_does_nothing(monkeypatch: pytest.MonkeyPatch, rebuilt: list[dict[str, Any]]) -> None:
+    monkeypatch.setattr("ops.workers.worker_control", Tripwire("worker_control"))
+    monkeypatch.setattr("sinks.bootstrap.read_pool", Tripwire("read_pool"))
+    result = _run("rebuild", "catalog", stdin="n\n")
+    assert "Rebuild catalog into a new index and delete its current index?" in result.output
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert rebuilt == []
+
+
+@pytest.mark.parametrize(("args", "deletes"), [(("--yes",), True), (("--keep-old",), False)])
+def test_rebuild_asks_nothing_with_yes_or_when_it_keeps_the_old_index(
+    rebuilt: list[dict[str, Any]], args: tuple[str, ...], deletes: bool
+) -> None:
+    result = _run("rebuild", "catalog", *args)
+    assert result.exit_code == 0, result.output
+    assert "[y/N]" not in result.output and "alias swapped from catalog-v1" in result.output
+    assert [(c["view"], c["delete_old"]) for c in rebuilt] == [("catalog", deletes)]
+
+
+def test_status_json_is_one_document_with_every_component(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [
+        {"component": "postgres", "process": "RUNNING", "pid": "10", "healthy": "yes", "detail": "ok"},
+        {"component": "sink-catalog", "process": "STOPPED", "pid": "-", "healthy": "no", "detail": "-"},
+    ]
+    monkeypatch.setattr("stack.lifecycle.status", lambda _settings: rows)
+    result = _run("status", "--json")
+    assert result.exit_code == 1  # a component is unhealthy, as without --json
+    data = json.loads(result.stdout)
+    assert data["components"] == rows and data["healthy"] is False
+    assert data["stack"] == Settings().stack_name
+    assert data["links"]["ops console"].endswith("/console")
+
+
+def test_status_table_is_unchanged_in_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"component": "postgres", "process": "RUNNING", "pid": "10", "healthy": "yes", "detail": "ok"}]
+    monkeypatch.setattr("stack.lifecycle.status", lambda _settings: rows)
+    result = _run("status")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["COMPONENT", "PROCESS", "PID", "HEALTHY", "DETAIL"]
+    assert lines[1].split() == ["postgres", "RUNNING", "10", "yes", "ok"]
+    assert f"stack        {Settings().stack_name}" in lines
+    assert any(line.startswith("elasticsearch http://") for line in lines)
+
+
+def test_dlq_list_json_parses_with_every_dead_letter(monkeypatch: pytest.MonkeyPatch) -> None:
+    letters = [
+        DeadLetter(0, 5, b'{"id": 1}', b'{"op": "u"}', {"dlq.error": "boom", "dlq.topic": "t"}),
+        DeadLetter(2, 9, None, None, {}),
+    ]
+    seen: list[tuple[str, int]] = []
+
+    def list_dead_letters(_settings: Settings, view: str, limit: int) -> list[DeadLetter]:
+        seen.append((view, limit))
+        return letters
+
+    monkeypatch.setattr("ops.dead_letters.list_dead_letters", list_dead_letters)
+    result = _run("dlq", "list", "orders", "--limit", "7", "--json")
+    assert result.exit_code == 0, result.output
+    assert seen == [("orders", 7)]
+    assert json.loads(result.stdout) == [
+        {"partition": 0, "offset": 5, "key": '{"id": 1}', "value": '{"op": "u"}', "headers": letters[0].headers},
+        {"partition": 2, "offset": 9, "key": None, "value": None, "headers": {}},
+    ]
