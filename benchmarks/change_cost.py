@@ -56,7 +56,15 @@ from elasticsearch import Elasticsearch
 
 from benchmarks.sync_load import LoadPlan, LoadResult, Row, run_load
 from benchmarks.sync_rate import ensure_dataset, pct, wait_quiet
-from benchmarks.sync_watch import MACHINE, LagSampler, by_component, cpu_snapshot, stack_processes, tree_cpu
+from benchmarks.sync_watch import (
+    MACHINE,
+    LagSampler,
+    by_component,
+    cpu_snapshot,
+    json_safe,
+    stack_processes,
+    tree_cpu,
+)
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
 from ops.workers import SupervisorWorkers
@@ -534,16 +542,6 @@ def print_tables(result: dict[str, Any]) -> None:
         print(
             "\nleft out: " + "; ".join(f"round {m['round']} {m['rate']:g}/s {MODE_TITLES[m['mode']]}" for m in left_out)
         )
-
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_safe(v) for v in value]
-    return value
 
 
 # -- main -------------------------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from benchmarks.sync_watch import (
     Probe,
     Watcher,
     cpu_snapshot,
+    json_safe,
     stack_processes,
     stage_buckets,
     stage_summary,
@@ -462,16 +463,6 @@ def _md(value: Any) -> str:
     return "-" if isinstance(value, float) and math.isnan(value) else f"{float(value):.0f}"
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else "inf"
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 # -- main -------------------------------------------------------------------------------------------------------------
 
 
@@ -570,7 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = asyncio.run(amain(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+    args.out.write_text(json.dumps(json_safe(result), indent=1) + "\n")
     if not args.idle_token:
         print("\n" + markdown_table(result))
     print(f"\nresult: {args.out}")

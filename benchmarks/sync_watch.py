@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import math
 import threading
 import time
 from collections import defaultdict
@@ -448,3 +449,14 @@ def by_component(snap: dict[str, float]) -> dict[str, float]:
         program = name.split(":", 1)[0]
         grouped["sinks" if program.startswith("sink-") else program] += seconds
     return dict(grouped)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN as null and infinity as "inf" (an unresolved sample), so the result is valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else "inf"
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
