@@ -118,7 +118,6 @@ class Watermark:
         # (mark_written), another worker's, seen as its committed offsets moving, or a previous owner's of a partition
         # just assigned (on_assign).
         self._unrefreshed = True
-        self.refreshes = 0
 
     # holds: unresolved dead letters keep the published position below them
     def load_holds(self) -> None:
@@ -193,7 +192,6 @@ class Watermark:
         except (ApiError, TransportError) as exc:
             self._unrefreshed = True
             raise RetryableError(f"{self.alias} not refreshed: {exc}") from exc
-        self.refreshes += 1
         metrics.REFRESHES.labels(self.view).inc()
 
     def expected(self) -> list[str]:
