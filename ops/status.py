@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import Elasticsearch, NotFoundError
 
@@ -42,13 +43,32 @@ def topic_ends(admin: AdminClient, topics: list[str]) -> dict[str, int]:
     return {t: ends.get(t, 0) for t in topics}
 
 
-def _committed(admin: AdminClient, group: str, partitions: list[TopicPartition]) -> dict[str, int]:
-    """The group's committed offsets per topic, summed over its partitions (none committed counts as 0)."""
+_readers: dict[tuple[str, str], Consumer] = {}
+_readers_lock = threading.Lock()
+
+
+def _group_reader(settings: Settings, group: str) -> Consumer:
+    """A consumer of ``group`` that never joins it (no subscribe), kept for reading its committed offsets."""
+    key = (settings.kafka_bootstrap, group)
+    with _readers_lock:
+        if key not in _readers:
+            _readers[key] = Consumer(
+                {"bootstrap.servers": settings.kafka_bootstrap, "group.id": group, "enable.auto.commit": False}
+            )
+        return _readers[key]
+
+
+def _committed(settings: Settings, group: str, partitions: list[TopicPartition]) -> dict[str, int]:
+    """The group's committed offsets per topic, summed over its partitions (none committed counts as 0).
+
+    Read through a consumer of the group, not the admin client's ListConsumerGroupOffsets, which in librdkafka
+    crashes the process (a null consumer group dereferenced in one of its threads) when a broker answers
+    NOT_COORDINATOR, as it does while the group's coordinator moves."""
     result: dict[str, int] = {}
     if not partitions:
         return result
-    future = next(iter(admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)]).values()))
-    for tp in future.result().topic_partitions:
+    answer = _group_reader(settings, group).committed([TopicPartition(tp.topic, tp.partition) for tp in partitions], 10)
+    for tp in answer:
         result[tp.topic] = result.get(tp.topic, 0) + max(0, tp.offset)
     return result
 
@@ -56,7 +76,7 @@ def _committed(admin: AdminClient, group: str, partitions: list[TopicPartition])
 def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
     topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
     partitions = _partitions(admin, topics)
-    ends, committed = _ends(admin, partitions), _committed(admin, group_id(settings, view), partitions)
+    ends, committed = _ends(admin, partitions), _committed(settings, group_id(settings, view), partitions)
     dlq = dead_letter_topic(settings, view)
     try:
         sync = dict(es.get(index=settings.sync_index, id=view)["_source"])

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from psycopg_pool import ConnectionPool
@@ -336,17 +336,17 @@ class Watermark:
         return all(self._others.get(p, 0) >= end for p, end in others.items())
 
     def _group_offsets(self, partitions: list[Partition]) -> dict[Partition, int]:
-        """The view's consumer group's committed offsets (no offset: not in the answer)."""
+        """The view's consumer group's committed offsets (no offset: not in the answer).
+
+        Asked through the worker's own consumer (a member of that group), not the admin client: librdkafka's admin
+        ListConsumerGroupOffsets dereferences a missing consumer group when a broker answers NOT_COORDINATOR (the
+        group's coordinator moving while a broker restarts), a segmentation fault in one of its threads, which block
+        signals, so the process dies without a trace. The consumer's own offset fetch handles that error by finding
+        the coordinator again."""
         if not partitions or self.group is None:
             return {}
-        request = [ConsumerGroupTopicPartitions(self.group, [TopicPartition(t, p) for t, p in partitions])]
-        try:
-            futures = self.admin.list_consumer_group_offsets(request, request_timeout=5)
-            answer = next(iter(futures.values())).result()
-        except KafkaException:
-            self.admin = self.new_admin()
-            raise
-        return {(tp.topic, tp.partition): int(tp.offset) for tp in answer.topic_partitions or [] if tp.offset >= 0}
+        answer = self.consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=5)
+        return {(tp.topic, tp.partition): int(tp.offset) for tp in answer if tp.offset >= 0 and tp.error is None}
 
     def _observe(self) -> None:
         lsn = self.slot_observer.confirmed_flush()

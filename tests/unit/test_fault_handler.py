@@ -131,3 +131,17 @@ def test_every_compose_service_of_ours_runs_with_the_fault_handler() -> None:
 def test_the_image_turns_the_fault_handler_on_for_whatever_runs_it() -> None:
     env_lines = re.findall(r"^ENV\s+(?:.*\\\n)*.*$", (ROOT / "Dockerfile").read_text(), re.M)
     assert any(re.search(r"\bPYTHONFAULTHANDLER=1\b", line) for line in env_lines), env_lines
+
+
+def test_no_service_reads_group_offsets_through_the_admin_client() -> None:
+    """librdkafka's admin ListConsumerGroupOffsets dereferences a null consumer group when a broker answers
+    NOT_COORDINATOR (a coordinator moving during a broker restart): a segmentation fault in one of its threads,
+    which block signals, so the fault handler cannot even report it. Services read committed offsets through a
+    consumer of the group instead (sinks/watermark.py, ops/status.py)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("sinks", "ops", "api", "farmacy", "writemodel", "cli")
+        for path in (ROOT / package).rglob("*.py")
+        if "list_consumer_group_offsets(" in path.read_text()
+    ]
+    assert offenders == []
