@@ -98,3 +98,21 @@ class LedgerReason(StrEnum):
     CORRECTION = "correction"
     COUNT = "count"
     SALE = "sale"
+
+
+# A meal is low on stock at a location when this many or fewer units are available (on hand minus reserved).
+LOW_STOCK_AT = 2
+
+
+class StockLevel(StrEnum):
+    """What a customer sees of a meal's stock at a location; exact counts are for staff (the inventory view)."""
+
+    AVAILABLE = "available"
+    LOW = "low"
+
+
+def stock_level(available: int) -> StockLevel | None:
+    """The level of ``available`` units; None when there is none to sell."""
+    if available <= 0:
+        return None
+    return StockLevel.LOW if available <= LOW_STOCK_AT else StockLevel.AVAILABLE

@@ -2,7 +2,8 @@
 
 The point is a first offset (``--from-beginning``), explicit offsets (``TOPIC:PARTITION:OFFSET``), or a time
 (``--since 2026-11-25T10:00Z`` or ``--since 1h``): Kafka's offsets-for-times gives, for every partition of every
-topic of the view, the first record at or after it (the end of the partition when there is none).
+topic of the view, the first record at or after it (the end of the partition when there is none). Each moved offset
+carries the partition's end as a mark, so the worker re-derives every change up to it (sinks/replay_marks.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from farmacy.settings import Settings
 from ops.workers import worker_control
 from sinks.bootstrap import group_id
+from sinks.replay_marks import replay_mark
 from sinks.views import VIEWS
 
 FIRST_OFFSET = 0  # the group's offsets can only be set to real offsets; 0 is the start of every partition
@@ -67,6 +69,23 @@ def offsets_at(settings: Settings, partitions: list[TopicPartition], when: datet
         consumer.close()
 
 
+def marked(settings: Settings, targets: list[TopicPartition]) -> list[TopicPartition]:
+    """``targets`` with each partition's end now as the replay's mark (sinks/replay_marks.py): the worker re-derives
+    every change below it, even one that left what the view reads as it was."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.stack_name}-replay"})
+    try:
+        out = []
+        for tp in targets:
+            end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)[1]
+            marked_tp = TopicPartition(tp.topic, tp.partition, tp.offset)
+            if tp.offset < end:
+                marked_tp = TopicPartition(tp.topic, tp.partition, tp.offset, metadata=replay_mark(end))
+            out.append(marked_tp)
+        return out
+    finally:
+        consumer.close()
+
+
 def replay_view(
     settings: Settings,
     view: str,
@@ -86,6 +105,7 @@ def replay_view(
         targets += offsets_at(settings, view_partitions(settings, admin, view), since)
     if not targets:
         raise ValueError("nothing to replay: give offsets, --from-beginning or --since")
+    targets = marked(settings, targets)
     workers = worker_control(settings)
     workers.stop(view)  # offsets of a group can only move while it has no members
     try:

@@ -36,10 +36,12 @@ def apply_batch(
     bulk_max_bytes: int,
     check_index: Callable[[], None],
     on_written: Callable[[], None] | None = None,
+    replaying: Callable[[ChangeEvent], bool] | None = None,
 ) -> BatchApplied | None:
-    """Rebuilds the roots the events touch and writes them; None when the events touch no root of the view.
+    """Rebuilds the roots the events touch and writes them; None when the events touch no root of the view (an
+    update that changed nothing the view reads, unless ``replaying`` says a replay reads it again).
     ``check_index`` runs first (the index-version check); ``on_written`` once Elasticsearch acknowledged the _bulk."""
-    refs = route(view, events)
+    refs = route(view, events, replaying)
     if refs.empty():
         return None
     check_index()

@@ -23,6 +23,8 @@ class ChangeEvent:
     txid: int | None = None  # the (32-bit) id of the transaction that made the change; None for tombstones
     committed_ms: int | None = None  # when the change's transaction committed (source.ts_ms); None for tombstones
     produced_ms: int | None = None  # the record's Kafka timestamp: when the capture produced it
+    before: dict[str, Any] | None = None  # the old row: updates and deletes of a table with REPLICA IDENTITY FULL
+    after: dict[str, Any] | None = None  # the new row: creates, updates and snapshot reads
 
     @property
     def coordinates(self) -> str:
@@ -62,6 +64,7 @@ def parse(
         raise PoisonEventError(f"source.lsn is not an integer: {lsn!r}")
     txid = source.get("txId")
     committed = source.get("ts_ms")
+    before, after = doc.get("before"), doc.get("after")
     return ChangeEvent(
         topic,
         partition,
@@ -73,6 +76,8 @@ def parse(
         txid if isinstance(txid, int) else None,
         committed if isinstance(committed, int) else None,
         produced_ms,
+        before if isinstance(before, dict) else None,
+        after if isinstance(after, dict) else None,
     )
 
 

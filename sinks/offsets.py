@@ -51,13 +51,19 @@ def commit(
     records: list[Message],
     offsets: dict[Partition, int] | None,
     log: structlog.stdlib.BoundLogger,
+    metadata: dict[Partition, str] | None = None,
 ) -> None:
-    """Commits ``offsets`` (``next_offsets(records)`` unless given) for the batch ``records``; when the group
-    refuses it, seeks back to the batch's first offsets."""
+    """Commits ``offsets`` (``next_offsets(records)`` unless given) for the batch ``records``, with ``metadata``
+    where given (a replay's mark, sinks/replay_marks.py); when the group refuses it, seeks back to the batch's first
+    offsets."""
     first = first_offsets(records)
     if offsets is None:
         offsets = next_offsets(records)
-    partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+    metadata = metadata or {}
+    partitions = [
+        TopicPartition(t, p, o, metadata=metadata[(t, p)]) if (t, p) in metadata else TopicPartition(t, p, o)
+        for (t, p), o in offsets.items()
+    ]
     try:
         retries.commit(before_sleep=partial(_on_commit_retry, log))(
             consumer.commit, offsets=partitions, asynchronous=False

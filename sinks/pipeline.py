@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,11 +32,16 @@ class RootRefs:
         """Roots of one kind known by id (reconciliation, blue/green fills)."""
         return cls(direct={kind: set(ids)})
 
-    def add(self, view: View, event: ChangeEvent) -> None:
+    def add(self, view: View, event: ChangeEvent, replaying: bool = False) -> None:
+        """Adds the roots ``event`` touches. An update that leaves what a kind of document reads of the row as it
+        was touches none of that kind (``Direct.reads``), unless ``replaying``: a replay re-derives the roots of
+        every change it reads, since the view it repairs may lack what the change's predecessors did."""
         touched = False
         for kind, documents in enumerate(view.documents):
             source = documents.sources.get(event.table)
             if source is None:
+                continue
+            if not replaying and _reads_the_same(source, event):
                 continue
             touched = True
             if isinstance(source, Direct):
@@ -54,6 +60,17 @@ class RootRefs:
         return not any(self.direct.values()) and not self.lookups
 
 
+def _reads_the_same(source: Direct | Lookup, event: ChangeEvent) -> bool:
+    """Whether ``event`` is an update whose old and new row read the same for ``source`` (a row that cannot be read,
+    a column gone or renamed, counts as a change)."""
+    if source.reads is None or event.op != "u" or event.before is None or event.after is None:
+        return False
+    try:
+        return bool(source.reads(event.before) == source.reads(event.after))
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 def _uuid_key(event: ChangeEvent, column: str) -> str:
     raw = event.key.get(column)
     try:
@@ -62,10 +79,11 @@ def _uuid_key(event: ChangeEvent, column: str) -> str:
         raise PoisonEventError(f"{event.table} key {column}={raw!r} is not a UUID") from exc
 
 
-def route(view: View, events: list[ChangeEvent]) -> RootRefs:
+def route(view: View, events: list[ChangeEvent], replaying: Callable[[ChangeEvent], bool] | None = None) -> RootRefs:
+    """The roots ``events`` touch (``replaying``: which of them a replay reads again, see RootRefs.add)."""
     refs = RootRefs()
     for event in events:
-        refs.add(view, event)
+        refs.add(view, event, replaying is not None and replaying(event))
     return refs
 
 

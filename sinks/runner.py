@@ -43,6 +43,7 @@ from sinks.index_version import IndexVersionCheck
 from sinks.pausing import PausedWait
 from sinks.pipeline import RootRefs
 from sinks.progress import Progress, observe_ages
+from sinks.replay_marks import ReplayMarks
 from sinks.retries import RetryPolicy, Stopping, failure
 from sinks.view import View
 from sinks.watermark import Watermark
@@ -90,6 +91,7 @@ class Runner:
         self.dead_lettered: set[str] = set()  # source coordinates this view has dead-lettered (bootstrap loads them)
         self.paused = PausedWait()
         self.index_check = IndexVersionCheck()
+        self.replays = ReplayMarks()
         self.log = log.bind(view=view.name)
 
     # -- loop -----------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class Runner:
         # read again by whoever owns its partition next).
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
+        self.replays.learn(consumer, partitions, timeout=10)  # never raises: an unknown mark counts as a replay
         consumer.assign(partitions)
         # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
         if self.paused.waiting:
@@ -152,6 +155,7 @@ class Runner:
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.watermark is not None:
             self.watermark.on_revoke(partitions)
+        self.replays.forget(partitions)
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
@@ -183,6 +187,7 @@ class Runner:
                 self._dead_letter(msg, origin, event.lsn, exc)
         if not events:
             return
+        self.replays.retry(self.consumer, timeout=2)  # marks not read at assignment (Kafka busy then)
         for _, ev in events:
             metrics.EVENTS.labels(self.view.name, ev.table, ev.op).inc()
         self.state.events += len(events)
@@ -294,6 +299,7 @@ class Runner:
             self.config.bulk_max_bytes,
             self._check_index_version,
             wm.mark_written if wm is not None else None,
+            self.replays.replaying,
         )
         if done is None:
             return
@@ -346,7 +352,10 @@ class Runner:
 
     def _commit(self, records: list[Message], next_offsets: dict[tuple[str, int], int] | None = None) -> None:
         """Commits ``next_offsets`` (``offsets.next_offsets(records)`` unless given) for the batch ``records``."""
-        offsets.commit(self.consumer, self.retries, records, next_offsets, self.log)
+        if next_offsets is None:
+            next_offsets = offsets.next_offsets(records)
+        metadata = self.replays.metadata(next_offsets)
+        offsets.commit(self.consumer, self.retries, records, next_offsets, self.log, metadata)
 
     def _wait_polling(self, seconds: float) -> None:
         """The retry policies' wait: partitions paused, polling (sinks/pausing.py)."""

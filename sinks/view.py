@@ -6,11 +6,19 @@ A view knows nothing of Kafka or of the runner; the runner knows nothing of any 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 VIEWS_DIR = Path(__file__).with_name("views")
+
+
+# What the documents read of a changed row (a function of the row's columns): an update whose old and new row read
+# the same touches no document, so the sink skips it. None: the documents read the whole row. Needs the old row in
+# the event, so the table has REPLICA IDENTITY FULL; an event without it (a snapshot read, an insert, a delete
+# under the default identity) always touches its roots.
+Reads = Callable[[dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,7 @@ class Direct:
     make a composite id, their values joined by "/" in this order."""
 
     column: str | tuple[str, ...]
+    reads: Reads | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -34,6 +43,7 @@ class Lookup:
 
     column: str
     sql: str
+    reads: Reads | None = None
 
 
 RootSource = Direct | Lookup

@@ -178,7 +178,7 @@ def _sort(s: CatalogSearch) -> list[dict[str, Any]]:
     if s.sort is CatalogSort.PRICE_DESC:
         return [{"price_cents": "desc"}, tiebreak]
     if s.sort is CatalogSort.AVAILABILITY:
-        return [{"totals.quantity": "desc"}, tiebreak]
+        return [{"totals.well_stocked": "desc"}, {"totals.locations": "desc"}, tiebreak]
     if s.sort is CatalogSort.DISTANCE:
         assert s.near is not None
         return [

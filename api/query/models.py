@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.query.freshness import ViewFreshness
+from farmacy.vocabulary import LOW_STOCK_AT, StockLevel
 
 
 class DocFreshness(BaseModel):
@@ -74,13 +75,15 @@ class Availability(BaseModel):
     kind: str
     city: str
     geo: GeoPoint
-    quantity: int
+    level: StockLevel = Field(
+        description=f"available, or low ({LOW_STOCK_AT} units or fewer left); exact counts are in the inventory"
+    )
     distance_km: float | None = None
 
 
 class CatalogTotals(BaseModel):
-    locations: int
-    quantity: int
+    locations: int = Field(description="Operational locations with units now")
+    well_stocked: int = Field(description="Of those, the ones where it is not low")
 
 
 class CatalogMeal(BaseModel):

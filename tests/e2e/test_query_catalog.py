@@ -22,6 +22,7 @@ import pytest
 from api.query.catalog_query import GeoPoint, distance_km, encode_cursor
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
+from farmacy.vocabulary import stock_level
 from tests.support.api import command_client, new_location, new_meal, query_client
 from tests.support.commands import created, levels, order_body, plan_body, register_customer
 from tests.support.wait import wait_until
@@ -129,7 +130,7 @@ def world(stack: Settings, admin_token: str) -> World:
                 latitude=w.geo[i].lat,
                 longitude=w.geo[i].lon,
             )
-        stock = [("A", 1, 10), ("A", 2, 3), ("B", 2, 5), ("B", 3, 4), ("C", 3, 6), ("D", 4, 7), ("E", 5, 5)]
+        stock = [("A", 1, 10), ("A", 2, 2), ("B", 2, 5), ("B", 3, 4), ("C", 3, 6), ("D", 4, 7), ("E", 5, 5)]
         for key, i, units in stock:
             body = {
                 "location_id": w.locs[i]["id"],
@@ -330,7 +331,7 @@ def test_available_now(query: httpx.Client, world: World) -> None:
     for key in ("D", "E"):  # D only at a fridge never switched on, E only at one that went offline
         assert items[key]["available_now"] is False
         assert items[key]["availability"] == []
-        assert items[key]["totals"] == {"locations": 0, "quantity": 0}
+        assert items[key]["totals"] == {"locations": 0, "well_stocked": 0}
 
 
 def test_sort_by_price(query: httpx.Client, world: World) -> None:
@@ -423,18 +424,30 @@ def test_garbage_cursor_is_422_naming_cursor(query: httpx.Client, world: World) 
 # --- one meal, availability, suggest -----------------------------------------------------------------
 
 
-def test_meal_detail_availability_is_on_hand_minus_reserved(stack: Settings, query: httpx.Client, world: World) -> None:
-    for key, expected in {"A": {1: 8, 2: 3}, "B": {2: 4, 3: 4}, "C": {3: 6}}.items():
+def test_meal_detail_availability_is_the_level_of_on_hand_minus_reserved(
+    stack: Settings, query: httpx.Client, world: World
+) -> None:
+    low, ok = "low", "available"  # A at place 2: 2 units, the low-stock threshold
+    for key, expected in {"A": {1: ok, 2: low}, "B": {2: ok, 3: ok}, "C": {3: ok}}.items():
         meal = world.meals[key]
         doc = read(query, f"/catalog/meals/{meal['id']}", world.token, "catalog")
         assert doc["name"] == world.name(key) and doc["price_cents"] == MEALS[key][4]
-        by_loc = {a["location_id"]: a["quantity"] for a in doc["availability"]}
-        assert by_loc == {world.locs[i]["id"]: q for i, q in expected.items()}
+        by_loc = {a["location_id"]: a["level"] for a in doc["availability"]}
+        assert by_loc == {world.locs[i]["id"]: level for i, level in expected.items()}
         for i in expected:  # against the master
             on_hand, reserved = levels(stack, world.locs[i]["id"], meal["id"]) or (0, 0)
-            assert by_loc[world.locs[i]["id"]] == on_hand - reserved
-        assert doc["totals"] == {"locations": len(expected), "quantity": sum(expected.values())}
+            assert by_loc[world.locs[i]["id"]] == stock_level(on_hand - reserved)
+        assert "quantity" not in doc["availability"][0]  # exact counts are the inventory's
+        well_stocked = sum(1 for level in expected.values() if level == ok)
+        assert doc["totals"] == {"locations": len(expected), "well_stocked": well_stocked}
         assert doc["available_now"] is True and doc["distance_km"] is None
+
+
+def test_sort_by_availability_is_well_stocked_places_then_places(query: httpx.Client, world: World) -> None:
+    # B: 2 places, both well stocked; A: 2 places, 1 low; C: 1 place; D and E: none (meal id order).
+    order = [world.key_of(m["meal_id"]) for m in search(query, world, q=world.word, sort="availability")["items"]]
+    assert order[:3] == ["B", "A", "C"]
+    assert order[3:] == sorted(["D", "E"], key=lambda k: world.meals[k]["id"])
 
 
 def test_meal_detail_with_near_is_nearest_first(query: httpx.Client, world: World) -> None:
@@ -465,14 +478,14 @@ def test_inventory_availability_lists_locations_nearest_first(
     assert [a["location_id"] for a in body["locations"]] == [world.locs[i]["id"] for i in expected]
     distances = [a["distance_km"] for a in body["locations"]]
     assert distances == sorted(distances)
-    assert {a["quantity"] for a in body["locations"]} == {4}
+    assert {a["level"] for a in body["locations"]} == {"available"}
 
 
-def test_inventory_availability_without_near_is_most_units_first(query: httpx.Client, world: World) -> None:
+def test_inventory_availability_without_near_is_well_stocked_first(query: httpx.Client, world: World) -> None:
     body = read(query, f"/inventory/meals/{world.meals['A']['id']}/availability", world.token, "catalog")
-    assert [(a["location_id"], a["quantity"]) for a in body["locations"]] == [
-        (world.locs[1]["id"], 8),
-        (world.locs[2]["id"], 3),
+    assert [(a["location_id"], a["level"]) for a in body["locations"]] == [
+        (world.locs[1]["id"], "available"),
+        (world.locs[2]["id"], "low"),
     ]
     assert all(a["distance_km"] is None for a in body["locations"])
 

@@ -17,9 +17,10 @@ from farmacy.settings import Settings
 from ops.reconcile import reconcile
 from ops.replay import replay_view, view_partitions
 from ops.status import view_status
-from sinks.bootstrap import read_pool
+from sinks.bootstrap import group_id, read_pool
 from sinks.views import VIEWS
 from tests.support.api import command_client, new_meal
+from tests.support.commands import active_meal, adjust, stocked_location
 from tests.support.console import farmacy_cli
 from tests.support.views import current_lsn, es_client, version, wait_applied
 from tests.support.wait import wait_until
@@ -102,3 +103,48 @@ def test_replay_since_a_duration_from_the_cli_moves_every_partition(stack: Setti
     wait_applied(es, stack, current_lsn(stack), ["orders"], timeout=120)
     with read_pool(stack, "replay-test") as pool:
         assert reconcile(pool, es, VIEWS["orders"]).total == 0
+
+
+def test_a_replay_rederives_even_the_changes_the_live_sink_skips(
+    stack: Settings, admin_token: str, es: Elasticsearch
+) -> None:
+    """Live, a stock change that keeps its line's level (5 -> 8 units, available either way) rewrites no catalog
+    document. A replay is for a view that lost something, so it re-derives every change it reads: with the meal's
+    document gone from the view, replaying from before that change brings it back."""
+    with command_client(stack, admin_token) as cmd:
+        meal = active_meal(cmd)
+        loc = stocked_location(cmd, {meal["id"]: 5})
+        wait_applied(es, stack, current_lsn(stack), ["catalog"], timeout=60)
+        written = es.get(index="catalog", id=meal["id"])["_source"]["indexed_at"]
+        time.sleep(1.5)
+        mark = datetime.now(UTC)
+        time.sleep(1.5)
+        adjust(cmd, loc["id"], meal["id"], 3, "replenish")
+    wait_applied(es, stack, current_lsn(stack), ["catalog", "inventory"], timeout=60)
+    assert es.get(index="catalog", id=meal["id"])["_source"]["indexed_at"] == written  # skipped live
+
+    es.delete(index="catalog", id=meal["id"], refresh=True)  # the view loses the document
+    moved = replay_view(stack, "catalog", [], False, since=mark)
+    stock_topic = stack.topic("inventory", "stock")
+    marked = [tp for tp in moved if tp.topic == stock_topic and tp.metadata]
+    assert marked and all(str(tp.metadata).startswith("replay-until=") for tp in marked)
+
+    wait_until(lambda: es.exists(index="catalog", id=meal["id"]).body, 120, "the replay to rebuild the meal", 0.5)
+    doc = es.get(index="catalog", id=meal["id"])["_source"]
+    assert [(a["location_id"], a["level"]) for a in doc["availability"]] == [(loc["id"], "available")]
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    wait_until(
+        lambda: view_status(stack, es, admin, "catalog")["lag_total"] == 0, 120, "catalog to re-read", interval=0.5
+    )
+    committed = Consumer(
+        {
+            "bootstrap.servers": stack.kafka_bootstrap,
+            "group.id": group_id(stack, "catalog"),
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        after = committed.committed([TopicPartition(tp.topic, tp.partition) for tp in marked], 10)
+    finally:
+        committed.close()
+    assert all(not tp.metadata for tp in after), "a replay's mark outlived the replay"

@@ -100,12 +100,33 @@ def test_catalog_root_change_updates_the_meal(
 def test_catalog_child_change_updates_availability(
     cmd: httpx.Client, es: Elasticsearch, stack: Settings, shop: dict[str, Any]
 ) -> None:
-    stock(cmd, shop["loc"], shop["meal"], 3)
+    stock(cmd, shop["loc"], shop["meal"], -3)  # 5 -> 2 units: low
     settle(es, stack)
     d = doc(es, "catalog", shop["meal"])
     assert d is not None
-    assert [(a["location_id"], a["quantity"]) for a in d["availability"]] == [(shop["loc"], 8)]
-    assert d["totals"] == {"locations": 1, "quantity": 8}
+    assert [(a["location_id"], a["level"]) for a in d["availability"]] == [(shop["loc"], "low")]
+    assert d["totals"] == {"locations": 1, "well_stocked": 0}
+    stock(cmd, shop["loc"], shop["meal"], 6)  # 2 -> 8: available again
+    settle(es, stack)
+    d = doc(es, "catalog", shop["meal"])
+    assert d is not None
+    assert [(a["location_id"], a["level"]) for a in d["availability"]] == [(shop["loc"], "available")]
+    assert d["totals"] == {"locations": 1, "well_stocked": 1}
+
+
+def test_a_stock_change_that_keeps_the_level_leaves_the_catalog_document_as_written(
+    cmd: httpx.Client, es: Elasticsearch, stack: Settings, shop: dict[str, Any]
+) -> None:
+    """Exact counts are the inventory's: 5 -> 8 units moves the inventory line, and the meal's catalog document
+    (available there before and after) is not rebuilt or rewritten."""
+    first = doc(es, "catalog", shop["meal"])
+    assert first is not None and first["availability"][0]["level"] == "available"
+    stock(cmd, shop["loc"], shop["meal"], 3)
+    settle(es, stack)
+    assert doc(es, "inventory", f"{shop['loc']}/{shop['meal']}")["on_hand"] == 8  # type: ignore[index]
+    again = doc(es, "catalog", shop["meal"])
+    assert again is not None
+    assert (again["indexed_at"], again["source_lsn"]) == (first["indexed_at"], first["source_lsn"])
 
 
 def test_location_going_offline_leaves_catalog_availability(
@@ -164,7 +185,7 @@ def test_long_text_left_untouched_by_an_update_keeps_its_value(
 def test_meal_rename_reaches_inventory_orders_and_catalog(
     cmd: httpx.Client, es: Elasticsearch, stack: Settings, shop: dict[str, Any]
 ) -> None:
-    order = place_order(cmd, shop, "shape", "Shape", 2)
+    order = place_order(cmd, shop, "shape", "Shape", 3)
     r = patch(cmd, f"/catalog/meals/{shop['meal']}", {"name": "Renamed Bowl"}, '"2"')
     ok(r)
     settle(es, stack, r)
@@ -173,10 +194,10 @@ def test_meal_rename_reaches_inventory_orders_and_catalog(
     o = doc(es, "orders", order["id"])
     assert o is not None
     assert o["lines"][0]["meal_name"] == "Renamed Bowl"
-    # the order's reservation shows in the other two views
-    assert doc(es, "inventory", f"{shop['loc']}/{shop['meal']}")["reserved"] == 2  # type: ignore[index]
-    assert doc(es, "inventory", shop["loc"])["totals"]["reserved"] == 2  # type: ignore[index]
-    assert doc(es, "catalog", shop["meal"])["availability"][0]["quantity"] == 3  # type: ignore[index]
+    # the order's reservation shows in the other two views: 5 on hand, 3 reserved, 2 left is low
+    assert doc(es, "inventory", f"{shop['loc']}/{shop['meal']}")["reserved"] == 3  # type: ignore[index]
+    assert doc(es, "inventory", shop["loc"])["totals"]["reserved"] == 3  # type: ignore[index]
+    assert doc(es, "catalog", shop["meal"])["availability"][0]["level"] == "low"  # type: ignore[index]
 
 
 def test_deleted_location_row_is_deleted_from_inventory(cmd: httpx.Client, es: Elasticsearch, stack: Settings) -> None:

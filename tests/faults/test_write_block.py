@@ -16,6 +16,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
+from farmacy.vocabulary import stock_level
 from tests.faults.support import dead_letter_counts, drift
 from tests.support.api import query_client
 from tests.support.commands import active_meal, adjust, client, stocked_location
@@ -44,12 +45,12 @@ def _on_hand(query: httpx.Client, location_id: str, meal_id: str, token: str) ->
     return 200, line["on_hand"] if line else 0
 
 
-def _catalog_quantity(query: httpx.Client, meal_id: str, location_id: str, token: str) -> tuple[int, int | None]:
+def _catalog_level(query: httpx.Client, meal_id: str, location_id: str, token: str) -> tuple[int, str | None]:
     r = query.get(f"/catalog/meals/{meal_id}", headers={"X-Consistency-Token": token})
     if r.status_code != 200:
         return r.status_code, None
     line = next((a for a in r.json()["availability"] if a["location_id"] == location_id), None)
-    return 200, line["quantity"] if line else 0
+    return 200, line["level"] if line else None
 
 
 def test_write_block_dead_letters_nothing_and_never_answers_a_token_stale(
@@ -68,17 +69,19 @@ def test_write_block_dead_letters_nothing_and_never_answers_a_token_stale(
         last_token = ""
         blocked_until = time.monotonic() + BLOCK_S
         while time.monotonic() < blocked_until:
-            result = adjust(admin, loc["id"], meal["id"], 1, "replenish")
-            expected += 1
+            # 5 <-> 2 units: every change moves the catalog's level too (available <-> low)
+            delta = -3 if expected == 5 else 3
+            result = adjust(admin, loc["id"], meal["id"], delta, "remove" if delta < 0 else "replenish")
+            expected += delta
             last_token = result["consistency_token"]
             status, on_hand = _on_hand(query, loc["id"], meal["id"], last_token)
             answered[status] = answered.get(status, 0) + 1
             if status == 200 and on_hand != expected:
                 stale.append(f"inventory answered on_hand={on_hand} for a token whose write made it {expected}")
-            status, quantity = _catalog_quantity(query, meal["id"], loc["id"], last_token)
+            status, level = _catalog_level(query, meal["id"], loc["id"], last_token)
             answered[status] = answered.get(status, 0) + 1
-            if status == 200 and quantity != expected:
-                stale.append(f"catalog answered quantity={quantity} for a token whose write made it {expected}")
+            if status == 200 and level != stock_level(expected):
+                stale.append(f"catalog answered level={level} for a token whose write made it {expected} units")
         lifted_at = time.monotonic()
         es.indices.put_settings(index=",".join(BLOCKED), settings={"index.blocks.write": None})
 

@@ -31,7 +31,19 @@ def test_replication_slot_is_pgoutput_and_active(stack: Settings) -> None:
     assert row == ("pgoutput", True)
 
 
-def test_every_published_table_has_a_primary_key_and_default_replica_identity(stack: Settings) -> None:
+def test_every_published_table_has_a_primary_key_and_the_replica_identity_its_views_need(stack: Settings) -> None:
+    """Default (the primary key) everywhere, but FULL where a view reads part of a row (``reads``) and skips updates
+    that leave it as it was: those need the old row in the event."""
+    from sinks.views import VIEWS
+
+    full = {
+        table
+        for view in VIEWS.values()
+        for documents in view.documents
+        for table, source in documents.sources.items()
+        if source.reads is not None
+    }
+    assert full == {"inventory.stock"}
     with psycopg.connect(stack.pg_dsn) as conn:
         rows = conn.execute("""
             SELECT p.schemaname || '.' || p.tablename, c.relreplident,
@@ -42,7 +54,8 @@ def test_every_published_table_has_a_primary_key_and_default_replica_identity(st
             WHERE p.pubname = 'farmacy_views'""").fetchall()
     assert len(rows) == 10
     for table, identity, has_pk in rows:
-        assert identity == "d" and has_pk, table
+        assert has_pk, table
+        assert identity == ("f" if table in full else "d"), table
 
 
 def test_every_topic_a_view_reads_exists_and_is_compacted(stack: Settings) -> None:

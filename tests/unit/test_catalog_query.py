@@ -272,7 +272,7 @@ def test_all_filters_combine() -> None:
 def test_every_sort_ends_with_the_meal_id_tiebreak(sort: CatalogSort) -> None:
     clauses = build_search(CatalogSearch(sort=sort, near=NEAR))["sort"]
     assert clauses[-1] == TIEBREAK
-    assert len(clauses) == 2
+    assert len(clauses) == (3 if sort is CatalogSort.AVAILABILITY else 2)  # well stocked at most places, then most
     assert TIEBREAK not in clauses[:-1]
 
 
@@ -282,7 +282,7 @@ def test_every_sort_ends_with_the_meal_id_tiebreak(sort: CatalogSort) -> None:
         (CatalogSort.RELEVANCE, {"_score": "desc"}),
         (CatalogSort.PRICE, {"price_cents": "asc"}),
         (CatalogSort.PRICE_DESC, {"price_cents": "desc"}),
-        (CatalogSort.AVAILABILITY, {"totals.quantity": "desc"}),
+        (CatalogSort.AVAILABILITY, {"totals.well_stocked": "desc"}),
     ],
 )
 def test_sort_clauses(sort: CatalogSort, first: dict[str, str]) -> None:

@@ -65,3 +65,11 @@ def test_parse_rejects_topic_without_schema_and_table() -> None:
 @pytest.mark.parametrize("text", ["0/0", "0/19A24D8", "16/B374D848", "FFFFFFFF/FFFFFFFF"])
 def test_lsn_text_and_int_round_trip(text: str) -> None:
     assert lsn_text(lsn_int(text)) == text
+
+
+def test_parse_carries_the_old_and_new_rows_when_the_event_has_them() -> None:
+    old, new = {"on_hand": 12, "reserved": 0}, {"on_hand": 11, "reserved": 0}
+    ev = parse("farmacy.inventory.stock", 0, 1, b'{"id": "s"}', _value("u", before=old, after=new))
+    assert (ev.before, ev.after) == (old, new)
+    without = parse("farmacy.inventory.stock", 0, 2, b'{"id": "s"}', _value("u"))
+    assert without.before is None and without.after == {"id": "x"}

@@ -30,7 +30,7 @@ def _doc(locations: int) -> dict[str, Any]:
         "status": "active",
         "updated_at": "2026-11-25T12:00:00.123456+00:00",
         "available_now": locations > 0,
-        "totals": {"locations": locations, "quantity": 3 * locations},
+        "totals": {"locations": locations, "well_stocked": locations - 1 if locations else 0},
         "availability": [
             {
                 "location_id": str(uuid.uuid4()),
@@ -39,7 +39,7 @@ def _doc(locations: int) -> dict[str, Any]:
                 "kind": "smart_fridge",
                 "city": "Springfield",
                 "geo": {"lat": 39.8 + i / 10, "lon": -89.6},
-                "quantity": 3,
+                "level": "low" if i == 0 else "available",
             }
             for i in range(locations)
         ],

@@ -12,7 +12,7 @@ from api.query.deps import Es, parse_near
 from api.query.freshness import ConsistencyToken, freshness
 from api.query.json_bodies import CATALOG_SOURCE, JsonBody, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
-from farmacy.vocabulary import Allergen, DietaryTag
+from farmacy.vocabulary import Allergen, DietaryTag, StockLevel
 
 router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"
@@ -37,7 +37,13 @@ async def search_meals(
     near: Annotated[str | None, NEAR] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=500, description="With near: within this radius")] = None,
     available_now: Annotated[bool, Query(description="Only meals with units at an operational location")] = False,
-    sort: CatalogSort = CatalogSort.RELEVANCE,
+    sort: Annotated[
+        CatalogSort,
+        Query(
+            description="relevance (default), price, price_desc, distance (needs near), or availability: at the most "
+            "locations where it is well stocked (not low), then at the most locations"
+        ),
+    ] = CatalogSort.RELEVANCE,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
@@ -147,7 +153,7 @@ async def meal_availability(
     doc = await _get_meal(es, meal_id)
     locations = availability(doc["availability"], point)
     if point is None:
-        locations.sort(key=lambda a: (-a["quantity"], a["code"]))
+        locations.sort(key=lambda a: (a["level"] != StockLevel.AVAILABLE, a["code"]))  # well stocked first
     return JsonBody(
         {"meal_id": doc["meal_id"], "name": doc["name"], "locations": locations, "view": view.model_dump(mode="json")}
     )

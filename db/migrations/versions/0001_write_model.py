@@ -3,7 +3,8 @@
 Replica identity: every captured table keeps REPLICA IDENTITY DEFAULT (its primary key). The sinks
 rebuild documents from the master, so an event needs only the keys that name the affected roots, and
 every child table's primary key contains its root's id (stock: location_id + meal_id; order_lines:
-order_id). FULL would log whole old rows for nothing.
+order_id). FULL would log whole old rows for nothing (inventory.stock has it since 0003, for the catalog's
+levels).
 
 Revision ID: 0001
 Revises:

@@ -13,10 +13,8 @@ search that returns the location's document and its lines.
 
 from __future__ import annotations
 
+from farmacy.vocabulary import LOW_STOCK_AT
 from sinks.view import Direct, Documents, Lookup, View
-
-# A meal is low on stock at a location when this many or fewer units are available.
-LOW_STOCK_AT = 2
 
 LOCATION_SQL = f"""
 SELECT l.id::text AS id,
