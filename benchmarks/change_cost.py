@@ -40,6 +40,7 @@ import math
 import multiprocessing
 import os
 import random
+import signal
 import statistics
 import sys
 import time
@@ -54,7 +55,7 @@ import httpx
 import psycopg
 from elasticsearch import Elasticsearch
 
-from benchmarks.sync_load import LoadPlan, LoadResult, Row, run_load
+from benchmarks.sync_load import MIXES, LoadPlan, LoadResult, Row, run_load
 from benchmarks.sync_rate import ensure_dataset, pct, wait_quiet
 from benchmarks.sync_watch import (
     MACHINE,
@@ -213,6 +214,7 @@ class Measured:
     ms_per_change: dict[str, float] = field(default_factory=dict)
     restarted: list[str] = field(default_factory=list)  # programs whose process changed during the window
     wal_bytes: int = 0
+    docs_written: dict[str, int] = field(default_factory=dict)  # full: documents each view indexed in the window
 
     @property
     def complete(self) -> bool:
@@ -244,6 +246,7 @@ def sql_load(
         rename_meals={},
         seed=seed,
         seq_start=0,
+        mix=args.mix,
     )
     ctx = multiprocessing.get_context("spawn")
     queue: Any = ctx.Queue()
@@ -282,8 +285,11 @@ def run_sql_mode(
     """full (``lag``: every view drained) or capture (the sink workers stopped: the slot's confirmation only)."""
     capture = m.mode == "capture"
     if not capture:
+        before = views_indexed(settings)
         load, m.drain_s, window = sql_load(settings, args, rows, m.rate, seed, sampler, lag=True)
         m.window_s, m.cpu_s, m.restarted, m.wal_bytes = window.close(settings)
+        after = views_indexed(settings)
+        m.docs_written = {view: after[view] - before.get(view, 0) for view in after}
     else:
         workers = SupervisorWorkers(settings)
         members = [p for p in stack_processes(settings) if sink_worker(settings, p) is not None]
@@ -303,6 +309,17 @@ def run_sql_mode(
     if m.changes:
         stopped = frozenset({SINKS}) if capture else frozenset()
         m.ms_per_change = ms_per_change(m.cpu_s, idle, m.window_s, m.changes, stopped)
+
+
+def views_indexed(settings: Settings) -> dict[str, int]:
+    """Documents indexed so far into each view's index (primaries; Elasticsearch's _stats)."""
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+        stats = es.indices.stats(index=",".join(settings.views), metric="indexing").body["indices"]
+    out: dict[str, int] = {}
+    for index, body in stats.items():
+        view = index.rsplit("-v", 1)[0]
+        out[view] = out.get(view, 0) + int(body["primaries"]["indexing"]["index_total"])
+    return out
 
 
 def sink_worker(settings: Settings, process: str) -> tuple[str, int] | None:
@@ -500,11 +517,13 @@ def print_measured(m: Measured) -> None:
     if m.mode != "es" and m.drain_s is None:
         drain = ", NOT drained within the timeout"
     top = sorted(((k, v) for k, v in m.ms_per_change.items() if k not in (MACHINE, STACK)), key=lambda kv: -kv[1])[:5]
+    docs = ", ".join(f"{v} {n / m.changes:.2f}" for v, n in sorted(m.docs_written.items())) if m.changes else ""
     print(
         f"  round {m.round} {m.rate:g}/s {MODE_TITLES[m.mode]}: {m.changes} changes "
         f"({m.changes / m.load_s if m.load_s else 0:.0f}/s), {m.errors} errors{drain}, window {m.window_s:.1f}s, "
         f"load average {m.loadavg_1m:.1f}, WAL {m.wal_bytes / max(1, m.changes):.0f} B/change; "
-        f"ms/change: machine {m.ms_per_change.get(MACHINE, math.nan):.2f}, "
+        + (f"documents written per change: {docs}; " if docs else "")
+        + f"ms/change: machine {m.ms_per_change.get(MACHINE, math.nan):.2f}, "
         + ", ".join(f"{k} {v:.2f}" for k, v in top)
         + (f"; RESTARTED meanwhile: {', '.join(m.restarted)} (left out)" if m.restarted else ""),
         flush=True,
@@ -560,6 +579,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle-timeout", type=float, default=600, help="wait for lag 0 before each window")
     parser.add_argument("--settle", type=float, default=5, help="seconds of quiet after lag 0, before each window")
     parser.add_argument("--restore-timeout", type=float, default=120, help="for the sink workers to be healthy")
+    parser.add_argument(
+        "--mix",
+        choices=MIXES,
+        default="sales",
+        help="the changes: sales (one unit sold, a sold-out line restocked to 8: every level in turn) or replenish "
+        "(1-5 units added: a line's level rarely moves)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--meals", type=int, default=10_000)
     parser.add_argument("--locations", type=int, default=200)
@@ -637,11 +663,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Stopped from outside (SIGTERM, or SIGINT from a terminal): unwind, so the capture floor's finally starts the
+    # sink workers it stopped.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_on_signal)
     result = run(args)
     print_tables(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(json_safe(result), indent=1) + "\n")
     print(f"\nresult: {args.out}")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

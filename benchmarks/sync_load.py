@@ -6,6 +6,10 @@ connections. Every change is one autocommit statement, written the way the comma
 - stock change: `on_hand + delta` (a replenishment, delta 1..5) with `version + 1` and `updated_at = now()`,
   and the ledger row (`inventory.adjustments`, append-only, its deltas sum to on_hand) in the same statement.
   on_hand only grows, so a reader that sees a value >= the one this change returned sees this change;
+- catalog probe: the catalog shows a level per location, not a count, so its probes move a row's level (to 1 unit
+  available, low, or to LOW_STOCK_AT + 3, available) the same way, and report the WAL insert position read
+  inside the statement: a meal document built from a snapshot at or past it and showing the new level shows the
+  change. Plain changes never touch those rows (their level would move behind the probes' back);
 - location status toggle: online <-> maintenance (both valid for a smart fridge);
 - meal rename: `<original name> ~<sequence number>`.
 
@@ -26,6 +30,8 @@ from typing import Any
 
 import psycopg
 
+from farmacy.vocabulary import LOW_STOCK_AT, StockLevel, stock_level
+
 STOCK_SQL = """
 WITH u AS (
     UPDATE inventory.stock SET on_hand = on_hand + %(d)s, version = version + 1, updated_at = now()
@@ -34,6 +40,45 @@ a AS (
     INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
     SELECT %(l)s, %(m)s, %(d)s, 'replenish', 'bench-sync-rate', 'benchmarks.sync_rate' FROM u)
 SELECT on_hand, reserved FROM u"""
+# A catalog probe: the row's level flips (low <-> available), with its ledger row, in one statement.
+LEVEL_SQL = f"""
+WITH old AS (
+    SELECT on_hand, reserved FROM inventory.stock WHERE location_id = %(l)s AND meal_id = %(m)s FOR UPDATE),
+u AS (
+    UPDATE inventory.stock s
+       SET on_hand = CASE WHEN old.on_hand - old.reserved > {LOW_STOCK_AT} THEN old.reserved + 1
+                          ELSE old.reserved + {LOW_STOCK_AT} + 3 END,
+           version = version + 1, updated_at = now()
+      FROM old
+     WHERE s.location_id = %(l)s AND s.meal_id = %(m)s
+ RETURNING s.on_hand, s.reserved, s.on_hand - old.on_hand AS delta),
+a AS (
+    INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
+    SELECT %(l)s, %(m)s, delta, CASE WHEN delta > 0 THEN 'replenish' ELSE 'remove' END, 'bench-sync-rate',
+           'benchmarks.sync_rate' FROM u)
+SELECT on_hand, reserved, pg_current_wal_insert_lsn()::text FROM u"""
+# The "sales" mix (benchmarks.change_cost --mix sales): a sale takes one unit while there is one; a line sold out is
+# replenished to PAR units. So a line cycles through every level (available, low, none) as stock really does, and
+# about a third of the changes move a level (PAR - LOW_STOCK_AT, LOW_STOCK_AT and the replenishment).
+PAR = 8
+SALE_SQL = f"""
+WITH old AS (
+    SELECT on_hand, reserved FROM inventory.stock WHERE location_id = %(l)s AND meal_id = %(m)s FOR UPDATE),
+u AS (
+    UPDATE inventory.stock s
+       SET on_hand = CASE WHEN old.on_hand - old.reserved > 0 THEN old.on_hand - 1 ELSE old.reserved + {PAR} END,
+           version = version + 1, updated_at = now()
+      FROM old
+     WHERE s.location_id = %(l)s AND s.meal_id = %(m)s
+ RETURNING s.on_hand, s.reserved, s.on_hand - old.on_hand AS delta),
+a AS (
+    INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
+    SELECT %(l)s, %(m)s, delta, CASE WHEN delta > 0 THEN 'replenish' ELSE 'sale' END, 'bench-sync-rate',
+           'benchmarks.sync_rate' FROM u)
+SELECT on_hand, reserved FROM u"""
+MIXES = ("replenish", "sales")
+# Catalog probes report a level as a number (Probe.expect is an int).
+LEVEL_CODES = {StockLevel.LOW: 1, StockLevel.AVAILABLE: 2}
 TOGGLE_SQL = """
 UPDATE inventory.locations
    SET status = CASE status WHEN 'online' THEN 'maintenance' ELSE 'online' END,
@@ -62,6 +107,7 @@ class LoadPlan:
     rename_meals: dict[str, str]  # meal id -> original name
     seed: int
     seq_start: int  # rename sequence numbers keep growing across runs
+    mix: str = "replenish"  # plain changes: replenishments (STOCK_SQL) or sales and restocking (SALE_SQL)
 
 
 @dataclass
@@ -166,8 +212,12 @@ async def _apply(
 ) -> None:
     if kind == "stock":
         probe, view, (loc, meal) = arg
-        delta = random.randint(1, 5)
-        cur = await conn.execute(STOCK_SQL, {"d": delta, "l": loc, "m": meal})
+        if probe == "probe" and view == "catalog":
+            cur = await conn.execute(LEVEL_SQL, {"l": loc, "m": meal})
+        elif probe != "probe" and plan.mix == "sales":
+            cur = await conn.execute(SALE_SQL, {"l": loc, "m": meal})
+        else:
+            cur = await conn.execute(STOCK_SQL, {"d": random.randint(1, 5), "l": loc, "m": meal})
         row = await cur.fetchone()
         committed = time.monotonic()
         result.stock_done += 1
@@ -177,8 +227,10 @@ async def _apply(
             if view == "inventory":
                 out.put(("probe", ("stock", "inventory", loc, meal, on_hand, committed, lsn[0] if lsn else "")))
             else:
-                quantity = on_hand - reserved
-                out.put(("probe", ("stock", "catalog", meal, loc, quantity, committed, lsn[0] if lsn else "")))
+                level = stock_level(on_hand - reserved)
+                code = LEVEL_CODES[level] if level is not None else 0
+                at = lsn[0] if lsn else ""
+                out.put(("probe", ("stock", "catalog", meal, loc, code, committed, at, str(row[2]))))
     elif kind == "toggle":
         await conn.execute(TOGGLE_SQL, [arg])
         result.toggles_done += 1

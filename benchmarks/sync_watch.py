@@ -42,9 +42,10 @@ class Probe:
     view: str  # "inventory" or "catalog"
     doc: str  # location id (inventory) or meal id (catalog)
     key: str  # the stock line's meal id (inventory) or the availability entry's location id (catalog)
-    expect: int  # on_hand (inventory), quantity (catalog), rename sequence number (rename)
+    expect: int  # on_hand (inventory), level code (catalog, sync_load.LEVEL_CODES), rename sequence number (rename)
     committed: float  # time.monotonic() when the commit returned
     lsn: int
+    doc_lsn: int = 0  # catalog stock probes: the WAL insert position read inside the change's statement
     visible_at: float | None = None
     token_at: float | None = None
     token_read_at: float | None = None
@@ -57,14 +58,31 @@ class Probe:
 def doc_path(view: str, doc: str) -> str:
     if view == "inventory":
         return f"/inventory/locations/{doc}"
-    return f"/inventory/meals/{doc}/availability"  # the catalog view: a meal's name and availability
+    return f"/catalog/meals/{doc}"  # the catalog view: a meal's name, levels and the document's source_lsn
 
 
-def observed(view: str, body: dict[str, Any]) -> tuple[dict[str, int], str]:
-    """What a document shows: value per line (on_hand per meal, or quantity per location) and the meal name."""
+LEVEL_CODES = {"low": 1, "available": 2}  # as benchmarks.sync_load reports a catalog probe's level
+
+
+def observed(view: str, body: dict[str, Any]) -> tuple[dict[str, int], str, int]:
+    """What a document shows: value per line (on_hand per meal, or the level's code per location), the meal name
+    and the WAL position of the snapshot the document was built from (0 when not given)."""
     if view == "inventory":
-        return {s["meal_id"]: int(s["on_hand"]) for s in body.get("stock", [])}, ""
-    return {a["location_id"]: int(a["quantity"]) for a in body.get("locations", [])}, str(body.get("name", ""))
+        return {s["meal_id"]: int(s["on_hand"]) for s in body.get("stock", [])}, "", 0
+    values = {a["location_id"]: LEVEL_CODES.get(a.get("level", ""), 0) for a in body.get("availability", [])}
+    source = (body.get("freshness") or {}).get("source_lsn")
+    return values, str(body.get("name", "")), lsn_int(source) if source else 0
+
+
+def shows(p: Probe, values: dict[str, int], name: str, source_lsn: int) -> bool:
+    """Whether a document showing ``values``, ``name`` and built at ``source_lsn`` shows the probe's change.
+    on_hand and rename numbers only grow (>=); a level flips back and forth, so a catalog stock probe is seen in a
+    document built after its change (source_lsn at or past the position read in its statement) with its level."""
+    if p.kind == "rename":
+        return rename_seq(name) >= p.expect
+    if p.doc_lsn:
+        return source_lsn >= p.doc_lsn and values.get(p.key, 0) == p.expect
+    return values.get(p.key, -1) >= p.expect
 
 
 def rename_seq(name: str) -> int:
@@ -211,11 +229,16 @@ class Watcher:
             return
         body = r.json()
         self._note_applied(view, body, at)
-        values, name = observed(view, body)
+        values, name, source_lsn = observed(view, body)
+        waiting = self.waiting.get((view, doc), [])
+        # A later change of the same line seen means every earlier one is (a level may have flipped back since).
+        newest: dict[tuple[str, str], int] = {}
+        for p in waiting:
+            if shows(p, values, name, source_lsn):
+                newest[(p.kind, p.key)] = max(newest.get((p.kind, p.key), 0), p.lsn)
         still = []
-        for p in self.waiting.get((view, doc), []):
-            seen = rename_seq(name) >= p.expect if p.kind == "rename" else values.get(p.key, -1) >= p.expect
-            if seen:
+        for p in waiting:
+            if p.lsn <= newest.get((p.kind, p.key), -1):
                 p.visible_at = at
             else:
                 still.append(p)
