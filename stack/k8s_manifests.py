@@ -4,9 +4,9 @@
 sink services and prometheus.yml) and the unit tests fail when they are stale:
 
 - ``workloads.yaml``: our processes — the command, query and ops APIs (Deployment, Service, HorizontalPodAutoscaler),
-  the watchdog, one sink worker per view (Deployment, Service, KEDA ScaledObject on its consumer group's lag, capped
-  at the partition count), the migration Job and the reconciliation CronJob. Ports, consumer groups and commands come
-  from ``Settings``; every secret is a ``secretKeyRef``.
+  the watchdog and the reconciler, one sink worker per view (Deployment, Service, KEDA ScaledObject on its consumer
+  group's lag, capped at the partition count) and the migration Job. Ports, consumer groups and commands come from
+  ``Settings``; every secret is a ``secretKeyRef``.
 - ``kafkaconnector.yaml``: each ``connectors/*.json`` as a Strimzi KafkaConnector, rendered by farmacy/connect.py.
 - ``prometheusrule.yaml``: ``monitoring/alerts.yml`` as a Prometheus Operator PrometheusRule.
 
@@ -54,14 +54,57 @@ PG_SECRET_KEYS = {"hostname": "host", "port": "port", "dbname": "dbname", "user"
 CONNECTOR_OVERRIDES = {"topic.creation.default.replication.factor": "-1"}
 # Consumer lag per worker above which KEDA adds a worker (up to the partition count).
 LAG_THRESHOLD = 1000
-RECONCILE_SCHEDULE = "*/15 * * * *"
+# A sink worker's rollout: the new pod joins the view's consumer group before an old one leaves (KEDA owns the count).
+SINK_ROLLOUT = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+API_ROLLOUT = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+# One replica that must not run twice at once (the watchdog restarts connector tasks; the reconciler repairs).
+SINGLETON_ROLLOUT = {"type": "Recreate"}
 
 # Requests from the measured resident memory (docs/benchmarks.md, "Memory at rest") with headroom, and limits at
 # about twice that; CPU requests are estimates (docs/deploy.md).
-API_RESOURCES = {"requests": {"cpu": "250m", "memory": "192Mi"}, "limits": {"memory": "384Mi"}}
-SINK_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
-SMALL_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "192Mi"}}
-JOB_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+# No CPU limits (a limit throttles a process that the node has idle cores for; the HPA scales on the requests).
+# Ephemeral storage: the logs (stdout) and /tmp, an emptyDir of at most TMP_SIZE.
+API_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "192Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"memory": "384Mi", "ephemeral-storage": "512Mi"},
+}
+SINK_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"memory": "512Mi", "ephemeral-storage": "512Mi"},
+}
+SMALL_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "96Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"memory": "192Mi", "ephemeral-storage": "512Mi"},
+}
+JOB_RESOURCES = {
+    "requests": {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"memory": "1Gi", "ephemeral-storage": "512Mi"},
+}
+RECONCILER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+    "limits": {"memory": "1Gi", "ephemeral-storage": "512Mi"},
+}
+TMP_SIZE = "256Mi"
+# Memory one uvicorn process of an API needs: 74-78 MiB resident at rest (docs/benchmarks.md), with room for requests
+# in flight. An API pod runs as many workers as fit its memory limit next to uvicorn's supervising process (which
+# counts as one more), instead of one per core of whatever node it lands on (the settings' 0).
+API_PROCESS_MEMORY_MI = 128
+# The restricted Pod Security Standard, per container: no privilege escalation, no capabilities, no root, the
+# runtime's default seccomp profile, and a read-only root filesystem (/tmp is an emptyDir).
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+TMP_VOLUME = "tmp"
 
 
 def _labels(name: str, component: str, **extra: str) -> dict[str, str]:
@@ -88,28 +131,65 @@ def service_env() -> list[dict[str, Any]]:
     ]
 
 
-def _container(name: str, command: list[str], resources: dict[str, Any], port: int | None) -> dict[str, Any]:
+def memory_mi(quantity: str) -> int:
+    """A memory quantity in Mi (the forms the manifests use: Mi and Gi)."""
+    units = {"Mi": 1, "Gi": 1024}
+    return int(quantity[:-2]) * units[quantity[-2:]]
+
+
+def api_workers(resources: dict[str, Any]) -> int:
+    """uvicorn workers that fit the memory limit, the supervising process counted as one more (at least one)."""
+    return max(1, memory_mi(resources["limits"]["memory"]) // API_PROCESS_MEMORY_MI - 1)
+
+
+def probes(port: int) -> dict[str, Any]:
+    """Readiness from /health (the service and its dependencies); liveness from the port alone, so an outage of a
+    dependency takes a pod out of its Service but does not restart it; a startup allowance of two minutes (imports,
+    the first connection to the engines) during which liveness does not count."""
+    return {
+        "startupProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 2, "failureThreshold": 60},
+        "livenessProbe": {
+            "tcpSocket": {"port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 3,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5},
+    }
+
+
+def _container(
+    name: str,
+    command: list[str],
+    resources: dict[str, Any],
+    port: int | None,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    plain_env = {**SERVICE_PYTHON_ENV, **(extra_env or {})}
     container: dict[str, Any] = {
         "name": name,
         "image": IMAGE,
         "command": command,
         "envFrom": [{"configMapRef": {"name": SETTINGS_CONFIGMAP}}],
-        # The interpreter's own settings (the fault handler) first, then the secrets.
-        "env": [{"name": k, "value": v} for k, v in SERVICE_PYTHON_ENV.items()] + service_env(),
+        # The interpreter's own settings (the fault handler) and this container's, then the secrets.
+        "env": [{"name": k, "value": v} for k, v in plain_env.items()] + service_env(),
         "resources": resources,
-        "securityContext": {"allowPrivilegeEscalation": False},
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir of the pod's own
     }
     if port is not None:
         container["ports"] = [{"name": "http", "containerPort": port}]
-        container["readinessProbe"] = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5}
+        container |= probes(port)
     return container
 
 
 def _pod_spec(containers: list[dict[str, Any]], grace_s: int = 30, restart: str | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
+        "securityContext": POD_SECURITY,
+        "automountServiceAccountToken": False,  # none of our processes calls the Kubernetes API
         "terminationGracePeriodSeconds": grace_s,
         "containers": containers,
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE}}],
     }
     if restart:
         spec["restartPolicy"] = restart
@@ -117,8 +197,26 @@ def _pod_spec(containers: list[dict[str, Any]], grace_s: int = 30, restart: str 
 
 
 def _deployment(name: str, labels: dict[str, str], pod: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    """A Deployment; ``replicas`` only where no autoscaler owns the count (else every apply would reset it)."""
+    """A Deployment; ``replicas`` only where no autoscaler owns the count (else every apply would reset it). Where
+    an autoscaler runs several, they prefer different nodes (a node's loss takes one of them)."""
     selector = {"app.kubernetes.io/name": name}
+    if spec.get("replicas") != 1:
+        pod = {
+            **pod,
+            "affinity": {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {
+                            "weight": 100,
+                            "podAffinityTerm": {
+                                "topologyKey": "kubernetes.io/hostname",
+                                "labelSelector": {"matchLabels": selector},
+                            },
+                        }
+                    ]
+                }
+            },
+        }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -128,6 +226,17 @@ def _deployment(name: str, labels: dict[str, str], pod: dict[str, Any], **spec: 
             "selector": {"matchLabels": selector},
             "template": {"metadata": {"labels": labels}, "spec": pod},
         },
+    }
+
+
+def _disruption_budget(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A node drain evicts one pod of a Deployment at a time (with one replica: that one, after its replacement
+    was asked for; with more, the others keep serving)."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
     }
 
 
@@ -164,19 +273,41 @@ def _hpa(name: str, labels: dict[str, str], min_replicas: int, max_replicas: int
 
 def api_workloads(settings: Settings) -> list[dict[str, Any]]:
     """The three APIs (each scaled on CPU by an HPA) and the watchdog (one replica: it restarts connector tasks)."""
+    workers = str(api_workers(API_RESOURCES))
     apis = [
-        ("command-api", "api.command", settings.command_port),
-        ("query-api", "api.query", settings.query_port),
-        ("ops-api", "api.ops", settings.ops_port),
+        ("command-api", "api.command", settings.command_port, {"FARMACY_COMMAND_WORKERS": workers}),
+        ("query-api", "api.query", settings.query_port, {"FARMACY_QUERY_WORKERS": workers}),
+        ("ops-api", "api.ops", settings.ops_port, {}),  # one process (uvicorn.run without workers)
     ]
     out: list[dict[str, Any]] = []
-    for name, module, port in apis:
+    for name, module, port, env in apis:
         labels = _labels(name, "api")
-        pod = _pod_spec([_container(name, ["python", "-m", module], API_RESOURCES, port)])
-        out += [_deployment(name, labels, pod), _service(name, labels, port), _hpa(name, labels, 2, 6)]
+        pod = _pod_spec([_container(name, ["python", "-m", module], API_RESOURCES, port, env)])
+        out += [
+            _deployment(name, labels, pod, strategy=API_ROLLOUT),
+            _service(name, labels, port),
+            _hpa(name, labels, 2, 6),
+            _disruption_budget(name, labels),
+        ]
     labels = _labels("watchdog", "watchdog")
     pod = _pod_spec([_container("watchdog", ["python", "-m", "ops.watchdog"], SMALL_RESOURCES, settings.watchdog_port)])
-    out += [_deployment("watchdog", labels, pod, replicas=1), _service("watchdog", labels, settings.watchdog_port)]
+    out += [
+        _deployment("watchdog", labels, pod, replicas=1, strategy=SINGLETON_ROLLOUT),
+        _service("watchdog", labels, settings.watchdog_port),
+        _disruption_budget("watchdog", labels),
+    ]
+    # Reconciliation as in the local stack: a long-running process that reconciles every reconcile_interval_s and
+    # exports the drift it found (the ViewDrift alert), repairing it where FARMACY_RECONCILE_REPAIR is set.
+    labels = _labels("reconciler", "reconciler")
+    container = _container(
+        "reconciler", ["python", "-m", "ops.reconciler"], RECONCILER_RESOURCES, settings.reconciler_port
+    )
+    pod = _pod_spec([container])
+    out += [
+        _deployment("reconciler", labels, pod, replicas=1, strategy=SINGLETON_ROLLOUT),
+        _service("reconciler", labels, settings.reconciler_port),
+        _disruption_budget("reconciler", labels),
+    ]
     return out
 
 
@@ -199,8 +330,9 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
         # Workers of a view share its partitions in one consumer group (cooperative rebalancing), and the view's
         # position is the lowest over every partition (sinks/watermark.py), so replicas come and go freely.
         out += [
-            _deployment(name, labels, pod),
+            _deployment(name, labels, pod, strategy=SINK_ROLLOUT),
             _service(name, labels, port),
+            _disruption_budget(name, labels),
             {
                 "apiVersion": "keda.sh/v1alpha1",
                 "kind": "ScaledObject",
@@ -230,13 +362,11 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
 
 
 def job_workloads() -> list[dict[str, Any]]:
-    """Migrations as a Job (run before the APIs serve), and reconciliation on a schedule (ARCHITECTURE §7)."""
+    """Migrations as a Job (run before the APIs serve): it ends, so it has no port and no probes."""
     migrate_labels = _labels("migrate", "migrate")
-    reconcile_labels = _labels("reconcile", "reconcile")
     migrate_pod = _pod_spec(
         [_container("migrate", ["farmacy", "db-upgrade"], JOB_RESOURCES, None)], restart="OnFailure"
     )
-    reconcile_pod = _pod_spec([_container("reconcile", ["farmacy", "reconcile"], JOB_RESOURCES, None)], restart="Never")
     return [
         {
             "apiVersion": "batch/v1",
@@ -247,24 +377,6 @@ def job_workloads() -> list[dict[str, Any]]:
                 "backoffLimit": 10,
                 "ttlSecondsAfterFinished": 600,
                 "template": {"metadata": {"labels": migrate_labels}, "spec": migrate_pod},
-            },
-        },
-        {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": {"name": "reconcile", "labels": reconcile_labels},
-            "spec": {
-                "schedule": RECONCILE_SCHEDULE,
-                "concurrencyPolicy": "Forbid",
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 5,
-                "jobTemplate": {
-                    "spec": {
-                        "backoffLimit": 0,
-                        "activeDeadlineSeconds": 3600,
-                        "template": {"metadata": {"labels": reconcile_labels}, "spec": reconcile_pod},
-                    }
-                },
             },
         },
     ]

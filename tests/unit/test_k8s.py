@@ -269,16 +269,27 @@ def test_api_runs_on_its_settings_port_behind_an_hpa(name: str, module: str, por
     assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
 
 
-def test_reconciliation_runs_the_cli_command_on_a_schedule() -> None:
-    from cli.main import app
+def test_reconciliation_runs_as_in_the_local_stack_and_exports_its_drift() -> None:
+    deployment = _one("Deployment", "reconciler")
+    (container,) = _containers(deployment)
+    assert container["command"] == ["python", "-m", "ops.reconciler"]
+    assert container["ports"] == [{"name": "http", "containerPort": SETTINGS.reconciler_port}]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == km.SINGLETON_ROLLOUT
+    assert _one("Service", "reconciler")["spec"]["ports"][0]["port"] == SETTINGS.reconciler_port
+    assert not _all("CronJob"), "a CronJob's run exports no metric: ViewDrift could never fire"
 
-    cron = _one("CronJob", "reconcile")
-    (container,) = _containers(cron)
-    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    assert container["command"][0] == "farmacy"
-    assert container["command"][1] in commands
-    assert container["command"][1] == "reconcile"
-    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+@needs_tools
+def test_only_production_repairs_the_drift_it_finds() -> None:
+    assert TOOLS is not None
+    for overlay in overlays():
+        built = [d for d in yaml.safe_load_all(build(TOOLS, overlay)) if d]
+        (settings_map,) = [
+            d for d in built if d["kind"] == "ConfigMap" and d["metadata"]["name"] == km.SETTINGS_CONFIGMAP
+        ]
+        repair = settings_map["data"].get("FARMACY_RECONCILE_REPAIR")
+        assert repair == ("true" if overlay.name == "production" else None), overlay.name
 
 
 def test_every_container_requests_cpu_and_memory_and_limits_memory() -> None:
@@ -321,7 +332,7 @@ def test_service_monitor_scrapes_every_service_of_ours() -> None:
     monitor = _one("ServiceMonitor")
     selector = monitor["spec"]["selector"]["matchLabels"]
     ours = _all("Service")
-    assert len(ours) == 4 + len(VIEW_NAMES)  # three APIs, the watchdog, one per view
+    assert len(ours) == 5 + len(VIEW_NAMES)  # three APIs, the watchdog, the reconciler, one per view
     for service in ours:
         assert selector.items() <= service["metadata"]["labels"].items()
         assert any(p["name"] == monitor["spec"]["endpoints"][0]["port"] for p in service["spec"]["ports"])
@@ -335,3 +346,111 @@ def test_prometheus_rule_is_the_alert_rules_file() -> None:
 def test_network_policies_deny_by_default() -> None:
     default = _one("NetworkPolicy", "default-deny-ingress")
     assert default["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_egress_of_every_process_of_ours_is_limited() -> None:
+    (selector,) = _one("NetworkPolicy", "our-processes-egress")["spec"]["podSelector"]["matchExpressions"]
+    components = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] for d in WORKLOADS}
+    assert selector["key"] == "app.kubernetes.io/component"
+    assert selector["operator"] == "In"
+    assert set(selector["values"]) == components
+
+
+def test_every_deployment_has_a_disruption_budget() -> None:
+    budgets = {d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]: d for d in _all("PodDisruptionBudget")}
+    for deployment in _all("Deployment"):
+        name = deployment["metadata"]["name"]
+        assert budgets[name]["spec"] == {"maxUnavailable": 1, "selector": deployment["spec"]["selector"]}
+
+
+# --- pod hardening, probes, worker counts, rollouts -------------------------------------------------------------------
+
+
+def _pod(doc: dict[str, Any]) -> dict[str, Any]:
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod: dict[str, Any] = spec["template"]["spec"]
+    return pod
+
+
+@pytest.mark.parametrize("doc", WORKLOADS, ids=lambda d: d["metadata"]["name"])
+def test_every_container_has_the_restricted_security_context(doc: dict[str, Any]) -> None:
+    pod = _pod(doc)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 10000
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    volumes = {v["name"] for v in pod.get("volumes", [])}
+    for container in _containers(doc):
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert context["readOnlyRootFilesystem"] is True
+        assert {m["name"] for m in container.get("volumeMounts", [])} <= volumes
+
+
+@pytest.mark.parametrize(
+    "doc", [d for d in WORKLOADS if d["kind"] == "Deployment"], ids=lambda d: d["metadata"]["name"]
+)
+def test_every_long_running_container_has_startup_liveness_and_readiness_probes(doc: dict[str, Any]) -> None:
+    for container in _containers(doc):
+        assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+        # Liveness must not follow the dependencies: an outage of Elasticsearch would restart every pod.
+        assert container["livenessProbe"]["tcpSocket"] == {"port": "http"}
+        startup = container["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
+
+
+def test_jobs_run_to_completion_without_probes() -> None:
+    for doc in WORKLOADS:
+        if doc["kind"] in ("Job", "CronJob"):
+            for container in _containers(doc):
+                assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(container)
+
+
+@pytest.mark.parametrize(("name", "setting"), [("command-api", "command_workers"), ("query-api", "query_workers")])
+def test_api_worker_processes_come_from_settings_sized_to_the_memory_limit(
+    name: str, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (container,) = _containers(_one("Deployment", name))
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    variable = f"FARMACY_{setting.upper()}"
+    workers = int(env[variable])
+    limit = km.memory_mi(container["resources"]["limits"]["memory"])
+    assert workers == km.api_workers(container["resources"]) >= 1
+    # uvicorn's supervising process counts as one more process.
+    assert (workers + 1) * km.API_PROCESS_MEMORY_MI <= limit
+    assert (workers + 2) * km.API_PROCESS_MEMORY_MI > limit, "as many as fit, not fewer"
+    # The variable is the setting's: Settings reads it (0 there would mean one per core of the node).
+    monkeypatch.setenv(variable, str(workers))
+    assert getattr(Settings(_env_file=None), setting) == workers
+    assert variable not in _one("ConfigMap", km.SETTINGS_CONFIGMAP)["data"]
+
+
+def test_api_worker_count_follows_the_memory_limit() -> None:
+    assert km.api_workers({"limits": {"memory": "384Mi"}}) == 2
+    assert km.api_workers({"limits": {"memory": "1Gi"}}) == 7
+    assert km.api_workers({"limits": {"memory": "128Mi"}}) == 1
+
+
+def test_sink_workers_are_one_process_each_and_their_count_is_the_settings() -> None:
+    for view in VIEW_NAMES:
+        (container,) = _containers(_one("Deployment", worker_program(view)))
+        assert container["command"] == ["python", "-m", "sinks", view]  # one worker process per pod
+        assert not [e for e in container["env"] if e["name"].endswith("_WORKERS")]
+
+
+@pytest.mark.parametrize(
+    "doc", [d for d in WORKLOADS if d["kind"] == "Deployment"], ids=lambda d: d["metadata"]["name"]
+)
+def test_every_deployment_names_its_rollout(doc: dict[str, Any]) -> None:
+    strategy = doc["spec"]["strategy"]
+    if doc["metadata"]["labels"].get("farmacy.io/view"):
+        assert strategy == km.SINK_ROLLOUT
+    elif doc["spec"].get("replicas") == 1:
+        assert strategy == km.SINGLETON_ROLLOUT
+    else:
+        assert strategy == km.API_ROLLOUT
