@@ -1,15 +1,21 @@
-"""kustomize and kubeconform, the two Go tools that build and validate deploy/k8s/, at the versions pinned in
-stack/versions.toml. ``go install`` puts them in the stack directory (so a fresh clone gets them from
-``bin/farmacy test``); Go's own caches make a second install on the same machine take seconds."""
+"""kustomize, kubeconform and kube-score, the Go tools that build, validate and lint deploy/k8s/, at the versions
+pinned in stack/versions.toml. ``go install`` puts them in the stack directory (so a fresh clone gets them from
+``bin/farmacy test``); Go's own caches make a second install on the same machine take seconds.
+
+kustomize is pinned to the version kubectl's own module requires at the pinned kubectl release (``kubectl apply -k``
+builds with that one): the installer keeps kubectl's go.mod beside the tools and refuses a pin that differs."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from farmacy.settings import Settings
 from stack.progress import step
@@ -19,11 +25,17 @@ from stack.versions import VERSIONS_FILE
 GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 
+TOOLS = ("kustomize", "kubeconform", "kube-score")
+KUBECTL_GO_MOD = "kubectl.go.mod"
+
+
 @dataclass(frozen=True)
 class K8sTools:
     kustomize: Path
     kubeconform: Path
+    kube_score: Path
     kubernetes_version: str
+    kubectl_go_mod: Path
 
 
 def _pins() -> dict[str, str]:
@@ -34,15 +46,35 @@ def _pins() -> dict[str, str]:
 def tools_dir(settings: Settings) -> Path:
     """One directory per pair of versions, so changing a pin installs afresh."""
     pins = _pins()
-    name = f"k8s-tools-kustomize-{pins['kustomize']}-kubeconform-{pins['kubeconform']}"
+    name = "k8s-tools-" + "-".join(f"{tool}-{pins[tool]}" for tool in TOOLS)
     return settings.stack_dir.resolve() / "dist" / name
 
 
 def installed(settings: Settings) -> K8sTools | None:
     """The tools when they are installed, else None (the unit tests skip validation then)."""
     directory = tools_dir(settings)
-    tools = K8sTools(directory / "kustomize", directory / "kubeconform", _pins()["schema_version"])
-    return tools if tools.kustomize.exists() and tools.kubeconform.exists() else None
+    tools = K8sTools(
+        directory / "kustomize",
+        directory / "kubeconform",
+        directory / "kube-score",
+        _pins()["schema_version"],
+        directory / KUBECTL_GO_MOD,
+    )
+    paths = (tools.kustomize, tools.kubeconform, tools.kube_score, tools.kubectl_go_mod)
+    return tools if all(path.exists() for path in paths) else None
+
+
+def kubectl_module_version(kubectl: str) -> str:
+    """kubectl v1.X.Y is released as the Go module k8s.io/kubectl v0.X.Y."""
+    major, minor, patch = kubectl.removeprefix("v").split(".")
+    assert major == "1", kubectl
+    return f"v0.{minor}.{patch}"
+
+
+def required_version(go_mod: str, module: str) -> str | None:
+    """The version a go.mod requires of ``module`` (in a require block or on a require line)."""
+    found = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", go_mod, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def _find_go() -> Path:
@@ -65,7 +97,7 @@ def ensure_installed(settings: Settings) -> K8sTools:
     if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
         cache = settings.stack_dir.resolve() / "cache"
         env |= {"GOCACHE": str(cache / "go-build"), "GOPATH": str(cache / "go")}
-    for tool in ("kustomize", "kubeconform"):
+    for tool in TOOLS:
         if (directory / tool).exists():
             continue
         module = f"{pins[tool + '_module']}@{pins[tool]}"
@@ -73,10 +105,32 @@ def ensure_installed(settings: Settings) -> K8sTools:
             result = subprocess.run([str(go), "install", module], env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise StackSetupError(f"go install {module} failed:\n{result.stderr[-3000:]}")
+    if not (directory / KUBECTL_GO_MOD).exists():
+        _fetch_kubectl_go_mod(go, env, pins, directory / KUBECTL_GO_MOD)
     tools = installed(settings)
     if tools is None:
-        raise StackSetupError(f"kustomize or kubeconform missing from {directory} after go install")
+        raise StackSetupError(f"one of {', '.join(TOOLS)} missing from {directory} after go install")
     return tools
+
+
+def _fetch_kubectl_go_mod(go: Path, env: dict[str, str], pins: dict[str, str], target: Path) -> None:
+    """Keeps the go.mod of the pinned kubectl release (a few kB from the module proxy) and checks the kustomize pin
+    against it."""
+    module = f"{pins['kubectl_module']}@{kubectl_module_version(pins['kubectl'])}"
+    with step(f"go mod download {module} (its go.mod)"):
+        result = subprocess.run(
+            [str(go), "mod", "download", "-json", module], env=env, capture_output=True, text=True, cwd=target.parent
+        )
+    if result.returncode != 0:
+        raise StackSetupError(f"go mod download {module} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    go_mod = Path(json.loads(result.stdout)["GoMod"]).read_text()
+    required = required_version(go_mod, pins["kustomize_module"])
+    if required != pins["kustomize"]:
+        raise StackSetupError(
+            f"kubectl {pins['kubectl']} builds in kustomize {required}, the pin is {pins['kustomize']}: "
+            "change stack/versions.toml"
+        )
+    target.write_text(go_mod)
 
 
 K8S_DIR = Path(__file__).resolve().parent.parent / "deploy" / "k8s"
@@ -97,6 +151,11 @@ SCHEMA_LOCATIONS = (
 
 def overlays() -> list[Path]:
     return sorted(p for p in OVERLAYS_DIR.iterdir() if (p / "kustomization.yaml").exists())
+
+
+def kustomize_version(tools: K8sTools) -> str:
+    result = subprocess.run([str(tools.kustomize), "version"], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
 
 
 def build(tools: K8sTools, overlay: Path) -> str:
@@ -122,3 +181,25 @@ def validate(tools: K8sTools, manifests: str) -> subprocess.CompletedProcess[str
         "-",
     ]
     return subprocess.run(command, input=manifests, capture_output=True, text=True)
+
+
+def lint(tools: K8sTools, manifests: str) -> list[dict[str, Any]]:
+    """kube-score's findings on the manifests (standard input): each object with the checks it did not pass.
+    No CPU limits are asked for (see API_RESOURCES in stack/k8s_manifests.py); the seccomp check is switched on."""
+    command = [
+        str(tools.kube_score),
+        "score",
+        "--kubernetes-version",
+        "v" + ".".join(tools.kubernetes_version.split(".")[:2]),
+        "--ignore-container-cpu-limit",
+        "--enable-optional-test",
+        "container-seccomp-profile",
+        "--output-format",
+        "json",
+        "-",
+    ]
+    result = subprocess.run(command, input=manifests, capture_output=True, text=True)
+    if not result.stdout.strip():
+        raise RuntimeError(f"kube-score failed:\n{result.stderr}")
+    objects: list[dict[str, Any]] = json.loads(result.stdout)
+    return objects

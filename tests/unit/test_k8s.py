@@ -17,7 +17,16 @@ from farmacy.settings import Settings
 from farmacy.views import VIEW_NAMES, worker_program
 from stack import k8s_manifests as km
 from stack.k8s_schemas import CRD_KINDS, crd_file
-from stack.k8s_tools import K8S_DIR, build, installed, overlays, validate
+from stack.k8s_tools import (
+    K8S_DIR,
+    build,
+    installed,
+    kubectl_module_version,
+    kustomize_version,
+    overlays,
+    required_version,
+    validate,
+)
 from stack.manifests import repository_settings
 from stack.versions import VERSIONS_FILE, load_versions
 
@@ -108,6 +117,25 @@ def test_a_kind_without_a_vendored_schema_fails_rather_than_being_skipped_or_dow
     result = validate(TOOLS, yaml.safe_dump(topic))
     assert result.returncode != 0
     assert "could not find schema for KafkaTopic" in result.stdout
+
+
+@needs_tools
+def test_kustomize_is_the_one_built_into_the_pinned_kubectl() -> None:
+    """`kubectl apply -k` builds with the kustomize its release requires; the tests build with that very version."""
+    assert TOOLS is not None
+    pins = tomllib.loads(VERSIONS_FILE.read_text())["kubernetes"]
+    assert kustomize_version(TOOLS) == pins["kustomize"]
+    go_mod = TOOLS.kubectl_go_mod.read_text()
+    assert f"\nmodule {pins['kubectl_module']}\n" in go_mod
+    assert required_version(go_mod, pins["kustomize_module"]) == pins["kustomize"]
+
+
+def test_kubectl_module_version_and_go_mod_requirements() -> None:
+    assert kubectl_module_version("v1.35.4") == "v0.35.4"
+    go_mod = "module k8s.io/kubectl\n\nrequire (\n\tsigs.k8s.io/kustomize/kustomize/v5 v5.7.1\n)\n"
+    assert required_version(go_mod, "sigs.k8s.io/kustomize/kustomize/v5") == "v5.7.1"
+    assert required_version("require sigs.k8s.io/kustomize/kyaml v0.20.1\n", "sigs.k8s.io/kustomize/kyaml") == "v0.20.1"
+    assert required_version(go_mod, "sigs.k8s.io/kustomize/api") is None
 
 
 def test_every_overlay_builds_on_the_base() -> None:
