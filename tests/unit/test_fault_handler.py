@@ -99,7 +99,7 @@ def test_every_kubernetes_workload_of_ours_runs_with_the_fault_handler() -> None
     resources, which run no Python of ours."""
     workloads = [d for d in _base_documents() if d["kind"] in ("Deployment", "Job", "CronJob")]
     ours = {d["metadata"]["name"]: d for d in workloads if any(c["image"] == IMAGE for c in _pod_spec(d)["containers"])}
-    assert {"command-api", "query-api", "ops-api", "watchdog", "migrate", "reconcile"} <= set(ours), sorted(ours)
+    assert {"command-api", "query-api", "ops-api", "watchdog", "migrate", "reconciler"} <= set(ours), sorted(ours)
     assert {worker_program(v) for v in VIEW_NAMES} <= set(ours), sorted(ours)
     assert set(ours) == {d["metadata"]["name"] for d in workloads}, "a workload runs another image: is it ours?"
     without = []
