@@ -50,8 +50,10 @@ PG_CREDENTIALS_DIR = "/mnt/postgres-credentials"
 FILE_REFERENCE = re.compile(r"\$\{file:[^:}]+:([^}]+)\}")
 # postgres.properties key (the local stack's and compose's file) -> key of CloudNativePG's app Secret.
 PG_SECRET_KEYS = {"hostname": "host", "port": "port", "dbname": "dbname", "user": "username", "password": "password"}
-# The connector creates the table topics; -1 takes the brokers' default.replication.factor (3 in production).
-CONNECTOR_OVERRIDES = {"topic.creation.default.replication.factor": "-1"}
+# The connector creates the table topics; -1 takes the brokers' default.replication.factor (3 in production). Its slot
+# is a failover slot (PostgreSQL 17+, which the CloudNativePG image is): the operator synchronizes it to the standbys
+# (replicationSlots.highAvailability.synchronizeLogicalDecoding in postgres.yaml).
+CONNECTOR_OVERRIDES = {"topic.creation.default.replication.factor": "-1", "slot.failover": "true"}
 # Consumer lag per worker above which KEDA adds a worker (up to the partition count).
 LAG_THRESHOLD = 1000
 # A sink worker's rollout: the new pod joins the view's consumer group before an old one leaves (KEDA owns the count).

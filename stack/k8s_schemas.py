@@ -52,6 +52,8 @@ CRD_KINDS: dict[tuple[str, str], str] = {
     ("kafka.strimzi.io", "KafkaConnector"): "strimzi",
     ("elasticsearch.k8s.elastic.co", "Elasticsearch"): "eck",
     ("postgresql.cnpg.io", "Cluster"): "cloudnative_pg",
+    ("postgresql.cnpg.io", "ScheduledBackup"): "cloudnative_pg",
+    ("monitoring.coreos.com", "PodMonitor"): "prometheus_operator",
     ("keda.sh", "ScaledObject"): "keda",
     ("monitoring.coreos.com", "ServiceMonitor"): "prometheus_operator",
     ("monitoring.coreos.com", "PrometheusRule"): "prometheus_operator",

@@ -482,3 +482,54 @@ def test_every_deployment_names_its_rollout(doc: dict[str, Any]) -> None:
         assert strategy == km.SINGLETON_ROLLOUT
     else:
         assert strategy == km.API_ROLLOUT
+
+
+# --- the system of record, the capture's slot, the engines' metrics --------------------------------------------------
+
+
+def test_postgres_is_backed_up_nightly_and_archives_its_wal() -> None:
+    cluster = _one("Cluster")
+    backup = cluster["spec"]["backup"]
+    store = backup["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    assert store["wal"]["compression"] and store["data"]["compression"]
+    assert re.fullmatch(r"[1-9][0-9]*[dwm]", backup["retentionPolicy"])
+    secrets = {ref["name"] for ref in store["s3Credentials"].values()}
+    assert secrets == {"farmacy-backup-store"}
+    assert "`farmacy-backup-store`" in DEPLOY_DOC.read_text(), "docs/deploy.md must say how to create it"
+    scheduled = _one("ScheduledBackup")["spec"]
+    assert scheduled["cluster"]["name"] == cluster["metadata"]["name"]
+    assert scheduled["method"] == "barmanObjectStore"
+    assert len(scheduled["schedule"].split()) == 6, "CloudNativePG's schedule starts with seconds"
+
+
+def test_the_capture_slot_is_a_failover_slot_kept_on_the_standbys() -> None:
+    cluster = _one("Cluster")["spec"]
+    major = int(re.search(r":(\d+)\.", cluster["imageName"]).group(1))  # type: ignore[union-attr]
+    assert major >= 17, "failover slots need PostgreSQL 17"
+    assert cluster["replicationSlots"]["highAvailability"] == {"enabled": True, "synchronizeLogicalDecoding": True}
+    assert cluster["postgresql"]["parameters"]["hot_standby_feedback"] == "on"
+    config = _one("KafkaConnector")["spec"]["config"]
+    assert config["slot.failover"] == "true"
+    assert config["slot.name"] == SETTINGS.slot_name
+
+
+def test_kafka_and_connect_export_metrics_that_prometheus_scrapes() -> None:
+    kafka = _one("Kafka")["spec"]["kafka"]["metricsConfig"]
+    assert kafka["type"] == "strimziMetricsReporter" and kafka["values"]["allowList"]
+    connect = _one("KafkaConnect")["spec"]["metricsConfig"]
+    assert connect["type"] == "jmxPrometheusExporter"
+    ref = connect["valueFrom"]["configMapKeyRef"]
+    rules = yaml.safe_load(_one("ConfigMap", ref["name"])["data"][ref["key"]])
+    assert any(rule["pattern"].startswith("debezium.") for rule in rules["rules"])
+    monitor = _one("PodMonitor")["spec"]
+    (expression,) = monitor["selector"]["matchExpressions"]
+    assert (expression["key"], expression["operator"], set(expression["values"])) == (
+        "strimzi.io/kind",
+        "In",
+        {"Kafka", "KafkaConnect"},
+    )
+    assert [e["port"] for e in monitor["podMetricsEndpoints"]] == ["tcp-prometheus"]
+    ingress = _one("NetworkPolicy", "engine-metrics")["spec"]
+    assert ingress["podSelector"] == monitor["selector"]
+    assert ingress["ingress"][0]["ports"] == [{"port": 9404}]

@@ -44,8 +44,8 @@ EXEMPTIONS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {
     ("networkpolicy-targets-pod", ("NetworkPolicy/postgres", "NetworkPolicy/elasticsearch"), ALL): (
         "they select the pods CloudNativePG and ECK create, which are not among the manifests"
     ),
-    ("networkpolicy-targets-pod", ("NetworkPolicy/connect-rest",), ALL): (
-        "it selects the Connect pods Strimzi creates, which are not among the manifests"
+    ("networkpolicy-targets-pod", ("NetworkPolicy/connect-rest", "NetworkPolicy/engine-metrics"), ALL): (
+        "they select the Kafka and Connect pods Strimzi creates, which are not among the manifests"
     ),
 }
 

@@ -203,3 +203,30 @@ def test_rules_and_dashboard_use_only_exported_metrics() -> None:
     assert rules and panels
     assert rules <= exported, rules - exported
     assert panels <= exported, panels - exported
+
+
+# Debezium's streaming metrics (its connector-metrics MBean, context=streaming) that the dashboard may use.
+DEBEZIUM_STREAMING = {
+    "MilliSecondsBehindSource",
+    "MilliSecondsSinceLastEvent",
+    "TotalNumberOfEventsSeen",
+    "QueueTotalCapacity",
+    "QueueRemainingCapacity",
+    "Connected",
+}
+
+
+def test_dashboard_uses_the_capture_metrics_that_connects_exporter_rules_produce() -> None:
+    dashboard = json.loads((MONITORING / "dashboards" / "farmacy-sync.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    used = set(re.findall(r"\b(debezium_metrics_[a-z]+)\b", exprs))
+    assert used, "the dashboard shows the capture's own metrics"
+    docs = yaml.safe_load_all((ROOT / "deploy" / "k8s" / "base" / "metrics.yaml").read_text())
+    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "connect-metrics"]
+    config = yaml.safe_load(config_map["data"]["metrics-config.yml"])
+    assert config["lowercaseOutputName"] is True
+    (rule,) = [r for r in config["rules"] if r["pattern"].startswith("debezium.")]
+    assert rule["name"] == "debezium_metrics_$4"
+    mbean = "debezium.postgres<type=connector-metrics, context=streaming, server=farmacy><>MilliSecondsBehindSource"
+    assert re.fullmatch(rule["pattern"], mbean)
+    assert used <= {f"debezium_metrics_{name.lower()}" for name in DEBEZIUM_STREAMING}, used
