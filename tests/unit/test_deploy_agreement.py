@@ -4,12 +4,14 @@ Connect's group and topics, the same engine versions and PostgreSQL settings, bo
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from farmacy.settings import ROOT
+from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
 from stack.manifests import repository_settings
 from stack.versions import load_versions
@@ -100,3 +102,73 @@ def test_compose_and_k8s_run_the_same_api_commands() -> None:
         assert SERVICES[name]["command"] == k8s[name], name
     (migrate,) = [d for d in workloads if d["kind"] == "Job"]
     assert migrate["spec"]["template"]["spec"]["containers"][0]["command"] == SERVICES["migrate"]["command"]
+
+
+# --- docs/deploy.md's table of refresh, flush and rollout settings ---------------------------------------------------
+
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+TABLE_HEADING = "### Refresh, flush and rollout settings"
+
+
+def _doc_table() -> dict[str, str]:
+    """setting -> value, from the table under TABLE_HEADING."""
+    text = DEPLOY_DOC.read_text()
+    section = text[text.index(TABLE_HEADING) :].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    out = {}
+    for row in rows[1:]:  # the header first
+        _what, setting, value = (cell.strip() for cell in row.strip("|").split(" | "))
+        out[setting] = value
+    return out
+
+
+def _setting(variable: str) -> str:
+    """The value the pods get: the settings ConfigMap's, else the settings' default."""
+    data = _k8s("settings.yaml", "ConfigMap")["data"]
+    if variable in data:
+        return str(data[variable])
+    return str(Settings.model_fields[variable.removeprefix("FARMACY_").lower()].default)
+
+
+def _rollout(strategy: dict[str, Any]) -> str:
+    if strategy["type"] == "Recreate":
+        return "Recreate"
+    rolling = strategy["rollingUpdate"]
+    return f"RollingUpdate, maxSurge {rolling['maxSurge']}, maxUnavailable {rolling['maxUnavailable']}"
+
+
+def _manifest_table() -> dict[str, str]:
+    workloads = [d for d in yaml.safe_load_all((K8S_BASE / "generated" / "workloads.yaml").read_text()) if d]
+    rollouts = {d["metadata"]["name"]: _rollout(d["spec"]["strategy"]) for d in workloads if d["kind"] == "Deployment"}
+    sinks = {rollouts.pop(worker_program(v)) for v in SETTINGS.views}
+    assert len(sinks) == 1
+    by_rollout: dict[str, list[str]] = {}
+    for name, rollout in rollouts.items():
+        by_rollout.setdefault(rollout, []).append(f"`{name}`")
+    intervals: dict[str, list[str]] = {}
+    for view in sorted(SETTINGS.views):
+        settings = json.loads((ROOT / "sinks" / "views" / view / "mapping.json").read_text())["settings"]
+        if "refresh_interval" in settings:
+            intervals.setdefault(settings["refresh_interval"], []).append(view)
+    assert len(intervals) == 1
+    ((interval, views),) = intervals.items()
+    flush_ms = _k8s("connect.yaml", "KafkaConnect")["spec"]["config"]["offset.flush.interval.ms"]
+    return {
+        "`offset.flush.interval.ms`": f"{flush_ms} ms",
+        "`FARMACY_SINK_PUBLISH_INTERVAL_S`": f"{float(_setting('FARMACY_SINK_PUBLISH_INTERVAL_S')):g} s",
+        "`refresh_interval`": f"{interval}: {', '.join(views)}",
+        "`FARMACY_WATERMARK_REFRESH_S`": f"{float(_setting('FARMACY_WATERMARK_REFRESH_S')):g} s",
+        "`FARMACY_RECONCILE_INTERVAL_S`": f"{float(_setting('FARMACY_RECONCILE_INTERVAL_S')):g} s",
+        "`sink-<view>`": sinks.pop(),
+        **{", ".join(names): rollout for rollout, names in by_rollout.items()},
+    }
+
+
+def test_deploy_doc_states_the_manifests_refresh_flush_and_rollout_settings_row_by_row() -> None:
+    assert _doc_table() == _manifest_table()
+
+
+def test_deploy_doc_prose_states_the_same_flush_interval() -> None:
+    flush_ms = _k8s("connect.yaml", "KafkaConnect")["spec"]["config"]["offset.flush.interval.ms"]
+    stated = re.findall(r"offsets flush every (\d+) ms", DEPLOY_DOC.read_text())
+    assert stated and set(stated) == {str(flush_ms)}
