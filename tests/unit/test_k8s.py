@@ -533,3 +533,32 @@ def test_kafka_and_connect_export_metrics_that_prometheus_scrapes() -> None:
     ingress = _one("NetworkPolicy", "engine-metrics")["spec"]
     assert ingress["podSelector"] == monitor["selector"]
     assert ingress["ingress"][0]["ports"] == [{"port": 9404}]
+
+
+RESTRICTED_CONTAINER = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def test_the_engines_containers_ask_for_the_restricted_security_context() -> None:
+    kafka = _one("Kafka")["spec"]["kafka"]["template"]
+    connect = _one("KafkaConnect")["spec"]["template"]
+    for template, container in ((kafka, "kafkaContainer"), (connect, "connectContainer")):
+        assert RESTRICTED_CONTAINER.items() <= template[container]["securityContext"].items()
+        assert template["pod"]["securityContext"] == {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+    assert not [p for p in _all("KafkaNodePool") if "template" in p["spec"]], "a pool's template replaces Kafka's"
+    for node_set in _one("Elasticsearch")["spec"]["nodeSets"]:
+        for container in node_set["podTemplate"]["spec"]["containers"]:
+            assert RESTRICTED_CONTAINER.items() <= container["securityContext"].items()
+
+
+def test_the_namespace_enforces_baseline_and_warns_below_restricted() -> None:
+    labels = _one("Namespace")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
