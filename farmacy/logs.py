@@ -7,6 +7,7 @@ service's log is one stream of JSON objects.
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 
 import structlog
@@ -20,6 +21,25 @@ QUIET = {"elastic_transport.transport": logging.WARNING, "uvicorn.access": loggi
 # environment rather than by faulthandler.enable() in code, it is on from the interpreter's start, before the imports
 # that load those libraries (a sink imports librdkafka before it configures logging), and for every entry point alike.
 SERVICE_PYTHON_ENV = {"PYTHONFAULTHANDLER": "1"}
+
+# The fault handler cannot report a crash in one of librdkafka's threads: they block every signal, and the kernel kills
+# a thread that faults with its signal blocked by the default action, without running any handler. The core file is
+# then the only trace, and the default limit of its size is often 0. 1 GiB bounds the bytes written (not the file's
+# sparse length); a sink worker's core is about 120 MB, and a truncated one is useless to a debugger.
+SERVICE_CORE_LIMIT = 1 << 30
+
+
+def allow_core_dumps(limit: int = SERVICE_CORE_LIMIT) -> None:
+    """Lets the process leave a core file of up to ``limit`` bytes when it dies of a fatal signal, within the hard
+    limit; never lowers a higher limit set by whoever started the process. Where the file goes is the kernel's
+    core_pattern: with a plain "core", the process's working directory (the repository, for the local stack's
+    services), overwritten by the next crash; `gdb <python> core` then shows every thread's native stack, and with
+    CPython's gdb extension (python3.*-gdb.py) the Python frames too."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    want = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    resource.setrlimit(resource.RLIMIT_CORE, (want, hard))
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:

@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch
 from prometheus_client import Counter, Gauge
 from psycopg_pool import ConnectionPool
 
-from farmacy.logs import configure_logging
+from farmacy.logs import allow_core_dumps, configure_logging
 from farmacy.settings import Settings
 from ops.reconcile import Drift, confirmed, reconcile, repair_roots
 from sinks.views import VIEWS
@@ -87,6 +87,7 @@ def main() -> None:
     from sinks.bootstrap import read_pool
     from sinks.health_server import serve
 
+    allow_core_dumps()
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     if "--once" in sys.argv[1:]:

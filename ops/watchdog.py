@@ -17,7 +17,7 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from farmacy.connect import ConnectClient, is_running, load_specs
-from farmacy.logs import configure_logging
+from farmacy.logs import allow_core_dumps, configure_logging
 from farmacy.settings import Settings
 
 log = structlog.get_logger("watchdog")
@@ -104,6 +104,7 @@ def run(settings: Settings, stop: threading.Event, interval_s: float = 5.0) -> N
 def main() -> None:
     from sinks.health_server import serve
 
+    allow_core_dumps()
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     stop = threading.Event()

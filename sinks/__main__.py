@@ -11,7 +11,7 @@ from types import FrameType
 
 import structlog
 
-from farmacy.logs import configure_logging
+from farmacy.logs import allow_core_dumps, configure_logging
 from farmacy.settings import Settings
 from sinks.bootstrap import bootstrap
 from sinks.health_server import serve
@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m sinks {{{','.join(VIEWS)}}} [worker]", file=sys.stderr)
         return 2
     worker = int(argv[1]) if len(argv) == 2 else 0
+    allow_core_dumps()
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     structlog.contextvars.bind_contextvars(worker=worker)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uvicorn
 
 from api.ops.app import create_app
-from farmacy.logs import configure_logging
+from farmacy.logs import allow_core_dumps, configure_logging
 from farmacy.settings import Settings
 
 
 def main() -> None:
+    allow_core_dumps()
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     uvicorn.run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.common.serving import serve, worker_count
-from farmacy.logs import configure_logging
+from farmacy.logs import allow_core_dumps, configure_logging
 from farmacy.settings import Settings
 
 
@@ -19,6 +19,7 @@ def app_from_settings() -> FastAPI:
 
 
 def main() -> None:
+    allow_core_dumps()  # inherited by the worker processes
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     serve(
