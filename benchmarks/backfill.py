@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # imported there, not re-exported
 from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
@@ -110,8 +110,9 @@ def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
         thread.start()
         while True:
             time.sleep(0.2)
-            result = admin.list_consumer_group_offsets([_group_request(group, partitions)])
-            done = {(tp.topic, tp.partition): tp.offset for tp in next(iter(result.values())).result().topic_partitions}
+            # The worker's consumer answers for its own group (the admin client's ListConsumerGroupOffsets can crash
+            # in librdkafka when the group's coordinator moves).
+            done = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, timeout=10)}
             if all(done.get(p, -1) >= end for p, end in ends.items()):
                 break
         elapsed = time.perf_counter() - started
@@ -119,10 +120,6 @@ def backfill(settings: Settings, es: Elasticsearch, view: View, batch_size: int)
         thread.join(30)
     es.indices.delete(index=f"bench-replay-{view.index_name}")
     return events, elapsed
-
-
-def _group_request(group: str, partitions: list[TopicPartition]) -> ConsumerGroupTopicPartitions:
-    return ConsumerGroupTopicPartitions(group, partitions)
 
 
 def fill_scratch(settings: Settings, es: Elasticsearch, view: View) -> tuple[int, float]:

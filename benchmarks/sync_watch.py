@@ -28,12 +28,13 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # not re-exported
 
 from farmacy.auth import Role, mint
 from farmacy.lsn import lsn_int, lsn_text
 from farmacy.settings import Settings
+from sinks.views import VIEWS
 
 
 @dataclass
@@ -311,6 +312,7 @@ class LagSampler:
         self.every_s = every_s
         self.samples: list[LagSample] = []
         self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        self._readers: dict[str, Consumer] = {}
         self._partitions: dict[str, list[TopicPartition]] = {}
         self._partitions_at = 0.0
         self._stop = threading.Event()
@@ -327,16 +329,20 @@ class LagSampler:
         return self.samples[-1] if self.samples else None
 
     def _group_partitions(self, view: str) -> list[TopicPartition]:
-        """Every partition of every topic the view's group has committed offsets for (no partition assumed)."""
+        """Every partition of every (existing) topic the view reads."""
+        topics = [self.settings.topic(*t.split(".")) for t in VIEWS[view].tables]
+        metadata = self.admin.list_topics(timeout=10).topics
+        return [TopicPartition(t, p) for t in topics if t in metadata for p in sorted(metadata[t].partitions)]
+
+    def _committed(self, view: str, tps: list[TopicPartition]) -> list[TopicPartition]:
+        """The view's group's committed offsets, read through a consumer of the group that never joins it (the admin
+        client's ListConsumerGroupOffsets crashes in librdkafka when the group's coordinator moves)."""
         group = self.settings.sink_group_id(view)
-        result = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
-        committed = next(iter(result.values())).result(timeout=10).topic_partitions
-        topics = sorted({tp.topic for tp in committed})
-        found: list[TopicPartition] = []
-        for topic in topics:
-            meta = self.admin.list_topics(topic=topic, timeout=10).topics[topic]
-            found += [TopicPartition(topic, p) for p in sorted(meta.partitions)]
-        return found
+        if group not in self._readers:
+            self._readers[group] = Consumer(
+                {"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": group, "enable.auto.commit": False}
+            )
+        return list(self._readers[group].committed(tps, timeout=10))
 
     def sample_once(self) -> LagSample:
         now = time.monotonic()
@@ -351,9 +357,7 @@ class LagSampler:
             for tp, f in self.admin.list_offsets({TopicPartition(t, p): latest for t, p in every}).items()
         }
         for view, tps in self._partitions.items():
-            group = self.settings.sink_group_id(view)
-            result = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, tps)])
-            committed = next(iter(result.values())).result(timeout=10).topic_partitions
+            committed = self._committed(view, tps)
             lag[view] = sum(
                 max(0, ends.get((tp.topic, tp.partition), 0) - max(tp.offset, 0)) for tp in committed if tp.offset >= 0
             )
