@@ -59,7 +59,7 @@ class Probe:
 def doc_path(view: str, doc: str) -> str:
     if view == "inventory":
         return f"/inventory/locations/{doc}"
-    return f"/catalog/meals/{doc}"  # the catalog view: a meal's name, levels and the document's source_lsn
+    return f"/inventory/meals/{doc}/availability"  # the catalog view: a meal's name, levels, the doc's source_lsn
 
 
 LEVEL_CODES = {"low": 1, "available": 2}  # as benchmarks.sync_load reports a catalog probe's level
@@ -70,7 +70,7 @@ def observed(view: str, body: dict[str, Any]) -> tuple[dict[str, int], str, int]
     and the WAL position of the snapshot the document was built from (0 when not given)."""
     if view == "inventory":
         return {s["meal_id"]: int(s["on_hand"]) for s in body.get("stock", [])}, "", 0
-    values = {a["location_id"]: LEVEL_CODES.get(a.get("level", ""), 0) for a in body.get("availability", [])}
+    values = {a["location_id"]: LEVEL_CODES.get(a.get("level", ""), 0) for a in body.get("locations", [])}
     source = (body.get("freshness") or {}).get("source_lsn")
     return values, str(body.get("name", "")), lsn_int(source) if source else 0
 

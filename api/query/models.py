@@ -137,6 +137,7 @@ class MealAvailability(BaseModel):
     meal_id: UUID
     name: str
     locations: list[Availability] = Field(description="Operational locations with units now; nearest first")
+    freshness: DocFreshness
     view: ViewFreshness
 
 

@@ -483,6 +483,7 @@ def test_inventory_availability_lists_locations_nearest_first(
 
 def test_inventory_availability_without_near_is_well_stocked_first(query: httpx.Client, world: World) -> None:
     body = read(query, f"/inventory/meals/{world.meals['A']['id']}/availability", world.token, "catalog")
+    assert body["freshness"]["source_lsn"] and body["freshness"]["indexed_at"]  # which build of the document
     assert [(a["location_id"], a["level"]) for a in body["locations"]] == [
         (world.locs[1]["id"], "available"),
         (world.locs[2]["id"], "low"),

@@ -71,8 +71,11 @@ def test_catalog_meal_is_what_the_model_gives(locations: int, near: GeoPoint | N
 def test_meal_availability_is_what_the_model_gives() -> None:
     doc = _doc(2)
     body = {"meal_id": doc["meal_id"], "name": doc["name"], "locations": availability(doc["availability"], None)}
+    body["freshness"] = {"source_lsn": doc["source_lsn"], "indexed_at": doc["indexed_at"]}
     body["view"] = {"view": "catalog", "applied_lsn": None, "applied_at": None, "waited_ms": 0, "dead_letters": 0}
-    assert MealAvailability.model_validate(body).model_dump(mode="json")["locations"] == body["locations"]
+    dumped = MealAvailability.model_validate(body).model_dump(mode="json")
+    assert dumped["locations"] == body["locations"]
+    assert dumped["freshness"]["source_lsn"] == doc["source_lsn"]
 
 
 def test_a_search_asks_only_for_the_fields_it_returns() -> None:

@@ -155,5 +155,11 @@ async def meal_availability(
     if point is None:
         locations.sort(key=lambda a: (a["level"] != StockLevel.AVAILABLE, a["code"]))  # well stocked first
     return JsonBody(
-        {"meal_id": doc["meal_id"], "name": doc["name"], "locations": locations, "view": view.model_dump(mode="json")}
+        {
+            "meal_id": doc["meal_id"],
+            "name": doc["name"],
+            "locations": locations,
+            "freshness": {"source_lsn": doc["source_lsn"], "indexed_at": doc["indexed_at"]},
+            "view": view.model_dump(mode="json"),
+        }
     )
