@@ -87,7 +87,9 @@ def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _get_meal(es: Es, meal_id: UUID) -> dict[str, Any]:
     try:
-        hit = await es.get(index=VIEW, id=str(meal_id), source_includes=CATALOG_SOURCE)
+        # Not realtime: a realtime GET of a document changed since the last refresh refreshes the shard, a cost per
+        # read. A token read is still never stale: a view publishes a position only after a refresh covering it.
+        hit = await es.get(index=VIEW, id=str(meal_id), source_includes=CATALOG_SOURCE, realtime=False)
     except NotFoundError as exc:
         raise HTTPException(404, f"meal {meal_id} is not in the catalog (unknown, draft or retired)") from exc
     return dict(hit["_source"])
