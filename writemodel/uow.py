@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
@@ -96,6 +96,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._block: AbstractAsyncContextManager[None] | None = None
         self._held: AbstractAsyncContextManager[None] | None = None
         self._conn: AsyncConnection[DictRow] | None = None
+        self._pending_claim: AsyncCursor[DictRow] | None = None
 
     async def __aenter__(self) -> Self:
         self._block = self._transaction()
@@ -123,16 +124,29 @@ class PostgresUnitOfWork(UnitOfWork):
             try:
                 async with conn.pipeline():
                     await conn.execute("BEGIN")
+                    repo_conn: AsyncConnection[DictRow] = conn
                     if self.claim is not None:
-                        await self._claim(conn, self.claim)
-                    self.meals = pg.PgMeals(conn)
-                    self.locations = pg.PgLocations(conn)
-                    self.stock = pg.PgStockLevels(conn)
-                    self.customers = pg.PgCustomers(conn)
-                    self.orders = pg.PgOrders(conn)
-                    self.plans = pg.PgPlans(conn)
-                    self.subscriptions = pg.PgSubscriptions(conn)
-                    yield
+                        # The claim's result is read just before the first result the command reads (or before
+                        # COMMIT): the claim goes out with the command's first reads, one round trip less.
+                        self._pending_claim = await self._send_claim(conn, self.claim)
+                        repo_conn = cast(AsyncConnection[DictRow], _ClaimFirst(conn, self))
+                    self.meals = pg.PgMeals(repo_conn)
+                    self.locations = pg.PgLocations(repo_conn)
+                    self.stock = pg.PgStockLevels(repo_conn)
+                    self.customers = pg.PgCustomers(repo_conn)
+                    self.orders = pg.PgOrders(repo_conn)
+                    self.plans = pg.PgPlans(repo_conn)
+                    self.subscriptions = pg.PgSubscriptions(repo_conn)
+                    try:
+                        yield
+                    except IdempotentReplay:
+                        raise
+                    except Exception:
+                        # A failure before the command read anything: a replay of a taken key still answers
+                        # as one.
+                        await self._check_claim_quietly()
+                        raise
+                    await self.check_claim()
                     await conn.execute("COMMIT")
                     if self.claim is not None and self.hold_commit:
                         # The stored response gets the token in the round trip that commits.
@@ -158,9 +172,26 @@ class PostgresUnitOfWork(UnitOfWork):
                 raise
             self.commit_lsn = str(row["lsn"]) if row else None
 
-    async def _claim(self, conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> None:
+    async def check_claim(self) -> None:
+        """Raises IdempotentReplay if the key was taken (reads the claim's result once)."""
+        pending, self._pending_claim = self._pending_claim, None
+        if pending is not None and await pending.fetchone() is None:
+            assert self.claim is not None
+            raise IdempotentReplay(self.claim)
+
+    async def _check_claim_quietly(self) -> None:
+        if self._pending_claim is None:
+            return
+        try:
+            await self.check_claim()
+        except IdempotentReplay:
+            raise
+        except Exception:  # the claim itself failed: the command's own error is the answer
+            return
+
+    async def _send_claim(self, conn: AsyncConnection[DictRow], claim: IdempotencyClaim) -> AsyncCursor[DictRow]:
         # A key older than its time to live is free again: its row is taken over.
-        cur = await conn.execute(
+        return await conn.execute(
             """INSERT INTO platform.idempotency_keys (principal, key, method, path, request_hash, status_code, response)
                VALUES (%s, %s, %s, %s, %s, 0, 'null')
                ON CONFLICT (principal, key) DO UPDATE
@@ -170,8 +201,6 @@ class PostgresUnitOfWork(UnitOfWork):
                RETURNING 1""",
             [claim.principal, claim.key, claim.method, claim.path, claim.request_hash, self.key_ttl_s],
         )
-        if await cur.fetchone() is None:
-            raise IdempotentReplay(claim)
 
     async def record_response(self, status_code: int, body: Any, headers: dict[str, str]) -> None:
         if self._held is None:  # committed already (not holding): store it on its own
@@ -207,6 +236,40 @@ class PostgresUnitOfWork(UnitOfWork):
             # Best effort: a connection the master dropped cannot roll back, and the pool discards it anyway.
             with contextlib.suppress(Exception):
                 await held.__aexit__(RuntimeError, error, None)
+
+
+class _ClaimFirst:
+    """The command's connection as its repositories see it: before the first result of the command is read, the
+    idempotency claim's result is (a taken key raises IdempotentReplay before the command decides anything)."""
+
+    __slots__ = ("_conn", "_uow")
+
+    def __init__(self, conn: AsyncConnection[DictRow], uow: PostgresUnitOfWork) -> None:
+        self._conn = conn
+        self._uow = uow
+
+    async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        cur = await self._conn.execute(query, params, **kwargs)
+        return cur if self._uow._pending_claim is None else _ClaimFirstCursor(cur, self._uow)
+
+
+class _ClaimFirstCursor:
+    __slots__ = ("_cur", "_uow")
+
+    def __init__(self, cur: AsyncCursor[DictRow], uow: PostgresUnitOfWork) -> None:
+        self._cur = cur
+        self._uow = uow
+
+    async def fetchone(self) -> DictRow | None:
+        await self._uow.check_claim()
+        return await self._cur.fetchone()
+
+    async def fetchall(self) -> list[DictRow]:
+        await self._uow.check_claim()
+        return await self._cur.fetchall()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
 
 
 async def stored_response(
