@@ -7,8 +7,10 @@ first when the master lacks it, as benchmarks.sync_rate does), each round measur
 - **idle**: cores per component (every supervised program's process tree, the sink workers together as "sinks";
   psutil) and the machine's busy CPU over ``--idle-seconds`` with no load;
 - at each rate, in an order that rotates from round to round:
-  - **full**: one-row stock changes (benchmarks.sync_load's statement and load process: autocommit, several
-    connections, no toggles, renames, probes or readers) for ``--duration`` seconds, then the drain: the
+  - **full**: one-row stock changes (benchmarks.sync_load's statements and load process: autocommit, several
+    connections, no toggles, renames, probes or readers; ``--mix sales`` by default: a unit sold, a sold-out line
+    restocked; ``--cycle-stock`` first puts every line at 0-8 units, where a third of the sales move the level a
+    customer sees) for ``--duration`` seconds, then the drain: the
     replication slot has confirmed the last change (``pg_current_wal_insert_lsn()`` after the load) and every
     view's consumer group has no lag;
   - **capture** (floor A): the same load with every sink worker stopped through supervisord, until the slot has
@@ -55,7 +57,7 @@ import httpx
 import psycopg
 from elasticsearch import Elasticsearch
 
-from benchmarks.sync_load import MIXES, LoadPlan, LoadResult, Row, run_load
+from benchmarks.sync_load import MIXES, PAR, LoadPlan, LoadResult, Row, run_load
 from benchmarks.sync_rate import ensure_dataset, pct, wait_quiet
 from benchmarks.sync_watch import (
     MACHINE,
@@ -77,6 +79,23 @@ MODES = ("full", "capture", "es")
 MODE_TITLES = {"full": "full path", "capture": "capture A", "es": "ES B"}
 BULK_EVERY_S = 0.1
 ES_TAIL_S = 2.0  # two refresh intervals of the scratch index: the last documents' refresh is in the window
+# --cycle-stock: every generated line to a level the sales mix cycles through (0..PAR units available, spread by
+# a hash of its key), with the ledger rows that keep the adjustments summing to on_hand. Lines that already hold
+# their level are left alone, so a second run changes nothing.
+CYCLE_STOCK_SQL = f"""
+WITH target AS (
+    SELECT s.location_id, s.meal_id, s.on_hand AS old,
+           s.reserved + abs(hashtext(s.location_id::text || s.meal_id::text)) % ({PAR} + 1) AS on_hand
+      FROM inventory.stock s JOIN inventory.locations l ON l.id = s.location_id
+     WHERE l.code LIKE 'GEN-%%'),
+u AS (
+    UPDATE inventory.stock s SET on_hand = t.on_hand, version = s.version + 1, updated_at = now()
+      FROM target t
+     WHERE s.location_id = t.location_id AND s.meal_id = t.meal_id AND s.on_hand <> t.on_hand
+ RETURNING s.location_id, s.meal_id, t.on_hand - t.old AS delta)
+INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
+SELECT location_id, meal_id, delta, 'correction', 'bench-change-cost', 'benchmarks.change_cost --cycle-stock' FROM u
+"""
 STOCK_ROWS = """
 SELECT s.location_id::text, s.meal_id::text
   FROM inventory.stock s
@@ -586,6 +605,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the changes: sales (one unit sold, a sold-out line restocked to 8: every level in turn) or replenish "
         "(1-5 units added: a line's level rarely moves)",
     )
+    parser.add_argument(
+        "--cycle-stock",
+        action="store_true",
+        help="first set every generated line to 0-8 units (with ledger corrections): the sales mix's steady state, "
+        "where about a third of the changes move a level (the generated dataset holds tens of units per line)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--meals", type=int, default=10_000)
     parser.add_argument("--locations", type=int, default=200)
@@ -609,6 +634,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if ensure_dataset(settings, args):
             print("waiting for the views to catch up with the dataset ...")
+        if args.cycle_stock:
+            with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+                changed = conn.execute(CYCLE_STOCK_SQL).rowcount
+            print(f"--cycle-stock: {changed} stock lines set to 0-{PAR} units (ledger corrected); views catching up")
         with psycopg.connect(settings.pg_dsn) as conn:
             rows: list[Row] = [(r[0], r[1]) for r in conn.execute(STOCK_ROWS).fetchall()]
         if not rows:
