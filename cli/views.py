@@ -3,11 +3,14 @@ incremental snapshots of the captured tables."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 
 from cli.common import check_views, confirm, json_option, print_json, settings, view_argument, yes_option
+
+REPLAY_POLL_S = 1.0
 
 
 def topics(json_output: Annotated[bool, json_option()] = False) -> None:
@@ -76,8 +79,13 @@ def replay(
     since: Annotated[
         str | None, typer.Option(help="Re-read from a time: 2026-11-25T10:00Z, or a duration back from now: 1h, 30m")
     ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Follow the worker until it has caught up (progress with rate and ETA)")
+    ] = True,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to follow the catch-up before giving up")] = 600.0,
 ) -> None:
-    """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again.
+    """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again, then
+    follow its catch-up until it has read everything again (--no-wait returns at once).
 
     Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
     """
@@ -94,9 +102,37 @@ def replay(
         when = parse_since(since) if since is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    moved = replay_view(settings(), view, from_offset or [], from_beginning, since=when)
+    current = settings()
+    moved = replay_view(current, view, from_offset or [], from_beginning, since=when)
     for tp in moved:
         print(f"{tp.topic}[{tp.partition}] -> offset {tp.offset}")
+    if wait:
+        _follow_catch_up(view, timeout)
+
+
+def _follow_catch_up(view: str, timeout: float) -> None:
+    """Shows the worker's catch-up (records its group has committed since the replay) until it has none left."""
+    from confluent_kafka.admin import AdminClient
+
+    from cli.progress import tracked
+    from ops.status import view_lag
+
+    current = settings()
+    admin = AdminClient({"bootstrap.servers": current.kafka_bootstrap})
+    deadline = time.monotonic() + timeout
+    total = left = sum(view_lag(current, admin, view).values())
+    with tracked(f"{view} catching up", "records") as progress:
+        while True:
+            total = max(total, left)  # new changes while it catches up add to the way to go
+            progress(total - left, total)
+            if left == 0 or time.monotonic() >= deadline:
+                break
+            time.sleep(REPLAY_POLL_S)
+            left = sum(view_lag(current, admin, view).values())
+    if left:
+        print(f"{view}: still {left} record(s) behind after {timeout:.0f}s; `farmacy status` shows where it stands")
+        raise typer.Exit(1)
+    print(f"{view}: caught up, {total} record(s) read again")
 
 
 def rebuild(
@@ -113,6 +149,7 @@ def rebuild(
     from elasticsearch import Elasticsearch
     from elasticsearch.serializer import OrjsonSerializer
 
+    from cli.progress import tracked
     from ops.bluegreen import rebuild_view
     from ops.workers import worker_control
     from sinks.bootstrap import read_pool
@@ -122,10 +159,7 @@ def rebuild(
     workers = worker_control(current)
     es = Elasticsearch(current.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
 
-    def progress(done: int, total: int) -> None:
-        print(f"\r  filled {done}/{total} roots", end="", flush=True)
-
-    with read_pool(current, "rebuild") as pool:
+    with read_pool(current, "rebuild") as pool, tracked(f"filling {view}", "roots") as progress:
         result = rebuild_view(
             pool,
             es,
@@ -138,7 +172,7 @@ def rebuild(
         )
     es.close()
     print(
-        f"\n{view}: {result.documents} documents into {result.new_index} in {result.seconds:.1f}s; alias swapped "
+        f"{view}: {result.documents} documents into {result.new_index} in {result.seconds:.1f}s; alias swapped "
         f"from {result.old_index}" + (" (kept)" if keep_old else " (deleted)")
     )
 

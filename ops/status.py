@@ -73,17 +73,22 @@ def _committed(settings: Settings, group: str, partitions: list[TopicPartition])
     return result
 
 
-def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
+def view_lag(settings: Settings, admin: AdminClient, view: str) -> dict[str, int]:
+    """Per topic of the view, the records its consumer group has not committed yet (summed over partitions)."""
     topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
     partitions = _partitions(admin, topics)
     ends, committed = _ends(admin, partitions), _committed(settings, group_id(settings, view), partitions)
+    return {t: max(0, ends.get(t, 0) - committed.get(t, 0)) for t in topics}
+
+
+def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view: str) -> dict[str, Any]:
+    lag = view_lag(settings, admin, view)
     dlq = dead_letter_topic(settings, view)
     try:
         sync = dict(es.get(index=settings.sync_index, id=view)["_source"])
     except NotFoundError:
         sync = {}
     applied_at = sync.get(F.APPLIED_AT)
-    lag = {t: max(0, ends.get(t, 0) - committed.get(t, 0)) for t in topics}
     age = (datetime.now(UTC) - datetime.fromisoformat(applied_at)).total_seconds() if applied_at else None
     return {
         "view": view,

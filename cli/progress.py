@@ -1,0 +1,77 @@
+"""Progress displays of the CLI's long operations (rebuild, replay catch-up): a bar with the count, the rate and
+the time left (rich). On a terminal it redraws in place; otherwise (a pipe, a log) it prints its final state once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """Items per second over rich's recent samples; before there are two, the average since the start ("- roots/s"
+    while nothing is done)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed
+        if speed is None:
+            return Text(f"- {self.unit}/s", style="progress.data.speed")
+        return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
+
+
+def progress_display(
+    unit: str, console: Console | None = None, get_time: Callable[[], float] | None = None
+) -> Progress:
+    """description, bar, done/total, unit, rate, "ETA" time left, "elapsed" time so far (``get_time``: the clock,
+    for tests)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        RateColumn(unit),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        console=console,
+        get_time=get_time,
+    )
+
+
+@contextmanager
+def tracked(
+    description: str, unit: str, console: Console | None = None, get_time: Callable[[], float] | None = None
+) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing one bar while the block runs (the total may change)."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a pipe or a log: the final line unwrapped (80 columns would fold it)
+            console = Console(width=max(console.width, 120))
+    display = progress_display(unit, console, get_time)
+    with display:
+        task: TaskID = display.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            display.update(task, completed=done, total=max(total, done))
+
+        yield update
