@@ -3,6 +3,7 @@ the time left (rich). On a terminal it redraws in place; otherwise (a pipe, a lo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -16,32 +17,55 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
 
+def rate(task: Task) -> float | None:
+    """Items per second: over rich's recent samples, or before there are two, the average since the start (None
+    while nothing is done). A worker that commits in large steps gives few samples, hence the fallback."""
+    speed = task.finished_speed or task.speed
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
 class RateColumn(ProgressColumn):
-    """Items per second over rich's recent samples; before there are two, the average since the start ("- roots/s"
-    while nothing is done)."""
+    """The rate, "- roots/s" while unknown."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if speed is None and task.completed and task.elapsed:
-            speed = task.completed / task.elapsed
-        if speed is None:
-            return Text(f"- {self.unit}/s", style="progress.data.speed")
-        return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")
+        speed = rate(task)
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"- {self.unit}/s", style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """The time left at the current rate, "ETA -:--:--" while unknown."""
+
+    max_refresh = 0.5
+
+    def render(self, task: Task) -> Text:
+        speed = rate(task)
+        if task.finished:
+            left: float | None = 0.0
+        elif task.total is None or not speed:
+            left = None
+        else:
+            left = max(0.0, task.total - task.completed) / speed
+        if left is None:
+            return Text("ETA -:--:--", style="progress.remaining")
+        minutes, seconds = divmod(math.ceil(left), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"ETA {hours:d}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
 
 
 def progress_display(
     unit: str, console: Console | None = None, get_time: Callable[[], float] | None = None
 ) -> Progress:
-    """description, bar, done/total, unit, rate, "ETA" time left, "elapsed" time so far (``get_time``: the clock,
+    """description, bar, done/total, unit, rate, time left ("ETA"), time so far ("elapsed") (``get_time``: the clock,
     for tests)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -49,8 +73,7 @@ def progress_display(
         MofNCompleteColumn(),
         TextColumn(unit),
         RateColumn(unit),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        EtaColumn(),
         TextColumn("elapsed"),
         TimeElapsedColumn(),
         console=console,

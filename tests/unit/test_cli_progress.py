@@ -5,6 +5,7 @@ stubbed and the clock is a fake one."""
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from cli.progress import tracked
+from farmacy.settings import ROOT
 from ops.bluegreen import RebuildResult
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -116,3 +118,22 @@ def test_replay_that_does_not_catch_up_in_time_says_so(monkeypatch: pytest.Monke
     result = _run("replay", "catalog", "--from-beginning", "--timeout", "1")
     assert result.exit_code == 1
     assert "catalog: still 40 record(s) behind after 1s" in result.output
+
+
+def test_a_single_large_step_still_gives_a_rate_and_the_time_left() -> None:
+    """A worker commits its offsets in large steps: one sample is no rate for rich, the average since the start is."""
+    clock, console = Clock(), _recording()
+    with tracked("orders catching up", "records", console=console, get_time=clock) as progress:
+        clock.now += 4
+        progress(2000, 3000)
+        clock.now += 0.1
+    frame = console.export_text()
+    assert "2000/3000 records" in frame and "488 records/s" in frame and "ETA 0:00:03" in frame
+
+
+def test_the_documented_capture_shows_a_catch_up_with_its_rate_and_time_left() -> None:
+    """docs/cli-replay-progress.svg, shown by the README: a capture of this display during a real replay."""
+    svg = (ROOT / "docs" / "cli-replay-progress.svg").read_text()
+    text = html.unescape(svg).replace("\xa0", " ")  # rich writes spaces as non-breaking ones
+    assert "catching up" in text and "records/s" in text and "ETA 0:" in text
+    assert "docs/cli-replay-progress.svg" in (ROOT / "README.md").read_text()
