@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from farmacy.consistency import SyncDocument as F
 from farmacy.settings import Settings
 from sinks.bootstrap import dead_letter_topic, group_id
+from sinks.sync_document import held
 from sinks.views import VIEWS
 
 
@@ -97,7 +98,8 @@ def view_status(settings: Settings, es: Elasticsearch, admin: AdminClient, view:
         "applied_age_s": round(age, 3) if age is not None else None,
         "lag": lag,
         "lag_total": sum(lag.values()),
-        "dead_letters": topic_ends(admin, [dlq])[dlq],
+        "dead_letters": topic_ends(admin, [dlq])[dlq],  # every dead letter ever recorded, resolved or not
+        "dead_letters_current": len(held(sync)),  # unresolved: the holds of the sync document
     }
 
 

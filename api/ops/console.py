@@ -28,6 +28,7 @@ COOKIE = "farmacy_console"
 SESSION_TTL_S = 8 * 3600
 CHART_WINDOW_S = 1800
 CHART_STEP_S = 30
+RESOLVED_SHOWN = 10  # resolved dead letters listed per view, newest first (the history, not the work)
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -164,10 +165,48 @@ def part_dead_letters(view: str, request: Request, _op: Op) -> HTMLResponse:
 
 
 def _dead_letters(request: Request, view: str, message: str | None = None) -> HTMLResponse:
-    from ops.dead_letters import list_dead_letters
+    from ops.dead_letters import letter_states
 
-    letters = list_dead_letters(request.app.state.settings, view, 50)
-    return _page(request, "part_dead_letters.html", view=view, letters=letters, message=message)
+    s = request.app.state
+    states = letter_states(s.settings, view, 50, s.es)
+    current = [_letter(state.letter) for state in reversed(states) if state.current]
+    resolved = [_letter(state.letter) for state in reversed(states) if not state.current]
+    return _page(
+        request,
+        "part_dead_letters.html",
+        view=view,
+        current=current,
+        resolved=resolved,
+        resolved_shown=resolved[:RESOLVED_SHOWN],
+        message=message,
+    )
+
+
+def _letter(letter: Any) -> dict[str, Any]:
+    """What the console shows of a dead letter: its coordinates, error, key and payload (pretty JSON if it is)."""
+    import json
+
+    def text(raw: bytes | None) -> str:
+        if raw is None:
+            return ""
+        decoded = raw.decode("utf-8", "replace")
+        try:
+            return json.dumps(json.loads(decoded), indent=2)[:20_000]
+        except ValueError:
+            return decoded[:20_000]
+
+    h = letter.headers
+    return {
+        "at": f"{letter.partition}:{letter.offset}",
+        "partition": letter.partition,
+        "offset": letter.offset,
+        "failed_at": h.get("dlq.failed_at", ""),
+        "source": f"{h.get('dlq.topic')}[{h.get('dlq.partition')}]@{h.get('dlq.offset')}",
+        "error_class": h.get("dlq.error.class", ""),
+        "error": h.get("dlq.error", "")[:2000],
+        "key": text(letter.key),
+        "payload": text(letter.value) or h.get("dlq.payload", "(none: a tombstone)"),
+    }
 
 
 @router.post("/views/{view}/dead-letters/{verb}")
@@ -181,6 +220,25 @@ def dead_letter_action(view: str, verb: str, request: Request, _act: Act) -> HTM
         message = f"discarded {discard(settings, _known(view))} dead letter(s) of {view}"
     else:
         raise HTTPException(404, f"no action {verb!r}")
+    return _dead_letters(request, view, message)
+
+
+@router.post("/views/{view}/dead-letters/{partition}/{offset}/{verb}")
+def one_dead_letter_action(
+    view: str, partition: int, offset: int, verb: str, request: Request, _act: Act
+) -> HTMLResponse:
+    from ops.dead_letters import UnknownDeadLetter, resolve_one
+
+    if verb not in ("redrive", "discard"):
+        raise HTTPException(404, f"no action {verb!r}")
+    try:
+        letter = resolve_one(request.app.state.settings, _known(view), partition, offset, discard=verb == "discard")
+    except UnknownDeadLetter as exc:
+        raise HTTPException(404, str(exc)) from exc
+    done = "re-drove" if verb == "redrive" else "discarded"
+    message = f"{done} dead letter #{partition}:{offset} ({letter.origin}) of {view}: " + (
+        "resolved once its worker applies it" if verb == "redrive" else "its worker releases its hold"
+    )
     return _dead_letters(request, view, message)
 
 
