@@ -78,17 +78,18 @@ def connector_action(name: str, action: str, request: Request, _op: Operator) ->
 def dead_letters(
     view: str, request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
-    from ops.dead_letters import list_dead_letters
+    from ops.dead_letters import letter_states
 
-    letters = list_dead_letters(request.app.state.settings, _view(view), limit)
+    s = request.app.state
     return [
         {
-            "partition": d.partition,
-            "offset": d.offset,
-            "key": (d.key or b"").decode(errors="replace"),
-            "headers": d.headers,
+            "partition": state.letter.partition,
+            "offset": state.letter.offset,
+            "key": (state.letter.key or b"").decode(errors="replace"),
+            "headers": state.letter.headers,
+            "current": state.current,  # its change still holds the view; else resolved
         }
-        for d in letters
+        for state in letter_states(s.settings, _view(view), limit, s.es)
     ]
 
 
@@ -104,6 +105,24 @@ def discard(view: str, request: Request, _op: Operator) -> dict[str, int]:
     from ops.dead_letters import discard as run
 
     return {"discarded": run(request.app.state.settings, _view(view))}
+
+
+@router.post(
+    "/views/{view}/dead-letters/{partition}/{offset}/{action}",
+    summary="redrive or discard one dead letter (PARTITION:OFFSET of the view's dead-letter topic)",
+)
+def one_dead_letter(
+    view: str, partition: int, offset: int, action: str, request: Request, _op: Operator
+) -> dict[str, Any]:
+    from ops.dead_letters import UnknownDeadLetter, resolve_one
+
+    if action not in ("redrive", "discard"):
+        raise HTTPException(404, f"no action {action!r}; actions: redrive, discard")
+    try:
+        letter = resolve_one(request.app.state.settings, _view(view), partition, offset, discard=action == "discard")
+    except UnknownDeadLetter as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"partition": partition, "offset": offset, "source": letter.origin, "action": action}
 
 
 @router.post("/views/{view}/reconcile", summary="Compare the view with the master; optionally repair")

@@ -38,7 +38,7 @@ def test_views_report_applied_position_lag_and_dead_letters(ops: httpx.Client) -
     for v in body:
         assert v["applied_lsn"] and v["applied_age_s"] is not None and v["applied_age_s"] < 60
         assert v["lag_total"] == sum(v["lag"].values()) and v["lag_total"] >= 0
-        assert v["dead_letters"] >= 0
+        assert v["dead_letters"] >= 0 and v["dead_letters_current"] >= 0
 
 
 def test_replication_slot_is_active_pgoutput(ops: httpx.Client) -> None:
@@ -61,3 +61,11 @@ def test_unknown_view_and_action_are_404_problems(ops: httpx.Client) -> None:
     r = ops.get("/ops/views/nope/dead-letters")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert ops.post("/ops/connectors/farmacy-postgres-source/explode").status_code == 404
+
+
+def test_one_dead_letter_actions_name_a_letter_that_exists(ops: httpx.Client) -> None:
+    for letter in ops.get("/ops/views/orders/dead-letters").json():
+        assert isinstance(letter["current"], bool)
+    r = ops.post("/ops/views/orders/dead-letters/0/999999999/discard")
+    assert r.status_code == 404 and "no dead letter at" in r.json()["detail"]
+    assert ops.post("/ops/views/orders/dead-letters/0/0/explode").status_code == 404

@@ -222,10 +222,44 @@ def test_dlq_list_json_parses_with_every_dead_letter(monkeypatch: pytest.MonkeyP
         return letters
 
     monkeypatch.setattr("ops.dead_letters.list_dead_letters", list_dead_letters)
+    monkeypatch.setattr("ops.dead_letters.holds", lambda _settings, _view, _es=None: {"t[0]@0"})
     result = _run("dlq", "list", "orders", "--limit", "7", "--json")
     assert result.exit_code == 0, result.output
     assert seen == [("orders", 7)]
     assert json.loads(result.stdout) == [
-        {"partition": 0, "offset": 5, "key": '{"id": 1}', "value": '{"op": "u"}', "headers": letters[0].headers},
-        {"partition": 2, "offset": 9, "key": None, "value": None, "headers": {}},
+        {
+            "partition": 0,
+            "offset": 5,
+            "key": '{"id": 1}',
+            "value": '{"op": "u"}',
+            "headers": letters[0].headers,
+            "current": True,  # its change (t[0]@0) still holds the view
+        },
+        {"partition": 2, "offset": 9, "key": None, "value": None, "headers": {}, "current": False},
     ]
+
+
+def test_dlq_acts_on_one_letter_with_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, int, int, bool]] = []
+
+    def resolve_one(_settings: Settings, view: str, partition: int, offset: int, discard: bool) -> DeadLetter:
+        calls.append((view, partition, offset, discard))
+        return DeadLetter(partition, offset, b"k", b"{}", {"dlq.topic": "t", "dlq.partition": "1", "dlq.offset": "4"})
+
+    monkeypatch.setattr("ops.dead_letters.resolve_one", resolve_one)
+    monkeypatch.setattr("ops.dead_letters.redrive", Tripwire("redrive of every letter"))
+    monkeypatch.setattr("ops.dead_letters.discard", Tripwire("discard of every letter"))
+    result = _run("dlq", "redrive", "orders", "--at", "0:5", "--at", "1:2")
+    assert result.exit_code == 0, result.output
+    assert "re-drove dead letter #0:5 (t[1]@4) of orders" in result.output
+    result = _run("dlq", "discard", "orders", "--at", "0:7", stdin="y\n")
+    assert result.exit_code == 0, result.output
+    assert "Discard dead letter(s) #0:7 of orders without applying them?" in result.output
+    assert calls == [("orders", 0, 5, False), ("orders", 1, 2, False), ("orders", 0, 7, True)]
+
+
+def test_dlq_at_must_name_a_partition_and_an_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ops.dead_letters.resolve_one", Tripwire("resolve_one"))
+    result = _run("dlq", "redrive", "orders", "--at", "five")
+    assert result.exit_code == 2
+    assert "'five': give PARTITION:OFFSET of a dead letter" in _error_line(result)
