@@ -1,5 +1,6 @@
-"""Progress displays of the CLI's long operations (rebuild, replay catch-up): a bar with the count, the rate and
-the time left (rich). On a terminal it redraws in place; otherwise (a pipe, a log) it prints its final state once."""
+"""Progress displays of the CLI's long operations (rebuild, replay catch-up, snapshot): a bar with the count, the
+rate and the time left (rich). On a terminal it redraws in place; otherwise (a pipe, a log) it prints its final state
+once."""
 
 from __future__ import annotations
 

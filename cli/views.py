@@ -10,7 +10,7 @@ import typer
 
 from cli.common import check_views, confirm, json_option, print_json, settings, view_argument, yes_option
 
-REPLAY_POLL_S = 1.0
+POLL_S = 1.0
 
 
 def topics(json_output: Annotated[bool, json_option()] = False) -> None:
@@ -127,7 +127,7 @@ def _follow_catch_up(view: str, timeout: float) -> None:
             progress(total - left, total)
             if left == 0 or time.monotonic() >= deadline:
                 break
-            time.sleep(REPLAY_POLL_S)
+            time.sleep(POLL_S)
             left = sum(view_lag(current, admin, view).values())
     if left:
         print(f"{view}: still {left} record(s) behind after {timeout:.0f}s; `farmacy status` shows where it stands")
@@ -192,14 +192,46 @@ def _check_tables(tables: list[str]) -> list[str]:
 
 def snapshot(
     tables: Annotated[list[str], typer.Argument(help="schema.table, e.g. catalog.meals", callback=_check_tables)],
+    wait: Annotated[
+        bool, typer.Option(help="Follow the snapshot until every row was re-emitted (progress with rate and ETA)")
+    ] = True,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to follow it before returning")] = 300.0,
 ) -> None:
-    """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on)."""
-    from ops.snapshots import request_incremental_snapshot
-
+    """Start an incremental snapshot of tables (Debezium re-emits their rows while streaming goes on), then follow
+    it: records appended to the tables' topics against their row counts (--no-wait returns once requested)."""
     current = settings()
-    signal_id = request_incremental_snapshot(current, tables)
-    log = current.stack_dir / "logs" / "connect.log"
-    print(f"incremental snapshot requested (signal {signal_id}); progress in {log}")
+    if not wait:
+        from ops.snapshots import request_incremental_snapshot
+
+        signal_id = request_incremental_snapshot(current, tables)
+        log = current.stack_dir / "logs" / "connect.log"
+        print(f"incremental snapshot requested (signal {signal_id}); progress in {log}")
+        return
+    import threading
+
+    from cli.progress import tracked
+    from ops.jobs import Job, snapshot_work
+
+    job = Job("snapshot", ", ".join(tables))
+    work = snapshot_work(current, tables, wait_s=timeout)
+    outcome: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work(job))
+        except Exception as exc:  # reported below, on the CLI's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="snapshot", daemon=True)
+    with tracked(f"snapshot of {job.target}", "rows") as progress:
+        thread.start()
+        while thread.is_alive():
+            progress(job.done, job.total)
+            thread.join(POLL_S)
+        progress(job.done, job.total)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    print(f"incremental snapshot of {job.target}: {outcome[0]}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,12 +1,13 @@
 """The CLI's progress displays (cli/progress.py): the count, the rate and the time left of a long operation, on
-rebuild and on a replay's catch-up (followed until caught up, or not with --no-wait). No stack: the operations are
-stubbed and the clock is a fake one."""
+rebuild, on a replay's catch-up and on a snapshot (each followed until done, or not with --no-wait). No stack: the
+operations are stubbed and the clock is a fake one."""
 
 from __future__ import annotations
 
 import contextlib
 import html
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,7 +94,7 @@ def replayed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     lags = [40, 25, 10, 0]
     monkeypatch.setattr("ops.replay.replay_view", lambda *_a, **_k: [TopicPartition("farmacy.catalog.meals", 0, 3)])
     monkeypatch.setattr("ops.status.view_lag", lambda *_a: {"farmacy.catalog.meals": lags.pop(0) if lags else 0})
-    monkeypatch.setattr("cli.views.REPLAY_POLL_S", 0)
+    monkeypatch.setattr("cli.views.POLL_S", 0)
     return lags
 
 
@@ -137,3 +138,41 @@ def test_the_documented_capture_shows_a_catch_up_with_its_rate_and_time_left() -
     text = html.unescape(svg).replace("\xa0", " ")  # rich writes spaces as non-breaking ones
     assert "catching up" in text and "records/s" in text and "ETA 0:" in text
     assert "docs/cli-replay-progress.svg" in (ROOT / "README.md").read_text()
+
+
+@pytest.fixture
+def snapshot_in_steps(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """ops.jobs.snapshot_work stubbed: 90 rows re-emitted in three steps."""
+    started: list[list[str]] = []
+
+    def snapshot_work(_settings: Any, tables: list[str], wait_s: float) -> Any:
+        def work(job: Any) -> str:
+            started.append(tables)
+            job.total = 90
+            for done in (30, 60, 90):
+                job.done = done
+                time.sleep(0.05)
+            return "signal s-1: 90 rows re-emitted"
+
+        return work
+
+    monkeypatch.setattr("ops.jobs.snapshot_work", snapshot_work)
+    monkeypatch.setattr("ops.snapshots.request_incremental_snapshot", lambda *_a: "s-2")
+    monkeypatch.setattr("cli.views.POLL_S", 0.01)
+    return started
+
+
+def test_snapshot_follows_the_rows_re_emitted(snapshot_in_steps: list[list[str]]) -> None:
+    result = _run("snapshot", "catalog.meals")
+    assert result.exit_code == 0, result.output
+    assert snapshot_in_steps == [["catalog.meals"]]
+    assert "snapshot of catalog.meals" in result.output and "90/90 rows" in result.output
+    assert "rows/s" in result.output and "ETA" in result.output
+    assert "incremental snapshot of catalog.meals: signal s-1: 90 rows re-emitted" in result.output
+
+
+def test_snapshot_with_no_wait_only_requests_it(snapshot_in_steps: list[list[str]]) -> None:
+    result = _run("snapshot", "catalog.meals", "--no-wait")
+    assert result.exit_code == 0, result.output
+    assert "incremental snapshot requested (signal s-2)" in result.output
+    assert snapshot_in_steps == []
