@@ -59,25 +59,45 @@ def projection(pool: ConnectionPool, view: View) -> dict[str, dict[str, Any]]:
     return docs
 
 
-def view_documents(es: Elasticsearch, view: View) -> dict[str, dict[str, Any]]:
-    docs = {}
-    for hit in scan(es, index=view.alias, query={"query": {"match_all": {}}}, size=1000):
-        source = {k: v for k, v in hit["_source"].items() if k not in BOOKKEEPING}
-        docs[str(hit["_id"])] = source
-    return docs
+def view_ids(es: Elasticsearch, view: View) -> set[str]:
+    """Every document id in the view (no sources)."""
+    return {
+        str(hit["_id"])
+        for hit in scan(es, index=view.alias, query={"query": {"match_all": {}}}, size=5000, _source=False)
+    }
 
 
-def compare(view: View, expected: dict[str, dict[str, Any]], actual: dict[str, dict[str, Any]]) -> Drift:
-    drift = Drift(view.name, master_documents=len(expected), view_documents=len(actual))
-    drift.missing = sorted(expected.keys() - actual.keys())
-    drift.extra = sorted(actual.keys() - expected.keys())
-    drift.different = sorted(k for k in expected.keys() & actual.keys() if expected[k] != actual[k])
-    return drift
+def _view_sources(es: Elasticsearch, view: View, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The view's documents of ``ids`` as searches see them (found ones only), without the bookkeeping fields."""
+    found: dict[str, dict[str, Any]] = {}
+    for doc in es.mget(index=view.alias, ids=ids, realtime=False, source_excludes=list(BOOKKEEPING))["docs"]:
+        if doc.get("found"):
+            found[str(doc["_id"])] = dict(doc["_source"])
+    return found
 
 
 def reconcile(pool: ConnectionPool, es: Elasticsearch, view: View, repair: bool = False) -> Drift:
+    """Compares the view with the master's projection a chunk of roots at a time (memory bounded by a chunk and the
+    ids, whatever the view's size): each chunk built from one snapshot, then the same ids read from the view."""
     es.indices.refresh(index=view.alias)
-    drift = compare(view, projection(pool, view), view_documents(es, view))
+    drift = Drift(view.name)
+    expected_ids: set[str] = set()
+    with pool.connection() as conn, conn.transaction():
+        for documents in view.documents:
+            ids = [str(r[0]) for r in conn.execute(documents.ids_sql)]
+            for chunk in _chunks(ids, CHUNK):
+                expected = {str(root_id): doc for root_id, doc in conn.execute(documents.build_sql, {"ids": chunk})}
+                if not expected:
+                    continue
+                expected_ids |= expected.keys()
+                actual = _view_sources(es, view, sorted(expected))
+                drift.missing += [k for k in expected if k not in actual]
+                drift.different += [k for k in expected if k in actual and expected[k] != actual[k]]
+    in_view = view_ids(es, view)
+    drift.master_documents, drift.view_documents = len(expected_ids), len(in_view)
+    drift.missing.sort()
+    drift.different.sort()
+    drift.extra = sorted(in_view - expected_ids)
     if repair and drift.total:
         drift.repaired = repair_roots(pool, es, view, drift.ids)
     return drift
