@@ -40,42 +40,43 @@ a AS (
     INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
     SELECT %(l)s, %(m)s, %(d)s, 'replenish', 'bench-sync-rate', 'benchmarks.sync_rate' FROM u)
 SELECT on_hand, reserved FROM u"""
-# A catalog probe: the row's level flips (low <-> available), with its ledger row, in one statement.
-LEVEL_SQL = f"""
+
+
+def _rewrite_sql(on_hand: str, reason: str, returning: str) -> str:
+    """One statement that sets a stock row's on_hand to ``on_hand`` (an expression over the row's ``old`` values),
+    writes the ledger row of the difference with ``reason`` (an expression over ``delta``), and returns
+    ``returning`` (over ``u``)."""
+    return f"""
 WITH old AS (
     SELECT on_hand, reserved FROM inventory.stock WHERE location_id = %(l)s AND meal_id = %(m)s FOR UPDATE),
 u AS (
     UPDATE inventory.stock s
-       SET on_hand = CASE WHEN old.on_hand - old.reserved > {LOW_STOCK_AT} THEN old.reserved + 1
-                          ELSE old.reserved + {LOW_STOCK_AT} + 3 END,
-           version = version + 1, updated_at = now()
+       SET on_hand = {on_hand}, version = version + 1, updated_at = now()
       FROM old
      WHERE s.location_id = %(l)s AND s.meal_id = %(m)s
  RETURNING s.on_hand, s.reserved, s.on_hand - old.on_hand AS delta),
 a AS (
     INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
-    SELECT %(l)s, %(m)s, delta, CASE WHEN delta > 0 THEN 'replenish' ELSE 'remove' END, 'bench-sync-rate',
-           'benchmarks.sync_rate' FROM u)
-SELECT on_hand, reserved, pg_current_wal_insert_lsn()::text FROM u"""
+    SELECT %(l)s, %(m)s, delta, {reason}, 'bench-sync-rate', 'benchmarks.sync_rate' FROM u)
+SELECT {returning} FROM u"""
+
+
+# A catalog probe: the row's level flips (low <-> available), with its ledger row, in one statement.
+LEVEL_SQL = _rewrite_sql(
+    f"CASE WHEN old.on_hand - old.reserved > {LOW_STOCK_AT} THEN old.reserved + 1 "
+    f"ELSE old.reserved + {LOW_STOCK_AT} + 3 END",
+    "CASE WHEN delta > 0 THEN 'replenish' ELSE 'remove' END",
+    "on_hand, reserved, pg_current_wal_insert_lsn()::text",
+)
 # The "sales" mix (benchmarks.change_cost --mix sales): a sale takes one unit while there is one; a line sold out is
 # replenished to PAR units. So a line cycles through every level (available, low, none) as stock really does, and
 # about a third of the changes move a level (PAR - LOW_STOCK_AT, LOW_STOCK_AT and the replenishment).
 PAR = 8
-SALE_SQL = f"""
-WITH old AS (
-    SELECT on_hand, reserved FROM inventory.stock WHERE location_id = %(l)s AND meal_id = %(m)s FOR UPDATE),
-u AS (
-    UPDATE inventory.stock s
-       SET on_hand = CASE WHEN old.on_hand - old.reserved > 0 THEN old.on_hand - 1 ELSE old.reserved + {PAR} END,
-           version = version + 1, updated_at = now()
-      FROM old
-     WHERE s.location_id = %(l)s AND s.meal_id = %(m)s
- RETURNING s.on_hand, s.reserved, s.on_hand - old.on_hand AS delta),
-a AS (
-    INSERT INTO inventory.adjustments (location_id, meal_id, delta, reason, actor, note)
-    SELECT %(l)s, %(m)s, delta, CASE WHEN delta > 0 THEN 'replenish' ELSE 'sale' END, 'bench-sync-rate',
-           'benchmarks.sync_rate' FROM u)
-SELECT on_hand, reserved FROM u"""
+SALE_SQL = _rewrite_sql(
+    f"CASE WHEN old.on_hand - old.reserved > 0 THEN old.on_hand - 1 ELSE old.reserved + {PAR} END",
+    "CASE WHEN delta > 0 THEN 'replenish' ELSE 'sale' END",
+    "on_hand, reserved",
+)
 MIXES = ("replenish", "sales")
 # Catalog probes report a level as a number (Probe.expect is an int).
 LEVEL_CODES = {StockLevel.LOW: 1, StockLevel.AVAILABLE: 2}

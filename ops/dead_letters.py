@@ -93,15 +93,20 @@ def _read(consumer: Consumer, ends: dict[int, int]) -> Iterator[tuple[Message, D
         yield msg, DeadLetter(msg.partition() or 0, msg.offset() or 0, msg.key(), msg.value(), dict_headers(msg))
 
 
-def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[DeadLetter]:
-    topic = dead_letter_topic(settings, view)
-    consumer = Consumer(
+def _inspector(settings: Settings, view: str) -> Consumer:
+    """A consumer that reads the view's dead letters where it is told (assign), never committing."""
+    return Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": f"{settings.stack_name}-dlq-inspect-{view}",
             "enable.auto.commit": False,
         }
     )
+
+
+def list_dead_letters(settings: Settings, view: str, limit: int = 50) -> list[DeadLetter]:
+    topic = dead_letter_topic(settings, view)
+    consumer = _inspector(settings, view)
     try:
         ends = partition_ends(consumer, topic)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
@@ -124,13 +129,7 @@ def resolve_one(settings: Settings, view: str, partition: int, offset: int, disc
     """Re-drives (or, with ``discard``, resolves without applying) the one dead letter at ``partition:offset`` of
     the view's dead-letter topic; raises UnknownDeadLetter when there is none there."""
     topic = dead_letter_topic(settings, view)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"{settings.stack_name}-dlq-inspect-{view}",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = _inspector(settings, view)
     try:
         ends = partition_ends(consumer, topic)
         if offset < 0 or offset >= ends.get(partition, 0):
