@@ -78,8 +78,9 @@ SALE_SQL = _rewrite_sql(
     "on_hand, reserved",
 )
 MIXES = ("replenish", "sales")
-# Catalog probes report a level as a number (Probe.expect is an int).
-LEVEL_CODES = {StockLevel.LOW: 1, StockLevel.AVAILABLE: 2}
+# Catalog probes report a level as a number (Probe.expect is an int); benchmarks.sync_watch reads the levels a
+# document shows (their names: StockLevel is a str enum) through the same table.
+LEVEL_CODES: dict[str, int] = {StockLevel.LOW: 1, StockLevel.AVAILABLE: 2}
 TOGGLE_SQL = """
 UPDATE inventory.locations
    SET status = CASE status WHEN 'online' THEN 'maintenance' ELSE 'online' END,

@@ -31,6 +31,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # not re-exported
 
+from benchmarks.sync_load import LEVEL_CODES
 from farmacy.auth import Role, mint
 from farmacy.lsn import lsn_int, lsn_text
 from farmacy.settings import Settings
@@ -60,9 +61,6 @@ def doc_path(view: str, doc: str) -> str:
     if view == "inventory":
         return f"/inventory/locations/{doc}"
     return f"/inventory/meals/{doc}/availability"  # the catalog view: a meal's name, levels, the doc's source_lsn
-
-
-LEVEL_CODES = {"low": 1, "available": 2}  # as benchmarks.sync_load reports a catalog probe's level
 
 
 def observed(view: str, body: dict[str, Any]) -> tuple[dict[str, int], str, int]:

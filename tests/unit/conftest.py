@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -13,3 +16,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("FARMACY_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def rebuild_collaborators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`farmacy rebuild` without a stack: no connection pool, no worker control (a test stubs the rebuild itself)."""
+
+    @contextlib.contextmanager
+    def read_pool(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+        yield None
+
+    monkeypatch.setattr("sinks.bootstrap.read_pool", read_pool)
+    monkeypatch.setattr("ops.workers.worker_control", lambda _settings: None)

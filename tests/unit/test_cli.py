@@ -4,9 +4,7 @@ What a command would act on is stubbed, so a test that reached it by mistake fai
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -147,21 +145,15 @@ def test_dlq_discard_confirmed_discards(discarded: list[str]) -> None:
 
 
 @pytest.fixture
-def rebuilt(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """rebuild's collaborators stubbed: the pool, the worker control and the rebuild itself (records its calls)."""
+def rebuilt(monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None) -> list[dict[str, Any]]:
+    """rebuild's collaborators stubbed (the pool, the worker control) and the rebuild itself (records its calls)."""
     calls: list[dict[str, Any]] = []
 
     def rebuild_view(_pool: Any, _es: Any, view: Any, *_args: Any, **kwargs: Any) -> RebuildResult:
         calls.append({"view": view.name, **kwargs})
         return RebuildResult(old_index=f"{view.name}-v1", new_index=f"{view.name}-v2", documents=7, seconds=0.1)
 
-    @contextlib.contextmanager
-    def read_pool(*_args: Any, **_kwargs: Any) -> Iterator[None]:
-        yield None
-
     monkeypatch.setattr("ops.bluegreen.rebuild_view", rebuild_view)
-    monkeypatch.setattr("sinks.bootstrap.read_pool", read_pool)
-    monkeypatch.setattr("ops.workers.worker_control", lambda _settings: None)
     return calls
 
 

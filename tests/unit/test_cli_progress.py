@@ -4,11 +4,9 @@ operations are stubbed and the clock is a fake one."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 import io
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -62,19 +60,13 @@ def test_without_a_rate_yet_the_time_left_is_unknown() -> None:
 
 
 @pytest.fixture
-def rebuild_in_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+def rebuild_in_steps(monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None) -> None:
     def rebuild_view(_pool: Any, _es: Any, view: Any, *_args: Any, progress: Any = None, **_kwargs: Any) -> Any:
         for done in (500, 1000, 1200):
             progress(done, 1200)
         return RebuildResult(old_index=f"{view.name}-v1", new_index=f"{view.name}-v2", documents=1200, seconds=0.1)
 
-    @contextlib.contextmanager
-    def read_pool(*_args: Any, **_kwargs: Any) -> Iterator[None]:
-        yield None
-
     monkeypatch.setattr("ops.bluegreen.rebuild_view", rebuild_view)
-    monkeypatch.setattr("sinks.bootstrap.read_pool", read_pool)
-    monkeypatch.setattr("ops.workers.worker_control", lambda _settings: None)
 
 
 @pytest.mark.usefixtures("rebuild_in_steps")
