@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_delay, wait_fixed
 
+from farmacy import consistency
 from writemodel.adapters import postgres as pg
 from writemodel.repositories import Customers, Locations, Meals, Orders, Plans, StockLevels, Subscriptions
 
@@ -82,7 +83,7 @@ class PostgresUnitOfWork(UnitOfWork):
     key waits on that row and then finds it taken, so the command takes effect once. With ``hold_commit`` (the
     command API), the handler's block ends with the transaction still open, and ``record_response`` stores the
     response in it and commits: a key is never committed without its response. After the commit,
-    ``commit_lsn`` holds the WAL insert position just past it (and the stored response gets it too).
+    ``commit_lsn`` holds the WAL insert position just past it.
     """
 
     def __init__(
@@ -148,20 +149,11 @@ class PostgresUnitOfWork(UnitOfWork):
                         raise
                     await self.check_claim()
                     await conn.execute("COMMIT")
-                    if self.claim is not None and self.hold_commit:
-                        # The stored response gets the token in the round trip that commits.
-                        token = await conn.execute(
-                            """UPDATE platform.idempotency_keys
-                               SET response = CASE WHEN jsonb_typeof(response) = 'object'
-                                     THEN jsonb_set(response, '{consistency_token}', to_jsonb(t.lsn)) ELSE response END,
-                                   headers = jsonb_set(headers, '{X-Consistency-Token}', to_jsonb(t.lsn))
-                               FROM (SELECT pg_current_wal_insert_lsn()::text AS lsn) t
-                               WHERE principal = %s AND key = %s
-                               RETURNING t.lsn""",
-                            [self.claim.principal, self.claim.key],
-                        )
-                    else:
-                        token = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+                    # The token: the WAL insert position just past the commit. The stored response keeps an empty
+                    # one; a replay answers with the position at its own time, which is past this commit too.
+                    # Writing this token into the stored response would take a second transaction and a second
+                    # WAL flush per command.
+                    token = await conn.execute("SELECT pg_current_wal_insert_lsn()::text AS lsn")
                 # Leaving the pipeline sent everything and read every result: the token's is on its cursor.
                 row = await token.fetchone()
             except BaseException:
@@ -275,8 +267,9 @@ class _ClaimFirstCursor:
 async def stored_response(
     pool: Pool, principal: str, key: str, ttl_s: int, wait_s: float = 0.5
 ) -> dict[str, Any] | None:
-    """The stored record of a live key. Its consistency token is filled in right after the commit; a replay
-    arriving in between waits briefly for it, then answers with the WAL position now (also past the commit)."""
+    """The stored record of a live key, its consistency token set to the WAL position now: past the first request's
+    commit, so a read with it sees that request's effect (the first response's own token is not stored: see
+    ``PostgresUnitOfWork._transaction``). A record still being written (``status_code`` 0) is waited for briefly."""
 
     async def read() -> dict[str, Any] | None:
         async with pool.connection() as conn:
@@ -290,10 +283,7 @@ async def stored_response(
         return dict(row) if row else None
 
     def unfinished(row: dict[str, Any] | None) -> bool:
-        return row is not None and (
-            row["status_code"] == 0
-            or (isinstance(row["response"], dict) and row["response"].get("consistency_token") == "")
-        )
+        return row is not None and row["status_code"] == 0
 
     retrying = AsyncRetrying(
         retry=retry_if_result(unfinished),
@@ -302,13 +292,10 @@ async def stored_response(
         retry_error_callback=_last_result,
     )
     result: dict[str, Any] | None = await retrying(read)
-    if (
-        result is not None
-        and isinstance(result["response"], dict)
-        and result["response"].get("consistency_token") == ""
-    ):
-        result["response"]["consistency_token"] = result["now_lsn"]
-        result["headers"] = {**result["headers"], "X-Consistency-Token": result["now_lsn"]}
+    if result is not None and result["status_code"] != 0:
+        if isinstance(result["response"], dict) and "consistency_token" in result["response"]:
+            result["response"]["consistency_token"] = result["now_lsn"]
+        result["headers"] = {**result["headers"], consistency.HEADER: result["now_lsn"]}
     return result
 
 

@@ -6,19 +6,18 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from api.common.deps import bearer
+from api.common.json_response import JsonBody
 from farmacy import consistency
 from farmacy.auth import InvalidToken, verify
 from farmacy.errors import InvalidInput, PreconditionRequired
 from writemodel.uow import IdempotencyClaim, PostgresUnitOfWork, UnitOfWork, canonical_json
-
-M = TypeVar("M", bound=BaseModel)
 
 
 async def _principal_name(
@@ -45,8 +44,8 @@ async def idempotency_claim(
             alias="Idempotency-Key",
             min_length=1,
             max_length=200,
-            description="Retry-safe POST: the same key and body return the first response with no second effect; "
-            "the same key with another body is 422.",
+            description="Retry-safe POST: the same key and body return the first response with no second effect "
+            "(its consistency token taken at the replay, never older); the same key with another body is 422.",
         ),
     ] = None,
 ) -> IdempotencyClaim | None:
@@ -111,22 +110,27 @@ RequiredIfMatch = Annotated[int, Depends(required_if_match)]
 async def respond(
     uow: UnitOfWork,
     response: Response,
-    model: type[M],
+    model: type[BaseModel],
     result: Any,
     status_code: int,
     location: str | None = None,
-) -> M:
+) -> Response:
     """Builds the response body from a handler's result (a dataclass), stores it with the command's idempotency key
     inside the command's transaction and commits it (see PostgresUnitOfWork), then adds the consistency token and
-    sets ETag / Location."""
+    sets ETag / Location.
+
+    The body is validated once, by ``model``, and written as it is: the route's ``response_model`` documents it,
+    and FastAPI does not validate and serialize it a second time."""
     row: dict[str, Any] = asdict(result)
-    body = model(**row, consistency_token="")
+    body = model(**row, consistency_token="").model_dump(mode="json")
     headers: dict[str, str] = {}
     if "version" in row:
         headers["ETag"] = f'"{row["version"]}"'
     if location:
         headers["Location"] = location
-    await uow.record_response(status_code, body.model_dump(mode="json"), {**headers, consistency.HEADER: ""})
+    await uow.record_response(status_code, body, {**headers, consistency.HEADER: ""})
     token = uow.commit_lsn or ""
-    response.headers.update({**headers, consistency.HEADER: token})
-    return body.model_copy(update={"consistency_token": token})
+    body["consistency_token"] = token
+    # Headers a dependency set on the route's response (the returned response replaces it).
+    extra = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return JsonBody(body, status_code=status_code, headers={**extra, **headers, consistency.HEADER: token})

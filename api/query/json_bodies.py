@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from fastapi import Response
-
 from api.query.catalog_query import GeoPoint, distance_km
 from api.query.models import Availability, CatalogMeal
 
@@ -20,13 +17,6 @@ _MEAL_FIELDS = tuple(f for f in CatalogMeal.model_fields if f not in ("availabil
 _AVAILABILITY_FIELDS = tuple(f for f in Availability.model_fields if f != "distance_km")
 # What a catalog search needs from each document (the rest stays in Elasticsearch).
 CATALOG_SOURCE = [*_MEAL_FIELDS, "availability", "source_lsn", "indexed_at"]
-
-
-class JsonBody(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 def availability(source: list[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:

@@ -19,6 +19,6 @@ router = APIRouter(prefix="/customers", tags=["ordering"], responses=PROBLEM_RES
     description="Open to anyone. The returned id goes into the customer's token (`farmacy token --role customer "
     "--customer-id ...` locally). An email registers once (409).",
 )
-async def register(body: CustomerCreate, uow: Uow, response: Response) -> CustomerPublic:
+async def register(body: CustomerCreate, uow: Uow, response: Response) -> Response:
     row = await ordering.register_customer(RegisterCustomer(body.email, body.name), uow)
     return await respond(uow, response, CustomerPublic, row, 201, location=f"/customers/{row.id}")

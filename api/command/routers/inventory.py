@@ -20,9 +20,7 @@ router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEM_RE
     description="Changes on_hand at one location for one meal. 409 if the result would be negative or "
     "below what is reserved for orders; 422 if a referenced location or meal does not exist.",
 )
-async def post_adjustment(
-    body: AdjustmentCreate, uow: Uow, response: Response, admin: AdminPrincipal
-) -> AdjustmentPublic:
+async def post_adjustment(body: AdjustmentCreate, uow: Uow, response: Response, admin: AdminPrincipal) -> Response:
     cmd = AdjustStock(
         location_id=body.location_id,
         meal_id=body.meal_id,
@@ -43,7 +41,7 @@ async def post_adjustment(
     description="Sets on_hand to the counted units; the difference is appended to the ledger (reason 'count'). "
     "409 if the count is below what is reserved for orders.",
 )
-async def post_count(body: CountCreate, uow: Uow, response: Response, admin: AdminPrincipal) -> CountPublic:
+async def post_count(body: CountCreate, uow: Uow, response: Response, admin: AdminPrincipal) -> Response:
     cmd = CountStock(body.location_id, body.meal_id, body.counted, Actor(admin.subject, admin.role.value), body.note)
     row = await inventory.count_stock(cmd, uow)
     return await respond(uow, response, CountPublic, row, 201)

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/locations", tags=["locations"], responses=PROBLEM_RE
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationPublic, summary="Create a location")
-async def create_location(body: LocationCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> LocationPublic:
+async def create_location(body: LocationCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> Response:
     row = await locations.create_location(CreateLocation(**body.model_dump()), uow)
     return await respond(uow, response, LocationPublic, row, 201, location=f"/locations/{row.id}")
 
@@ -28,7 +28,7 @@ async def update_location(
     uow: Uow,
     response: Response,
     _admin: AdminPrincipal,
-) -> LocationPublic:
+) -> Response:
     cmd = UpdateLocation(location_id, version, LocationPatch(**body.model_dump(exclude_unset=True)))
     row = await locations.update_location(cmd, uow)
     return await respond(uow, response, LocationPublic, row, 200)
@@ -47,6 +47,6 @@ async def change_status(
     uow: Uow,
     response: Response,
     _admin: AdminPrincipal,
-) -> LocationPublic:
+) -> Response:
     row = await locations.change_location_status(ChangeLocationStatus(location_id, body.status, version), uow)
     return await respond(uow, response, LocationPublic, row, 200)

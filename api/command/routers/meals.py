@@ -16,7 +16,7 @@ router = APIRouter(prefix="/catalog/meals", tags=["catalog"], responses=PROBLEM_
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MealPublic, summary="Create a meal (draft)")
-async def create_meal(body: MealCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> MealPublic:
+async def create_meal(body: MealCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> Response:
     row = await catalog.create_meal(CreateMeal(**body.model_dump(mode="json")), uow)
     return await respond(uow, response, MealPublic, row, 201, location=f"/catalog/meals/{row.id}")
 
@@ -24,7 +24,7 @@ async def create_meal(body: MealCreate, uow: Uow, response: Response, _admin: Ad
 @router.patch("/{meal_id}", response_model=MealPublic, summary="Update a meal (If-Match required)")
 async def update_meal(
     meal_id: UUID, body: MealUpdate, version: RequiredIfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> MealPublic:
+) -> Response:
     patch = MealPatch(**body.model_dump(mode="json", exclude_unset=True))
     row = await catalog.update_meal(UpdateMeal(meal_id, version, patch), uow)
     return await respond(uow, response, MealPublic, row, 200)
@@ -33,7 +33,7 @@ async def update_meal(
 @router.post("/{meal_id}/publish", response_model=MealPublic, summary="Publish a draft meal (-> active)")
 async def publish_meal(
     meal_id: UUID, version: IfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> MealPublic:
+) -> Response:
     row = await catalog.change_meal_status(ChangeMealStatus(meal_id, MealStatus.ACTIVE, version), uow)
     return await respond(uow, response, MealPublic, row, 200)
 
@@ -41,6 +41,6 @@ async def publish_meal(
 @router.post("/{meal_id}/retire", response_model=MealPublic, summary="Retire a meal (-> retired, final)")
 async def retire_meal(
     meal_id: UUID, version: IfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> MealPublic:
+) -> Response:
     row = await catalog.change_meal_status(ChangeMealStatus(meal_id, MealStatus.RETIRED, version), uow)
     return await respond(uow, response, MealPublic, row, 200)

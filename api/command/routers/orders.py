@@ -41,7 +41,7 @@ def actor(principal: Principal) -> Actor:
     description="Reserves stock for every line atomically at one operational location, or fails whole with 409 "
     "naming the short lines (`short_lines`).",
 )
-async def place_order(body: OrderCreate, uow: Uow, response: Response, principal: CustomerOrAdmin) -> OrderPublic:
+async def place_order(body: OrderCreate, uow: Uow, response: Response, principal: CustomerOrAdmin) -> Response:
     cmd = PlaceOrder(
         customer_id=acting_customer(principal, body.customer_id),
         location_id=body.location_id,
@@ -55,7 +55,7 @@ async def place_order(body: OrderCreate, uow: Uow, response: Response, principal
 
 async def _transition(
     order_id: UUID, target: OrderStatus, principal: Principal, version: int | None, uow: Uow, response: Response
-) -> OrderPublic:
+) -> Response:
     row = await ordering.change_order_status(ChangeOrderStatus(order_id, target, actor(principal), version), uow)
     return await respond(uow, response, OrderPublic, row, 200)
 
@@ -63,17 +63,17 @@ async def _transition(
 @router.post("/{order_id}/cancel", response_model=OrderPublic, summary="Cancel an order (releases its stock)")
 async def cancel(
     order_id: UUID, version: IfMatch, uow: Uow, response: Response, principal: CustomerOrAdmin
-) -> OrderPublic:
+) -> Response:
     return await _transition(order_id, OrderStatus.CANCELLED, principal, version, uow, response)
 
 
 @router.post("/{order_id}/ready", response_model=OrderPublic, summary="Mark an order ready for pick-up")
-async def ready(order_id: UUID, version: IfMatch, uow: Uow, response: Response, admin: AdminPrincipal) -> OrderPublic:
+async def ready(order_id: UUID, version: IfMatch, uow: Uow, response: Response, admin: AdminPrincipal) -> Response:
     return await _transition(order_id, OrderStatus.READY, admin, version, uow, response)
 
 
 @router.post("/{order_id}/pickup", response_model=OrderPublic, summary="Pick up a ready order (consumes its stock)")
 async def pickup(
     order_id: UUID, version: IfMatch, uow: Uow, response: Response, principal: CustomerOrAdmin
-) -> OrderPublic:
+) -> Response:
     return await _transition(order_id, OrderStatus.PICKED_UP, principal, version, uow, response)

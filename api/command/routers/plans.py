@@ -15,7 +15,7 @@ router = APIRouter(prefix="/subscription/plans", tags=["subscriptions"], respons
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanPublic, summary="Create a plan")
-async def create_plan(body: PlanCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> PlanPublic:
+async def create_plan(body: PlanCreate, uow: Uow, response: Response, _admin: AdminPrincipal) -> Response:
     row = await subscriptions.create_plan(CreatePlan(**body.model_dump()), uow)
     return await respond(uow, response, PlanPublic, row, 201, location=f"/subscription/plans/{row.id}")
 
@@ -23,7 +23,7 @@ async def create_plan(body: PlanCreate, uow: Uow, response: Response, _admin: Ad
 @router.patch("/{plan_id}", response_model=PlanPublic, summary="Update a plan (If-Match required)")
 async def update_plan(
     plan_id: UUID, body: PlanUpdate, version: RequiredIfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> PlanPublic:
+) -> Response:
     row = await subscriptions.update_plan(
         UpdatePlan(plan_id, version, PlanPatch(**body.model_dump(exclude_unset=True))), uow
     )
@@ -33,6 +33,6 @@ async def update_plan(
 @router.post("/{plan_id}/retire", response_model=PlanPublic, summary="Retire a plan (no new subscriptions)")
 async def retire_plan(
     plan_id: UUID, version: IfMatch, uow: Uow, response: Response, _admin: AdminPrincipal
-) -> PlanPublic:
+) -> Response:
     row = await subscriptions.retire_plan(RetirePlan(plan_id, version), uow)
     return await respond(uow, response, PlanPublic, row, 200)

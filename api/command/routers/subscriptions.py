@@ -17,9 +17,7 @@ router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=PR
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionPublic, summary="Subscribe to a plan")
-async def subscribe(
-    body: SubscriptionCreate, uow: Uow, response: Response, principal: CustomerOrAdmin
-) -> SubscriptionPublic:
+async def subscribe(body: SubscriptionCreate, uow: Uow, response: Response, principal: CustomerOrAdmin) -> Response:
     cmd = Subscribe(acting_customer(principal, body.customer_id), body.plan_id, body.location_id)
     row = await subscriptions.subscribe(cmd, uow)
     return await respond(uow, response, SubscriptionPublic, row, 201, location=f"/subscriptions/{row.id}")
@@ -35,7 +33,7 @@ async def update(
     uow: Uow,
     response: Response,
     principal: CustomerOrAdmin,
-) -> SubscriptionPublic:
+) -> Response:
     cmd = UpdateSubscription(subscription_id, actor(principal), version, body.plan_id, body.location_id)
     row = await subscriptions.update_subscription(cmd, uow)
     return await respond(uow, response, SubscriptionPublic, row, 200)
@@ -49,7 +47,7 @@ async def pause(
     uow: Uow,
     response: Response,
     principal: CustomerOrAdmin,
-) -> SubscriptionPublic:
+) -> Response:
     cmd = ChangeSubscriptionStatus(subscription_id, SubscriptionStatus.PAUSED, actor(principal), body.until, version)
     row = await subscriptions.change_subscription_status(cmd, uow)
     return await respond(uow, response, SubscriptionPublic, row, 200)
@@ -58,7 +56,7 @@ async def pause(
 @router.post("/{subscription_id}/resume", response_model=SubscriptionPublic, summary="Resume a paused subscription")
 async def resume(
     subscription_id: UUID, version: IfMatch, uow: Uow, response: Response, principal: CustomerOrAdmin
-) -> SubscriptionPublic:
+) -> Response:
     cmd = ChangeSubscriptionStatus(subscription_id, SubscriptionStatus.ACTIVE, actor(principal), None, version)
     row = await subscriptions.change_subscription_status(cmd, uow)
     return await respond(uow, response, SubscriptionPublic, row, 200)
@@ -67,7 +65,7 @@ async def resume(
 @router.post("/{subscription_id}/cancel", response_model=SubscriptionPublic, summary="Cancel (final)")
 async def cancel(
     subscription_id: UUID, version: IfMatch, uow: Uow, response: Response, principal: CustomerOrAdmin
-) -> SubscriptionPublic:
+) -> Response:
     cmd = ChangeSubscriptionStatus(subscription_id, SubscriptionStatus.CANCELLED, actor(principal), None, version)
     row = await subscriptions.change_subscription_status(cmd, uow)
     return await respond(uow, response, SubscriptionPublic, row, 200)

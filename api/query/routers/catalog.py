@@ -6,11 +6,12 @@ from uuid import UUID
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from api.common.json_response import JsonBody
 from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search, encode_cursor
 from api.query.deps import Es, parse_near
 from api.query.freshness import ConsistencyToken, freshness
-from api.query.json_bodies import CATALOG_SOURCE, JsonBody, availability, catalog_meal
+from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
 from farmacy.vocabulary import Allergen, DietaryTag, StockLevel
 
