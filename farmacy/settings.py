@@ -24,6 +24,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
+from farmacy.db_roles import ROLES, DbRole
 from farmacy.views import VIEW_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,8 +161,15 @@ class Settings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 5442
     pg_database: str = "farmacy"
+    # The role this process logs in as: the owner for the tools (migrations, setup, tests); each service its own
+    # (farmacy/db_roles.py), set per program by the stack and per workload on Kubernetes.
     pg_user: str = "farmacy"
     pg_password: SecretStr = SecretStr("farmacy")
+    # The local stack's passwords of the services' roles (it creates the roles with them; farmacy/db_roles.py).
+    pg_command_password: SecretStr = SecretStr("farmacy-command")
+    pg_reader_password: SecretStr = SecretStr("farmacy-reader")
+    pg_ops_password: SecretStr = SecretStr("farmacy-ops")
+    pg_capture_password: SecretStr = SecretStr("farmacy-capture")
 
     kafka_brokers: int = Field(default_factory=_size("kafka_brokers"), ge=1, le=9)
     # Replication factor of every topic (Connect's own, the capture topics, dead letters): one per broker, at most 3.
@@ -311,6 +319,11 @@ class Settings(BaseSettings):
             port=self.pg_port,
             database=self.pg_database,
         )
+
+    def pg_role_login(self, role: DbRole) -> tuple[str, str]:
+        """The user name and password of a service role (farmacy/db_roles.py)."""
+        password: SecretStr = getattr(self, f"pg_{role.value}_password")
+        return ROLES[role].name, password.get_secret_value()
 
     def sink_port(self, view: str, worker: int = 0) -> int:
         """The /health and /metrics port of a view's worker ``worker`` (0-based)."""

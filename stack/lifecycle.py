@@ -87,8 +87,9 @@ def up(settings: Settings, seed: bool = True) -> None:
 
     sup.start("postgres")
     health.wait_healthy("postgres", check["postgres"], 60)
-    with step("database and migrations"):
+    with step("database, roles and migrations"):
         postgres.ensure_database(settings)
+        postgres.ensure_roles(settings)
         migrations.upgrade(settings)
 
     cluster_id = None

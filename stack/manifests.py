@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from farmacy.db_roles import program_role
 from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
@@ -50,12 +51,16 @@ def service_programs(settings: Settings, workers: dict[str, int] | None = None) 
     py = sys.executable
 
     def ours(name: str, module: str, *args: str, numprocs: int = 1) -> Program:
+        environment = dict(SERVICE_PYTHON_ENV)
+        role = program_role(name)
+        if role is not None:  # each service logs in to the master as its own role (farmacy/db_roles.py)
+            environment["FARMACY_PG_USER"], environment["FARMACY_PG_PASSWORD"] = settings.pg_role_login(role)
         return Program(
             name,
             [py, "-m", module, *args],
             directory=ROOT,
             as_service_user=False,
-            environment=dict(SERVICE_PYTHON_ENV),
+            environment=environment,
             numprocs=numprocs,
         )
 

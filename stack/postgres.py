@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from farmacy.db_roles import ROLES
 from farmacy.settings import Settings
 from stack.layout import Layout
 from stack.progress import step
@@ -70,3 +71,19 @@ def ensure_database(settings: Settings) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings.pg_database]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.pg_database)))
+
+
+def ensure_roles(settings: Settings) -> None:
+    """Creates (or brings up to date) the services' roles with their logins and passwords (farmacy/db_roles.py),
+    as the stack's owner, an administrator here. Their privileges come with the migrations."""
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        for role, spec in ROLES.items():
+            name, password = settings.pg_role_login(role)
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
+            attributes = sql.SQL("LOGIN {} PASSWORD {}").format(
+                sql.SQL("REPLICATION" if spec.replication else "NOREPLICATION"), sql.Literal(password)
+            )
+            verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+            conn.execute(sql.SQL("{} {} WITH {}").format(verb, sql.Identifier(name), attributes))
+            for parent in spec.member_of:
+                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(parent), sql.Identifier(name)))

@@ -12,6 +12,7 @@ from string import Template
 
 import yaml
 
+from farmacy.db_roles import DbRole
 from farmacy.settings import NODE_PORT_STRIDE, ROOT, Settings
 from stack import scale
 from stack.install import Installed
@@ -66,12 +67,14 @@ def _property_value(value: str) -> str:
 
 
 def postgres_secrets(settings: Settings) -> str:
+    """The connector's login: the capture role (farmacy/db_roles.py)."""
+    user, password = settings.pg_role_login(DbRole.CAPTURE)
     values = {
         "hostname": settings.pg_host,
         "port": str(settings.pg_port),
         "dbname": settings.pg_database,
-        "user": settings.pg_user,
-        "password": settings.pg_password.get_secret_value(),
+        "user": user,
+        "password": password,
     }
     return "".join(f"{key}={_property_value(value)}\n" for key, value in values.items())
 

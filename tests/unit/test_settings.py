@@ -79,7 +79,7 @@ def test_a_password_with_at_space_and_quotes_survives_the_sqlalchemy_url() -> No
 def test_the_connect_secrets_file_keeps_the_password_as_java_properties_read_it() -> None:
     from stack.render import postgres_secrets
 
-    lines = postgres_secrets(_settings(pg_password=" lead\\back\nline")).splitlines()
+    lines = postgres_secrets(_settings(pg_capture_password=" lead\\back\nline")).splitlines()
     assert "password=\\ lead\\\\back\\nline" in lines
 
 
