@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from farmacy.connect import ConnectorSpec, load_specs
+from farmacy.db_roles import DbRole, program_role
 from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import ROOT, Settings
 from farmacy.views import worker_program
@@ -48,8 +49,10 @@ SETTINGS_CONFIGMAP = "farmacy-settings"
 # them with Kafka's DirectoryConfigProvider instead of the local stack's properties file.
 PG_CREDENTIALS_DIR = "/mnt/postgres-credentials"
 FILE_REFERENCE = re.compile(r"\$\{file:[^:}]+:([^}]+)\}")
-# postgres.properties key (the local stack's and compose's file) -> key of CloudNativePG's app Secret.
-PG_SECRET_KEYS = {"hostname": "host", "port": "port", "dbname": "dbname", "user": "username", "password": "password"}
+# postgres.properties key (the local stack's and compose's file) -> key of the capture role's Secret
+# (kubernetes.io/basic-auth), and the coordinates, which are the settings ConfigMap's (base/settings.yaml).
+PG_SECRET_KEYS = {"user": "username", "password": "password"}
+PG_COORDINATES = {"hostname": f"{PG_CLUSTER}-rw", "port": "5432", "dbname": "farmacy"}
 # The connector creates the table topics; -1 takes the brokers' default.replication.factor (3 in production). Its slot
 # is a failover slot (PostgreSQL 17+, which the CloudNativePG image is): the operator synchronizes it to the standbys
 # (replicationSlots.highAvailability.synchronizeLogicalDecoding in postgres.yaml).
@@ -122,11 +125,17 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def service_env() -> list[dict[str, Any]]:
+def pg_role_secret(role: DbRole | None) -> str:
+    """The Secret (kubernetes.io/basic-auth) with a service role's login (farmacy/db_roles.py); the owner's, which
+    CloudNativePG generates, for None (the migrations)."""
+    return f"{PG_CLUSTER}-{role.value if role else 'app'}"
+
+
+def service_env(role: DbRole | None) -> list[dict[str, Any]]:
     """Secrets of our processes, by reference only. Kubernetes expands ``$(ELASTIC_PASSWORD)`` in a later entry."""
     return [
-        _secret_env("FARMACY_PG_USER", f"{PG_CLUSTER}-app", "username"),
-        _secret_env("FARMACY_PG_PASSWORD", f"{PG_CLUSTER}-app", "password"),
+        _secret_env("FARMACY_PG_USER", pg_role_secret(role), "username"),
+        _secret_env("FARMACY_PG_PASSWORD", pg_role_secret(role), "password"),
         _secret_env("FARMACY_JWT_SECRET", JWT_SECRET, "secret"),
         _secret_env("ELASTIC_PASSWORD", f"{ES_CLUSTER}-es-elastic-user", "elastic"),
         {"name": "FARMACY_ELASTICSEARCH_URL", "value": f"http://elastic:$(ELASTIC_PASSWORD)@{ES_CLUSTER}-es-http:9200"},
@@ -174,7 +183,7 @@ def _container(
         "command": command,
         "envFrom": [{"configMapRef": {"name": SETTINGS_CONFIGMAP}}],
         # The interpreter's own settings (the fault handler) and this container's, then the secrets.
-        "env": [{"name": k, "value": v} for k, v in plain_env.items()] + service_env(),
+        "env": [{"name": k, "value": v} for k, v in plain_env.items()] + service_env(program_role(name)),
         "resources": resources,
         "securityContext": CONTAINER_SECURITY,
         "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir of the pod's own
@@ -390,11 +399,12 @@ def _capture_connector(settings: Settings) -> ConnectorSpec:
 
 
 def kafka_connector_config(spec: ConnectorSpec) -> dict[str, str]:
-    """A connector's config for Strimzi: credentials from the mounted Secret, topics replicated by the brokers'
-    default; everything else as connectors/*.json says."""
+    """A connector's config for Strimzi: the capture role's login from the mounted Secret, the database's
+    coordinates written in, topics replicated by the brokers' default; everything else as connectors/*.json says."""
 
     def reference(match: re.Match[str]) -> str:
-        return f"${{dir:{PG_CREDENTIALS_DIR}:{PG_SECRET_KEYS[match.group(1)]}}}"
+        key = match.group(1)
+        return PG_COORDINATES[key] if key in PG_COORDINATES else f"${{dir:{PG_CREDENTIALS_DIR}:{PG_SECRET_KEYS[key]}}}"
 
     config = {key: FILE_REFERENCE.sub(reference, value) for key, value in spec.config.items()}
     config.update(CONNECTOR_OVERRIDES)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from farmacy.connect import load_specs
+from farmacy.db_roles import ROLES, DbRole
 from farmacy.settings import Settings
 from farmacy.views import VIEW_NAMES, worker_program
 from stack import k8s_manifests as km
@@ -204,8 +205,10 @@ def test_kafka_connector_is_the_connector_json_rendered_for_these_settings() -> 
     for key, value in spec.config.items():
         if key in ("connector.class", "tasks.max") or key in km.CONNECTOR_OVERRIDES:
             continue
-        if "${file:" in value:
+        if "${file:" in value and key in ("database.user", "database.password"):
             assert config[key].startswith(f"${{dir:{km.PG_CREDENTIALS_DIR}:"), key
+        elif "${file:" in value:
+            assert config[key] in km.PG_COORDINATES.values(), key
         else:
             assert config[key] == value, key
 
@@ -214,13 +217,46 @@ def test_connector_credentials_are_mounted_from_the_postgres_secret() -> None:
     connect = _one("KafkaConnect")["spec"]
     (volume,) = connect["template"]["pod"]["volumes"]
     (mount,) = connect["template"]["connectContainer"]["volumeMounts"]
-    assert volume["secret"]["secretName"] == f"{km.PG_CLUSTER}-app"
+    assert volume["secret"]["secretName"] == km.pg_role_secret(DbRole.CAPTURE) == f"{km.PG_CLUSTER}-capture"
     assert mount == {"name": volume["name"], "mountPath": km.PG_CREDENTIALS_DIR, "readOnly": True}
     assert connect["config"]["config.providers.dir.param.allowed.paths"] == km.PG_CREDENTIALS_DIR
     references = re.findall(r"\$\{dir:([^:}]+):([^}]+)\}", json.dumps(_one("KafkaConnector")["spec"]["config"]))
     assert references
     assert {path for path, _ in references} == {km.PG_CREDENTIALS_DIR}
     assert {key for _, key in references} <= set(km.PG_SECRET_KEYS.values())
+
+
+def test_the_connector_reaches_the_database_the_services_do() -> None:
+    config = _one("KafkaConnector")["spec"]["config"]
+    data = _one("ConfigMap", km.SETTINGS_CONFIGMAP)["data"]
+    assert config["database.hostname"] == data["FARMACY_PG_HOST"]
+    assert config["database.port"] == data["FARMACY_PG_PORT"]
+    assert config["database.dbname"] == data["FARMACY_PG_DATABASE"]
+
+
+def test_each_workload_logs_in_to_the_database_as_its_own_role() -> None:
+    """The services use their roles' Secrets (farmacy/db_roles.py); only the migrations Job uses the owner's, and
+    the Cluster declares every role with the Secret the workloads read."""
+    secrets = {}
+    for doc in [*km.api_workloads(SETTINGS), *km.sink_workloads(SETTINGS), *km.job_workloads()]:
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            env = {e["name"]: e for e in container["env"]}
+            user = env["FARMACY_PG_USER"]["valueFrom"]["secretKeyRef"]["name"]
+            assert env["FARMACY_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == user
+            secrets[doc["metadata"]["name"]] = user
+    assert secrets.pop("migrate") == f"{km.PG_CLUSTER}-app"
+    assert secrets.pop("command-api") == km.pg_role_secret(DbRole.COMMAND)
+    assert secrets.pop("ops-api") == km.pg_role_secret(DbRole.OPS)
+    assert set(secrets.values()) == {km.pg_role_secret(DbRole.READER)}, secrets
+    cluster = _one("Cluster")
+    declared = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+    assert set(declared) == {spec.name for spec in ROLES.values()}
+    for role, spec in ROLES.items():
+        assert declared[spec.name]["passwordSecret"]["name"] == km.pg_role_secret(role)
+        assert declared[spec.name].get("replication", False) is spec.replication
+        assert set(declared[spec.name].get("inRoles", [])) == set(spec.member_of)
 
 
 def test_connect_group_and_topics_are_the_settings_names() -> None:
@@ -341,8 +377,11 @@ def test_secrets_are_only_referenced() -> None:
                     assert "value" not in env, env["name"]
                 elif "value" in env:
                     assert "$(" in env["value"] or not re.search("password|secret", env["value"], re.I)
-    assert referenced - OPERATOR_SECRETS == {km.JWT_SECRET}
-    assert f"`{km.JWT_SECRET}`" in DEPLOY_DOC.read_text(), "docs/deploy.md must say how to create it"
+    roles = {km.pg_role_secret(role) for role in DbRole if role is not DbRole.CAPTURE}  # Connect mounts capture's
+    assert referenced - OPERATOR_SECRETS == {km.JWT_SECRET, *roles}
+    deploy_doc = DEPLOY_DOC.read_text()
+    assert f"`{km.JWT_SECRET}`" in deploy_doc, "docs/deploy.md must say how to create it"
+    assert f"`{km.pg_role_secret(DbRole.COMMAND)}`" in deploy_doc and "`farmacy-pg-<role>`" in deploy_doc
 
 
 def test_settings_map_points_at_the_operators_services() -> None:
@@ -352,7 +391,7 @@ def test_settings_map_points_at_the_operators_services() -> None:
     assert data["FARMACY_CONNECT_URL"] == f"http://{_one('KafkaConnect')['metadata']['name']}-connect-api:8083"
     assert data["FARMACY_STACK_NAME"] == SETTINGS.stack_name
     assert data["FARMACY_MODE"] == "production"
-    url = next(e["value"] for e in km.service_env() if e["name"] == "FARMACY_ELASTICSEARCH_URL")
+    url = next(e["value"] for e in km.service_env(None) if e["name"] == "FARMACY_ELASTICSEARCH_URL")
     assert f"@{_one('Elasticsearch')['metadata']['name']}-es-http:9200" in url
 
 
