@@ -95,8 +95,19 @@ def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admi
                     "low_stock": expected <= 2,
                 }
                 assert doc["code"] == loc["code"] and doc["operational"] is True
-                assert doc["totals"]["on_hand"] == expected
+                assert doc["totals"] == {
+                    "meals": 1,
+                    "on_hand": expected,
+                    "reserved": 0,
+                    "available": expected,
+                    "low_stock_meals": 0,
+                }
                 assert doc["freshness"]["source_lsn"]
+                # The list sums each location's lines the same way (the view keeps no unit totals).
+                listed = query.get("/inventory/locations", params={"city": loc["city"], "size": 100})
+                assert listed.status_code == 200, listed.text
+                (summary,) = [i for i in listed.json()["items"] if i["location_id"] == loc["id"]]
+                assert summary["totals"] == doc["totals"]
         finally:
             consumer.close()
 

@@ -1,5 +1,6 @@
 """The catalog reads a stock row's level only: an update that keeps the level touches no catalog document, unless a
-replay reads it again; the level is the same in Python (the skip) and in SQL (the build)."""
+replay reads it again; the level is the same in Python (the skip) and in SQL (the build). The inventory's location
+summary reads a line's low-stock flag only, the same way."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sinks.pipeline import route
 from sinks.replay_marks import ReplayMarks, parse_mark, replay_mark
 from sinks.views.catalog import BUILD_SQL
 from sinks.views.catalog import VIEW as CATALOG
+from sinks.views.inventory import LOCATION_SQL, line_is_low
 from sinks.views.inventory import VIEW as INVENTORY
 
 L1, M1 = str(uuid.uuid4()), str(uuid.uuid4())
@@ -83,8 +85,31 @@ def test_a_replay_rebuilds_even_an_update_that_keeps_the_level() -> None:
     assert refs.direct == {0: {M1}}
 
 
-def test_the_inventory_view_reads_every_stock_change() -> None:
-    assert route(INVENTORY, [stock_event(row(12), row(11))]).direct == {0: {L1}, 1: {f"{L1}/{M1}"}}
+def test_an_inventory_line_reads_every_stock_change_and_its_location_only_the_low_stock_flag() -> None:
+    assert route(INVENTORY, [stock_event(row(12), row(11))]).direct == {1: {f"{L1}/{M1}"}}
+    assert route(INVENTORY, [stock_event(row(2), row(1))]).direct == {1: {f"{L1}/{M1}"}}  # low, and still low
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "op"),
+    [
+        (row(LOW_STOCK_AT + 1), row(LOW_STOCK_AT), "u"),  # becomes low: the location counts and names it
+        (row(0), row(8), "u"),  # restocked: no longer low
+        (row(5, 0), row(5, 4), "u"),  # reservations take it low
+        (None, row(12), "c"),  # a new line: one more meal there
+        (row(12), None, "d"),
+    ],
+)
+def test_a_line_that_comes_goes_or_flips_low_rebuilds_its_location(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, op: str
+) -> None:
+    assert route(INVENTORY, [stock_event(before, after, op)]).direct == {0: {L1}, 1: {f"{L1}/{M1}"}}
+
+
+def test_the_location_summary_counts_low_lines_with_the_skips_threshold() -> None:
+    assert f"st.on_hand - st.reserved <= {LOW_STOCK_AT}" in LOCATION_SQL
+    assert line_is_low(row(LOW_STOCK_AT)) and not line_is_low(row(LOW_STOCK_AT + 1))
+    assert line_is_low(row(LOW_STOCK_AT + 3, 3))
 
 
 def test_replay_marks_round_trip_and_ignore_other_metadata() -> None:

@@ -30,6 +30,31 @@ MAX_LINES = 9_999  # stock lines of one location in one answer (Elasticsearch's 
 LOW_STOCK_NAMES = 20  # meal names low on stock listed per location in a list of locations
 
 
+# A location's unit totals are its lines' sums, taken when read: the view's location document counts its lines and
+# those low on stock, and a sale that moves neither does not rewrite it (sinks/views/inventory).
+LINES = {"term": {"doc_type": "stock"}}
+UNIT_SUMS = {"on_hand": {"sum": {"field": "on_hand"}}, "reserved": {"sum": {"field": "reserved"}}}
+
+
+def _with_units(totals: dict[str, Any], sums: dict[str, Any] | None) -> dict[str, Any]:
+    on_hand = int(sums["on_hand"]["value"]) if sums else 0
+    reserved = int(sums["reserved"]["value"]) if sums else 0
+    return {**totals, "on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
+
+
+async def _units_by_location(es: Es, location_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The unit sums of these locations' lines, by location id (a location without lines is left out)."""
+    if not location_ids:
+        return {}
+    body = {
+        "size": 0,
+        "query": {"bool": {"filter": [LINES, {"terms": {"location_id": location_ids}}]}},
+        "aggs": {"locations": {"terms": {"field": "location_id", "size": len(location_ids)}, "aggs": UNIT_SUMS}},
+    }
+    resp = await es.search(index=VIEW, body=body)
+    return {b["key"]: b for b in resp["aggregations"]["locations"]["buckets"]}
+
+
 @router.get(
     "/locations/{location_id}",
     response_model=LocationInventory,
@@ -47,12 +72,14 @@ async def get_location(
         "query": {"bool": {"filter": [{"term": {"location_id": str(location_id)}}]}},
         "sort": [{"doc_type": "asc"}, {"meal_name.raw": "asc"}, {"meal_id": "asc"}],
         "size": MAX_LINES + 1,
+        "aggs": {"units": {"filter": LINES, "aggs": UNIT_SUMS}},
     }
     resp = await es.search(index=VIEW, body=body)
     hits = [h["_source"] for h in resp["hits"]["hits"]]
     if not hits or hits[0].get("doc_type") != "location":
         raise HTTPException(404, f"location {location_id} is not in the inventory view")
     doc, doc_freshness = split_freshness(hits[0])
+    doc["totals"] = _with_units(doc["totals"], resp["aggregations"]["units"])
     lines = [split_freshness(h)[0] for h in hits[1:]]
     doc["stock"] = lines
     doc["low_stock_meals"] = [s["meal_name"] for s in lines if s["low_stock"]]
@@ -100,9 +127,12 @@ async def list_locations(
     )
     body = {"query": query, "sort": sort, "size": size}
     resp = await es.search(index=VIEW, body=body)
+    hits = resp["hits"]["hits"]
+    units = await _units_by_location(es, [h["_source"]["location_id"] for h in hits])
     items = []
-    for hit in resp["hits"]["hits"]:
+    for hit in hits:
         doc, _ = split_freshness(hit["_source"])
+        doc["totals"] = _with_units(doc["totals"], units.get(doc["location_id"]))
         doc["low_stock_meals"] = doc.pop("low_stock_meal_names")[:LOW_STOCK_NAMES]
         if point is not None:
             doc["distance_km"] = round(distance_km(point, doc["geo"]["lat"], doc["geo"]["lon"]), 3)

@@ -1,17 +1,22 @@
 """`inventory`: what each location holds, as two kinds of document in one index.
 
-- a **location** document (id: the location's id): the location, its stock totals and the names of its meals low
-  on stock. Root: inventory.locations.
+- a **location** document (id: the location's id): the location, how many meals it stocks, how many and which of
+  them are low on stock. Root: inventory.locations.
 - a **stock line** document (id: "<location_id>/<meal_id>"): one meal at one location, with what is on hand,
   reserved and available, and the meal's name, status and price. Root: inventory.stock.
 
-A stock change rewrites its line and its location's summary (two small documents), not the location's every line;
-a meal renamed rewrites its lines and the summaries that name it (low on stock); a location changed rewrites its
-own document only, since lines carry nothing of their location but its id. `GET /inventory/locations/{id}` is one
-search that returns the location's document and its lines.
+A stock change rewrites its line; it rewrites its location's summary only when the line comes or goes or its
+low-stock flag flips (the summary reads nothing else of a line: the stock table's updates carry the old row, and the
+sink skips an update whose old and new line read the same). The location's unit totals (on hand, reserved,
+available) are summed over its lines when they are read (api/query/routers/inventory.py), so a sale of one unit
+writes one small document. A meal renamed rewrites its lines and the summaries that name it (low on stock); a
+location changed rewrites its own document only, since lines carry nothing of their location but its id.
+`GET /inventory/locations/{id}` is one search that returns the location's document, its lines and their sums.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from farmacy.vocabulary import LOW_STOCK_AT
 from sinks.view import Direct, Documents, Lookup, View
@@ -27,16 +32,11 @@ SELECT l.id::text AS id,
          'updated_at', l.updated_at,
          'low_stock_meal_names', COALESCE(low.low_names, '[]'::jsonb),
          'totals', jsonb_build_object(
-             'meals', COALESCE(s.meals, 0), 'on_hand', COALESCE(s.on_hand, 0),
-             'reserved', COALESCE(s.reserved, 0), 'available', COALESCE(s.available, 0),
-             'low_stock_meals', COALESCE(s.low_stock_meals, 0))
+             'meals', COALESCE(s.meals, 0), 'low_stock_meals', COALESCE(s.low_stock_meals, 0))
        ) AS doc
 FROM inventory.locations l
 LEFT JOIN LATERAL (
     SELECT count(*) AS meals,
-           sum(st.on_hand) AS on_hand,
-           sum(st.reserved) AS reserved,
-           sum(st.on_hand - st.reserved) AS available,
            count(*) FILTER (WHERE st.on_hand - st.reserved <= {LOW_STOCK_AT}) AS low_stock_meals
     FROM inventory.stock st
     WHERE st.location_id = l.id
@@ -66,13 +66,20 @@ JOIN inventory.stock st
 JOIN catalog.meals m ON m.id = st.meal_id
 """
 
+
+def line_is_low(row: dict[str, Any]) -> bool:
+    """All a location's summary reads of one of its stock rows (besides its existence and its meal)."""
+    return int(row["on_hand"]) - int(row["reserved"]) <= LOW_STOCK_AT
+
+
 VIEW = View(
     name="inventory",
     root="inventory.locations",
     sources={
         "inventory.locations": Direct("id"),
-        # A line's quantities are in its location's totals.
-        "inventory.stock": Direct("location_id"),
+        # A location counts its lines and those low on stock: a line's update that leaves it low, or not, as it
+        # was changes nothing there.
+        "inventory.stock": Direct("location_id", reads=line_is_low),
         # A meal's name is in the summaries of the locations where it is low on stock.
         "catalog.meals": Lookup(
             "id",
