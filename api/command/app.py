@@ -15,6 +15,7 @@ from api.command.routers import customers, inventory, locations, meals, orders, 
 from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
+from api.common.serving import freeze_startup_heap
 from farmacy import consistency
 from farmacy.settings import Settings
 from writemodel.uow import Pool, make_pool, purge_expired_keys
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
         purge = asyncio.create_task(_purge_expired_keys(pool, settings.idempotency_ttl_s), name="purge-keys")
+        freeze_startup_heap()
         try:
             yield
         finally:

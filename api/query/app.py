@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
+from api.common.serving import freeze_startup_heap
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy import consistency
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watermarks.start()
+        freeze_startup_heap()
         try:
             yield
         finally:
