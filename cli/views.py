@@ -84,8 +84,8 @@ def replay(
     ] = True,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to follow the catch-up before giving up")] = 600.0,
 ) -> None:
-    """Replay a view from a point in its topics: stop its worker, move the group's offsets, start it again, then
-    follow its catch-up until it has read everything again (--no-wait returns at once).
+    """Replay a view from a point in its topics: its running workers move their group's offsets there, then
+    follow their catch-up until they have read everything again (--no-wait returns at once).
 
     Replays are safe: documents are rebuilt from the master and versioned, so old events change nothing.
     """
@@ -140,7 +140,8 @@ def rebuild(
     keep_old: Annotated[bool, typer.Option(help="Keep the previous index instead of deleting it")] = False,
     yes: Annotated[bool, yes_option()] = False,
 ) -> None:
-    """Blue/green rebuild: fill a new index from the master, swap the alias atomically, resume the worker.
+    """Blue/green rebuild: pause the view's workers, fill a new index from the master, swap the alias atomically,
+    resume the workers.
 
     The previous index is deleted unless --keep-old: asks first, unless --yes.
     """
@@ -151,21 +152,21 @@ def rebuild(
 
     from cli.progress import tracked
     from ops.bluegreen import rebuild_view
-    from ops.workers import worker_control
+    from ops.control import WorkersPause
     from sinks.bootstrap import read_pool
     from sinks.views import VIEWS
 
     current = settings()
-    workers = worker_control(current)
     es = Elasticsearch(current.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
+    workers = WorkersPause(current, es, view)
 
     with read_pool(current, "rebuild") as pool, tracked(f"filling {view}", "roots") as progress:
         result = rebuild_view(
             pool,
             es,
             VIEWS[view],
-            lambda: workers.stop(view),
-            lambda: workers.start(view),
+            workers.pause,
+            workers.resume,
             delete_old=not keep_old,
             progress=progress,
             replicas=current.view_replicas,

@@ -46,3 +46,5 @@ class SyncDocument:
     WORKERS: Final = "workers"  # worker -> its counters (EVENTS, DEAD_LETTERS)
     EVENTS: Final = "events"
     DEAD_LETTERS: Final = "dead_letters"
+    # Operator requests the view's workers carry out themselves (replay, pause, worker count): sinks/control.py
+    CONTROL: Final = "control"

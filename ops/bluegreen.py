@@ -1,11 +1,11 @@
 """Blue/green rebuild of a view: fill a new index from the master, then swap the alias atomically.
 
-Order matters for read-your-writes: the view's worker is stopped first, so the published applied position
-stays at what the old index holds; the new index is then filled from snapshots taken after that, so it holds
-at least as much; the alias swap is one atomic _aliases call; the worker resumes from its committed offsets
-and re-applies what came in meanwhile (rebuilds are versioned, so re-applying is harmless). Queries read
-the old index until the swap and the new one after it: no downtime; the view only pauses advancing during
-the fill.
+Order matters for read-your-writes: the view's workers are paused first (they carry the request out themselves,
+between two batches, wherever they run: ops/control.py), so the published applied position stays at what the old
+index holds; the new index is then filled from snapshots taken after that, so it holds at least as much; the alias
+swap is one atomic _aliases call; the workers resume where they paused and apply what came in meanwhile into the
+new index (rebuilds are versioned, so re-applying is harmless). Queries read the old index until the swap and the
+new one after it: no downtime; the view only pauses advancing during the fill.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def rebuild_view(
     pool: ConnectionPool,
     es: Elasticsearch,
     view: View,
-    stop_worker: Callable[[], None],
-    start_worker: Callable[[], None],
+    pause_workers: Callable[[], None],
+    resume_workers: Callable[[], None],
     delete_old: bool = True,
     progress: Callable[[int, int], None] | None = None,
     replicas: int = 0,
@@ -119,7 +119,7 @@ def rebuild_view(
     new = f"{view.index_name}-{datetime.now(UTC):%Y%m%d%H%M%S}"
     mapping = view.mapping
     es.indices.create(index=new, settings=index_settings(mapping["settings"], replicas), mappings=mapping["mappings"])
-    stop_worker()
+    pause_workers()  # returns once no worker of the view writes the old index any more
     try:
         documents = fill(pool, es, view, new, progress or (lambda _done, _total: None))
         es.indices.refresh(index=new)
@@ -128,7 +128,7 @@ def rebuild_view(
             actions.insert(0, {"remove": {"index": old, "alias": view.alias}})
         es.indices.update_aliases(actions=actions)  # one atomic step: readers see old, then new
     finally:
-        start_worker()
+        resume_workers()
     if delete_old and old is not None:
         es.indices.delete(index=old)
     return RebuildResult(old, new, documents, time.monotonic() - started)

@@ -17,9 +17,9 @@ from psycopg import sql
 
 from farmacy.settings import Settings
 from ops.bluegreen import rebuild_view
+from ops.control import WorkersPause
 from ops.snapshots import request_incremental_snapshot
 from ops.status import topic_ends
-from ops.workers import worker_control
 from sinks.views import VIEWS
 
 SNAPSHOT_WAIT_S = 300.0
@@ -76,8 +76,8 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
         raise ValueError(f"unknown view {view!r}")
 
     def work(job: Job) -> str:
-        workers = worker_control(settings)
         es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
+        workers = WorkersPause(settings, es, view)
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
@@ -88,8 +88,8 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
                     pool,
                     es,
                     VIEWS[view],
-                    lambda: workers.stop(view),
-                    lambda: workers.start(view),
+                    workers.pause,
+                    workers.resume,
                     progress=progress,
                     replicas=settings.view_replicas,
                 )

@@ -1,4 +1,4 @@
-"""Replay a view from a point in its topics (ops): stop its worker, move the group's offsets, restart.
+"""Replay a view from a point in its topics (ops): its running workers move their group's offsets (ops/control.py).
 
 The point is a first offset (``--from-beginning``), explicit offsets (``TOPIC:PARTITION:OFFSET``), or a time
 (``--since 2026-11-25T10:00Z`` or ``--since 1h``): Kafka's offsets-for-times gives, for every partition of every
@@ -9,14 +9,15 @@ carries the partition's end as a mark, so the worker re-derives every change up 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
-from ops.workers import worker_control
-from sinks.bootstrap import group_id
+from ops.control import request_replay, view_partitions
 from sinks.replay_marks import replay_mark
 from sinks.views import VIEWS
 
@@ -43,13 +44,6 @@ def parse_since(spec: str, now: datetime | None = None) -> datetime:
     if when > now:
         raise ValueError(f"--since {spec!r} is in the future")
     return when
-
-
-def view_partitions(settings: Settings, admin: AdminClient, view: str) -> list[TopicPartition]:
-    """Every partition of every (existing) topic the view reads."""
-    topics = [settings.topic(*t.split(".")) for t in VIEWS[view].tables]
-    metadata = admin.list_topics(timeout=10).topics
-    return [TopicPartition(t, p) for t in topics if t in metadata for p in sorted(metadata[t].partitions)]
 
 
 def offsets_at(settings: Settings, partitions: list[TopicPartition], when: datetime) -> list[TopicPartition]:
@@ -92,7 +86,11 @@ def replay_view(
     offsets: list[str],
     from_beginning: bool,
     since: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TopicPartition]:
+    """Has the view's running workers read its topics again from ``offsets`` (TOPIC:PARTITION:OFFSET), the first
+    offsets, or ``since``; returns the offsets moved to once every partition is there (``progress(done, total)``
+    while the workers carry it out)."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; views: {', '.join(VIEWS)}")
     targets = [parse_offset(s) for s in offsets]
@@ -105,13 +103,14 @@ def replay_view(
         targets += offsets_at(settings, view_partitions(settings, admin, view), since)
     if not targets:
         raise ValueError("nothing to replay: give offsets, --from-beginning or --since")
+    known = {(tp.topic, tp.partition) for tp in view_partitions(settings, admin, view, redrive=True)}
+    foreign = [f"{tp.topic}:{tp.partition}" for tp in targets if (tp.topic, tp.partition) not in known]
+    if foreign:
+        raise ValueError(f"not a partition {view} reads: {', '.join(foreign)}")
     targets = marked(settings, targets)
-    workers = worker_control(settings)
-    workers.stop(view)  # offsets of a group can only move while it has no members
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=30)
     try:
-        request = ConsumerGroupTopicPartitions(group_id(settings, view), targets)
-        result = admin.alter_consumer_group_offsets([request])
-        moved: list[TopicPartition] = list(next(iter(result.values())).result().topic_partitions)
+        request_replay(settings, es, admin, view, targets, progress=progress)
     finally:
-        workers.start(view)
-    return moved
+        es.close()
+    return targets

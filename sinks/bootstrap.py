@@ -13,6 +13,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from farmacy.settings import Settings
+from sinks.control import Control
 from sinks.events import coordinates, dict_headers
 from sinks.indices import ensure_index, ensure_sync_index
 from sinks.runner import Runner, RunnerConfig
@@ -163,7 +164,8 @@ def bootstrap(settings: Settings, view_name: str, worker: int = 0) -> Runner:
         publish_interval_s=settings.sink_publish_interval_s,
     )
     watermark.load_holds()
-    runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark)
+    control = Control(es, watermark.store, view_name, str(worker))
+    runner = Runner(view, [*topics, redrive], consumer, producer, es, pool, config, watermark, control)
     runner.dead_lettered = dead_lettered_coordinates(settings, view_name)
     return runner
 

@@ -60,6 +60,11 @@ class ReplayMarks:
                 self.until.pop(key, None)
             self.unknown.discard(key)
 
+    def start(self, partition: Partition, until: int) -> None:
+        """A replay this worker moved ``partition`` back for: the records below ``until`` are the replay's."""
+        self.until[partition] = until
+        self.unknown.discard(partition)
+
     def forget(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self.until.pop((tp.topic, tp.partition), None)

@@ -35,6 +35,7 @@ from tenacity import RetryCallState
 from farmacy.lsn import lsn_text
 from sinks import metrics, offsets
 from sinks.apply import apply_batch
+from sinks.control import Control
 from sinks.dead_letters import dead_letter_headers, deliver
 from sinks.errors import DeployError, PoisonEventError
 from sinks.events import ChangeEvent, coordinates, dict_headers, parse
@@ -76,6 +77,7 @@ class Runner:
         pool: ConnectionPool,
         config: RunnerConfig,
         watermark: Watermark | None = None,
+        control: Control | None = None,
     ) -> None:
         self.view = view
         self.topics = topics
@@ -85,6 +87,7 @@ class Runner:
         self.pool = pool
         self.config = config
         self.watermark = watermark
+        self.control = control  # operator requests the worker carries out between batches (sinks/control.py)
         self.state = RunnerState()
         self.stopping = threading.Event()
         self.retries = RetryPolicy(self.stopping, config.retry_backoff_s, config.max_retries, wait=self._wait_polling)
@@ -105,6 +108,8 @@ class Runner:
             while not self.stopping.is_set():
                 if self.paused.resume_pending:
                     self._resume_all()
+                if self.control is not None:
+                    self.control.step(self.consumer, self.replays)
                 records = [m for m in self._poll_batch() if self._usable(m)]
                 if records:
                     self.handle(records)
@@ -145,9 +150,11 @@ class Runner:
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
         self.replays.learn(consumer, partitions, timeout=10)  # never raises: an unknown mark counts as a replay
+        held = self.control is not None and self.control.on_assign(partitions)  # an operator's request pending
         consumer.assign(partitions)
-        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too; otherwise it runs.
-        if self.paused.waiting:
+        # A partition's pause outlives a rebalance: assigned while a retry waits, it waits too (or while an operator's
+        # request holds it, until the next step carries that out); otherwise it runs.
+        if self.paused.waiting or held:
             consumer.pause(partitions)
         else:
             consumer.resume(partitions)
@@ -156,6 +163,8 @@ class Runner:
         if self.watermark is not None:
             self.watermark.on_revoke(partitions)
         self.replays.forget(partitions)
+        if self.control is not None:
+            self.control.on_revoke(partitions)
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()

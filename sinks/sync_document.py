@@ -45,7 +45,7 @@ def sync_document(
     if worker is not None and counts is not None:
         workers[worker] = counts
     doc: dict[str, Any] = {
-        **{k: v for k, v in current.items() if k in (F.APPLIED_LSN, F.APPLIED_LSN_INT, F.APPLIED_AT)},
+        **{k: v for k, v in current.items() if k in (F.APPLIED_LSN, F.APPLIED_LSN_INT, F.APPLIED_AT, F.CONTROL)},
         F.VIEW: view,
         F.INDEX: index,
         F.PARTITIONS: partitions,

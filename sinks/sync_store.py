@@ -8,6 +8,7 @@ when another worker wrote in between.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,10 @@ class SyncStore:
         self.es, self.sync_index, self.view = es, sync_index, view
         # The sync document as this worker last wrote it, with its sequence number.
         self._last_written: tuple[Document, dict[str, Any]] | None = None
+        # The document as it stood at the last successful change, and when (time.monotonic()): a write that nobody
+        # raced is as good as a read, so a reader of the document (sinks/control.py) need not read it again.
+        self.seen: Document | None = None
+        self.seen_at = float("-inf")
 
     def change(self, change: Callable[[Document], Document]) -> Document:
         """Writes ``change(current)`` over the current document by compare-and-set, and returns what was written.
@@ -48,6 +53,7 @@ class SyncStore:
                     new,
                     {"if_seq_no": written["_seq_no"], "if_primary_term": written["_primary_term"]},
                 )
+                self.seen, self.seen_at = new, time.monotonic()
                 return new
             except ConflictError:
                 continue  # another worker of the view wrote in between: read it again

@@ -151,6 +151,7 @@ class ReplayRequest(BaseModel):
 
 @router.post("/views/{view}/replay", summary="Replay a view from a time, from offsets, or from the beginning")
 def replay(view: str, body: ReplayRequest, request: Request, _op: Operator) -> dict[str, Any]:
+    from ops.control import RequestNotCarriedOut
     from ops.replay import parse_since, replay_view
 
     try:
@@ -158,6 +159,8 @@ def replay(view: str, body: ReplayRequest, request: Request, _op: Operator) -> d
         moved = replay_view(request.app.state.settings, _view(view), body.offsets, body.from_beginning, since=since)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    except RequestNotCarriedOut as exc:  # the workers did not answer (down, or an outage): nothing moved for them
+        raise HTTPException(503, str(exc)) from exc
     return {"view": view, "offsets": [{"topic": t.topic, "partition": t.partition, "offset": t.offset} for t in moved]}
 
 

@@ -261,13 +261,14 @@ def replay(
     since: Annotated[str, Form()] = "",
     offset: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
+    from ops.control import RequestNotCarriedOut
     from ops.replay import parse_since, replay_view
 
     try:
         when = parse_since(since) if since.strip() else None
         offsets = [o.strip() for o in offset.split(",") if o.strip()]
         moved = replay_view(request.app.state.settings, _known(view), offsets, False, since=when)
-    except ValueError as exc:
+    except (ValueError, RequestNotCarriedOut) as exc:
         return _page(request, "part_replay.html", error=str(exc), view=view, moved=[])
     return _page(request, "part_replay.html", error=None, view=view, moved=moved)
 

@@ -14,8 +14,9 @@ from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 
 from farmacy.settings import Settings
+from ops.control import view_partitions
 from ops.reconcile import reconcile
-from ops.replay import replay_view, view_partitions
+from ops.replay import replay_view
 from ops.status import view_status
 from sinks.bootstrap import group_id, read_pool
 from sinks.views import VIEWS
