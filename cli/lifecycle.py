@@ -49,19 +49,30 @@ def scale(
     view: Annotated[str, view_argument("The view")],
     workers: Annotated[int, typer.Argument(help="How many sink workers the view runs (at most its partitions)")],
 ) -> None:
-    """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them."""
+    """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them.
+
+    The count is kept in the view's sync document, where Kubernetes' autoscaler reads it (through the workers'
+    /control); the local stack and compose have none, so this applies it to supervisord or compose too."""
+    from elasticsearch import Elasticsearch
+
+    from ops.control import set_worker_count
+
     current = settings()
+    es = Elasticsearch(current.elasticsearch_urls, request_timeout=30)
+    try:
+        set_worker_count(current, es, view, workers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        es.close()
     if current.worker_control is WorkerControlKind.COMPOSE:
         from ops.workers import ComposeWorkers
 
         ComposeWorkers(current).scale(view, workers)
-    else:
+    elif current.worker_control is WorkerControlKind.SUPERVISOR:
         from stack.lifecycle import scale_workers
 
-        try:
-            scale_workers(current, view, workers)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from exc
+        scale_workers(current, view, workers)
     print(f"{view}: {workers} worker(s)")
 
 

@@ -76,10 +76,12 @@ NODE_PORT_STRIDE = 100
 
 
 class WorkerControlKind(StrEnum):
-    """What runs the sink workers, so operator tooling can stop and start them (ops/workers.py)."""
+    """What runs the sink workers: where `farmacy scale` applies a view's worker count (replay and rebuild need none
+    of them: the running workers carry those out, sinks/control.py)."""
 
-    SUPERVISOR = "supervisor"  # the local stack (bin/farmacy up)
-    COMPOSE = "compose"  # docker-compose.yml
+    SUPERVISOR = "supervisor"  # the local stack (bin/farmacy up): the count is rendered into supervisord's config
+    COMPOSE = "compose"  # docker-compose.yml: docker compose up --scale
+    KUBERNETES = "kubernetes"  # KEDA follows the count the workers report (docs/deploy.md): nothing to apply
 
 
 def http_url(host: str, port: int) -> str:

@@ -28,7 +28,13 @@ def main(argv: list[str]) -> int:
     configure_logging(settings.log_format, settings.log_level)
     structlog.contextvars.bind_contextvars(worker=worker)
     runner = bootstrap(settings, argv[0], worker)
-    server = serve(settings.bind_host, settings.sink_port(argv[0], worker), runner.health)
+    control = runner.control
+
+    def wanted() -> dict[str, object]:
+        count = control.workers(settings.sink_workers) if control is not None else settings.sink_workers
+        return {"view": argv[0], "workers": count}
+
+    server = serve(settings.bind_host, settings.sink_port(argv[0], worker), runner.health, wanted)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         structlog.get_logger("sink").info("signal received; finishing the current batch", signal=signum)

@@ -119,6 +119,12 @@ class Control:
         self.paused_by: str | None = None  # the pause request this worker's partitions are paused for
         self.log = structlog.get_logger("control").bind(view=view, worker=worker)
 
+    def workers(self, default: int) -> int:
+        """How many workers the view should run: the count an operator asked for, else ``default``. Reported at the
+        worker's /control, where the platform's autoscaler reads it (docs/deploy.md)."""
+        count = self.control.get(WORKERS)
+        return int(count) if count is not None else default
+
     def _read(self) -> bool:
         try:
             found = self.es.get(index=self.store.sync_index, id=self.view, source_includes=[F.CONTROL])

@@ -1,4 +1,5 @@
-"""A tiny HTTP endpoint per worker: /health (JSON) and /metrics (Prometheus)."""
+"""A tiny HTTP endpoint per worker: /health (JSON), /metrics (Prometheus) and /control (JSON: the worker count an
+operator asked for, sinks/control.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
-def serve(host: str, port: int, health: Callable[[], dict[str, Any]]) -> ThreadingHTTPServer:
+def serve(
+    host: str,
+    port: int,
+    health: Callable[[], dict[str, Any]],
+    control: Callable[[], dict[str, Any]] | None = None,
+) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
@@ -20,6 +26,8 @@ def serve(host: str, port: int, health: Callable[[], dict[str, Any]]) -> Threadi
                 state = health()
                 body = json.dumps(state).encode()
                 ctype, code = "application/json", 200 if state.get("status") == "ok" else 503
+            elif self.path.startswith("/control") and control is not None:
+                body, ctype, code = json.dumps(control()).encode(), "application/json", 200
             else:
                 body, ctype, code = b"not found", "text/plain", 404
             self.send_response(code)

@@ -40,6 +40,7 @@ HEADER = (
 IMAGE = "farmacy-cqrs:0.1.0"  # the image docker-compose.yml builds; overlays point it at a registry
 PART_OF = "farmacy"
 KAFKA_CLUSTER = "farmacy"  # Strimzi: Service <cluster>-kafka-bootstrap
+NAMESPACE = "farmacy"  # deploy/k8s/base/kustomization.yaml: KEDA's operator (another namespace) needs full names
 CONNECT_CLUSTER = "farmacy"  # Strimzi: Service <cluster>-connect-api
 ES_CLUSTER = "farmacy"  # ECK: Service <cluster>-es-http, Secret <cluster>-es-elastic-user
 PG_CLUSTER = "farmacy-pg"  # CloudNativePG: Service <cluster>-rw, Secret <cluster>-app
@@ -329,8 +330,8 @@ def connector_partitions(settings: Settings) -> int:
 
 
 def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
-    """Per view: the workers' Deployment, a Service for their metrics, and a ScaledObject on the consumer group's lag,
-    from ``sink_workers`` (the local stack's default per view) up to the partition count."""
+    """Per view: the workers' Deployment, a Service for their metrics, and a ScaledObject on the consumer group's lag
+    and on the worker count an operator asked for (``sink_workers`` until one did), up to the partition count."""
     partitions = connector_partitions(settings)
     out: list[dict[str, Any]] = []
     for view in settings.views:
@@ -350,7 +351,9 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
                 "metadata": {"name": name, "labels": labels},
                 "spec": {
                     "scaleTargetRef": {"name": name},
-                    "minReplicaCount": min(settings.sink_workers, partitions),
+                    # The floor is the count an operator asked for (`farmacy scale`, kept in the view's sync document:
+                    # sinks/control.py), which every worker reports at /control (``sink_workers`` until one is set).
+                    "minReplicaCount": 1,
                     "maxReplicaCount": partitions,
                     "pollingInterval": 15,
                     "cooldownPeriod": 300,
@@ -364,7 +367,15 @@ def sink_workloads(settings: Settings) -> list[dict[str, Any]]:
                                 # A worker beyond the partition count would sit idle.
                                 "allowIdleConsumers": "false",
                             },
-                        }
+                        },
+                        {
+                            "type": "metrics-api",
+                            "metadata": {
+                                "url": f"http://{name}.{NAMESPACE}.svc:{port}/control",
+                                "valueLocation": "workers",
+                                "targetValue": "1",  # one replica per worker asked for
+                            },
+                        },
                     ],
                 },
             },

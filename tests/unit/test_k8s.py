@@ -172,15 +172,31 @@ def test_sink_worker_runs_its_view_on_its_settings_port(view: str) -> None:
 @pytest.mark.parametrize("view", VIEW_NAMES)
 def test_scaled_object_follows_the_views_consumer_group_capped_at_the_partitions(view: str) -> None:
     scaled = _one("ScaledObject", worker_program(view))
-    (trigger,) = scaled["spec"]["triggers"]
+    lag, _count = scaled["spec"]["triggers"]
     (connector,) = load_specs(SETTINGS)
     partitions = int(connector.config["topic.creation.default.partitions"])
-    assert trigger["type"] == "kafka"
-    assert trigger["metadata"]["consumerGroup"] == SETTINGS.sink_group_id(view)
-    assert trigger["metadata"]["bootstrapServers"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
+    assert lag["type"] == "kafka"
+    assert lag["metadata"]["consumerGroup"] == SETTINGS.sink_group_id(view)
+    assert lag["metadata"]["bootstrapServers"] == f"{_one('Kafka')['metadata']['name']}-kafka-bootstrap:9092"
     assert partitions == SETTINGS.topic_partitions
-    assert scaled["spec"]["minReplicaCount"] == min(SETTINGS.sink_workers, partitions)
-    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] == partitions
+    assert 1 == scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"] == partitions
+
+
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_scaled_object_runs_at_least_the_worker_count_the_workers_report(view: str) -> None:
+    """`farmacy scale` records the count in the view's sync document; each worker reports it at /control
+    (``sink_workers`` until one is recorded), and KEDA's metrics-api trigger asks one replica per worker."""
+    scaled = _one("ScaledObject", worker_program(view))
+    _lag, count = scaled["spec"]["triggers"]
+    service = _one("Service", worker_program(view))
+    namespace = yaml.safe_load((BASE / "kustomization.yaml").read_text())["namespace"]
+    assert count["type"] == "metrics-api"
+    url = f"http://{service['metadata']['name']}.{namespace}.svc:{service['spec']['ports'][0]['port']}/control"
+    assert count["metadata"] == {"url": url, "valueLocation": "workers", "targetValue": "1"}
+    policy = _one("NetworkPolicy", "sink-worker-count")
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/component": "sink"}
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}]
 
 
 def test_a_new_view_gets_its_worker_and_scaled_object() -> None:
