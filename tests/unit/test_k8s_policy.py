@@ -35,7 +35,7 @@ EXEMPTIONS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {
         "would do both twice"
     ),
     ("deployment-replicas", SINKS, ALL): (
-        "KEDA owns the count (ScaledObject: the count asked for, more on lag, up to the partitions), so the Deployment states none"
+        "KEDA owns the count (ScaledObject: the count asked for, more on lag), so the Deployment states none"
     ),
     ("deployment-strategy", SINGLETONS, ALL): "Recreate: the old pod stops before the new one starts (the singletons)",
     ("horizontalpodautoscaler-replicas", ("HorizontalPodAutoscaler/*",), ("small",)): (
