@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch
 from benchmarks.sync_load import STOCK_SQL
 from farmacy.settings import Settings
 from ops.bluegreen import current_index, rebuild_view
-from ops.control import WorkersPause, set_worker_count
+from ops.control import WorkersPause, set_worker_count, worker_count
 from ops.replay import replay_view
 from sinks.bootstrap import read_pool
 from sinks.control import WORKERS, with_control
@@ -151,12 +151,15 @@ def test_a_worker_count_asked_for_is_reported_by_the_workers_with_no_platform_ca
     def reported() -> int:
         return int(httpx.get(url, timeout=5).json()["workers"])
 
+    recorded = worker_count(stack, es, REPLAYED)  # put back afterwards: the stack's own count, if one was asked for
+    wanted = 2 if recorded != 2 else 1
     try:
-        set_worker_count(stack, es, REPLAYED, 2)
-        wait_until(lambda: reported() == 2, 30, "the worker to report the count asked for", interval=0.5)
+        set_worker_count(stack, es, REPLAYED, wanted)
+        wait_until(lambda: reported() == wanted, 30, "the worker to report the count asked for", interval=0.5)
     finally:
-        SyncStore(es, stack.sync_index, REPLAYED).change(lambda doc: with_control(doc, REPLAYED, {WORKERS: None}))
-    wait_until(lambda: reported() == stack.sink_workers, 30, "the worker to report the settings' count", interval=0.5)
+        SyncStore(es, stack.sync_index, REPLAYED).change(lambda doc: with_control(doc, REPLAYED, {WORKERS: recorded}))
+    before = recorded if recorded is not None else stack.sink_workers
+    wait_until(lambda: reported() == before, 30, "the worker to report the count as it was", interval=0.5)
     es.close()
 
 

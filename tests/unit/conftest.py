@@ -20,11 +20,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def rebuild_collaborators(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`farmacy rebuild` without a stack: no connection pool, no worker control (a test stubs the rebuild itself)."""
+    """`farmacy rebuild` without a stack: no connection pool, no pause of the workers (a test stubs the rebuild
+    itself)."""
 
     @contextlib.contextmanager
     def read_pool(*_args: Any, **_kwargs: Any) -> Iterator[None]:
         yield None
 
     monkeypatch.setattr("sinks.bootstrap.read_pool", read_pool)
-    monkeypatch.setattr("ops.workers.worker_control", lambda _settings: None)
+
+    class NoPause:
+        def __init__(self, *_args: Any) -> None:
+            self.pause = self.resume = lambda: None
+
+    monkeypatch.setattr("ops.control.WorkersPause", NoPause)

@@ -147,7 +147,7 @@ def test_dlq_discard_confirmed_discards(discarded: list[str]) -> None:
 
 @pytest.fixture
 def rebuilt(monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None) -> list[dict[str, Any]]:
-    """rebuild's collaborators stubbed (the pool, the worker control) and the rebuild itself (records its calls)."""
+    """rebuild's collaborators stubbed (the pool, the workers' pause) and the rebuild itself (records its calls)."""
     calls: list[dict[str, Any]] = []
 
     def rebuild_view(_pool: Any, _es: Any, view: Any, *_args: Any, **kwargs: Any) -> RebuildResult:
@@ -159,7 +159,7 @@ def rebuilt(monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None) -> lis
 
 
 def test_rebuild_declined_does_nothing(monkeypatch: pytest.MonkeyPatch, rebuilt: list[dict[str, Any]]) -> None:
-    monkeypatch.setattr("ops.workers.worker_control", Tripwire("worker_control"))
+    monkeypatch.setattr("ops.control.WorkersPause", Tripwire("WorkersPause"))
     monkeypatch.setattr("sinks.bootstrap.read_pool", Tripwire("read_pool"))
     result = _run("rebuild", "catalog", stdin="n\n")
     assert "Rebuild catalog into a new index and delete its current index?" in result.output
