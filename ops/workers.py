@@ -1,8 +1,8 @@
-"""Starting and stopping a view's sink worker, wherever it runs.
+"""Starting and stopping a view's sink workers, and the compose replica count, where supervisord or compose runs them.
 
-Replay and blue/green rebuild must stop a view's worker (a consumer group's offsets move only while it has no
-members; a rebuild must not race the worker) and start it again. They do that through ``WorkerControl``, so they
-work the same under the local stack's supervisord and under docker compose. ``FARMACY_WORKER_CONTROL`` picks one.
+No operator action stops workers any more: replay and blue/green rebuild are requests the running workers carry out
+(ops/control.py). This remains for what must stop a worker on purpose (tests of a stopped view, benchmarks that
+measure capture alone) and for `farmacy scale` under compose. ``FARMACY_WORKER_CONTROL`` picks one.
 """
 
 from __future__ import annotations

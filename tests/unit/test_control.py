@@ -4,7 +4,7 @@ a worker's side of a replay and a pause against stand-ins for its consumer and i
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import TopicPartition
 
@@ -25,7 +25,9 @@ from sinks.control import (
     with_control,
 )
 from sinks.replay_marks import ReplayMarks, parse_mark
+from sinks.runner import Runner, RunnerConfig
 from sinks.sync_document import sync_document
+from sinks.views.inventory import VIEW as INVENTORY
 
 T = "farmacy.catalog.meals"
 
@@ -87,13 +89,13 @@ class FakeEs:
 
 class FakeConsumer:
     def __init__(self) -> None:
-        self.committed: list[tuple[str, int, int, str | None]] = []
+        self.commits: list[tuple[str, int, int, str | None]] = []
         self.positions: dict[tuple[str, int], int] = {}
         self.paused: set[tuple[str, int]] = set()
 
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> list[TopicPartition]:
         assert not asynchronous
-        self.committed += [(tp.topic, tp.partition, tp.offset, tp.metadata) for tp in offsets]
+        self.commits += [(tp.topic, tp.partition, tp.offset, tp.metadata) for tp in offsets]
         return offsets
 
     def seek(self, tp: TopicPartition) -> None:
@@ -115,7 +117,7 @@ def test_a_replay_commits_each_owned_partition_with_its_mark_seeks_there_and_rec
     worker, consumer, marks = _worker(store, "0"), FakeConsumer(), ReplayMarks()
     assert worker.on_assign([TopicPartition(T, 0)]) is True  # pending for it: held until the step moves it
     worker.step(consumer, marks)  # type: ignore[arg-type]
-    assert [(t, p, o, parse_mark(m)) for t, p, o, m in consumer.committed] == [(T, 0, 3, 9)]
+    assert [(t, p, o, parse_mark(m)) for t, p, o, m in consumer.commits] == [(T, 0, 3, 9)]
     assert consumer.positions == {(T, 0): 3}
     assert marks.until == {(T, 0): 9}
     assert control_of(store.doc)[REPLAY][DONE] == {f"{T}[0]": "0"}
@@ -131,12 +133,12 @@ def test_a_partition_assigned_while_a_replay_is_pending_is_moved_by_its_new_owne
     consumer = FakeConsumer()
     assert second.on_assign([TopicPartition(T, 1)]) is True
     second.step(consumer, ReplayMarks())  # type: ignore[arg-type]
-    assert consumer.committed == [(T, 1, 4, None)]
+    assert consumer.commits == [(T, 1, 4, None)]
     assert control_of(store.doc)[REPLAY][DONE] == {f"{T}[0]": "0", f"{T}[1]": "1"}
     first.on_assign([TopicPartition(T, 0)])  # done: a later owner does not move it again
     again = FakeConsumer()
     first.step(again, ReplayMarks())  # type: ignore[arg-type]
-    assert again.committed == []
+    assert again.commits == []
 
 
 def test_a_pause_holds_every_partition_including_ones_assigned_later_until_it_is_withdrawn() -> None:
@@ -180,3 +182,24 @@ def test_the_worker_count_reported_is_the_requested_one_else_the_default() -> No
     store.doc = with_control(store.doc, "catalog", {WORKERS: 3})
     worker.step(FakeConsumer(), ReplayMarks())  # type: ignore[arg-type]
     assert worker.workers(default=1) == 3
+
+
+class AssigningConsumer(FakeConsumer):
+    def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        return [TopicPartition(tp.topic, tp.partition, -1001) for tp in partitions]
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.assigned = [(tp.topic, tp.partition) for tp in partitions]
+
+
+def test_the_runner_holds_partitions_assigned_while_a_request_stands_and_runs_the_others() -> None:
+    none = cast(Any, None)
+    consumer = AssigningConsumer()
+    held = _worker(FakeStore(_doc_with(**{PAUSE: pause_request()})), "0")
+    runner = Runner(INVENTORY, [T], cast(Any, consumer), none, none, none, RunnerConfig(), None, held)
+    runner._on_assign(cast(Any, consumer), [TopicPartition(T, 0)])
+    assert consumer.assigned == [(T, 0)] and consumer.paused == {(T, 0)}
+    free = _worker(FakeStore({}), "1")
+    runner = Runner(INVENTORY, [T], cast(Any, consumer), none, none, none, RunnerConfig(), None, free)
+    runner._on_assign(cast(Any, consumer), [TopicPartition(T, 0)])
+    assert consumer.paused == set()
