@@ -51,8 +51,8 @@ def scale(
 ) -> None:
     """Run N sink workers for a view, in one consumer group: Kafka shares the view's partitions among them.
 
-    The count is kept in the view's sync document, where Kubernetes' autoscaler reads it (through the workers'
-    /control); the local stack and compose have none, so this applies it to supervisord or compose too."""
+    The count is kept in the view's sync document: Kubernetes' autoscaler follows it (through the workers' /control),
+    and so does the local stack's scaler; this waits for it. Compose has none: this runs docker compose up --scale."""
     from elasticsearch import Elasticsearch
 
     from ops.control import set_worker_count
@@ -70,9 +70,9 @@ def scale(
 
         ComposeWorkers(current).scale(view, workers)
     elif current.worker_control is WorkerControlKind.SUPERVISOR:
-        from stack.lifecycle import scale_workers
+        from stack.lifecycle import wait_scaled
 
-        scale_workers(current, view, workers)
+        wait_scaled(current, view, workers)  # the stack's scaler applies it (stack/scaler.py)
     print(f"{view}: {workers} worker(s)")
 
 

@@ -17,7 +17,7 @@ from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
 from stack.progress import say, step
-from stack.render import ENGINES, MONITORING, SERVICES, elasticsearch_nodes, kafka_cluster_id, render_all
+from stack.render import ENGINES, MONITORING, SCALER, SERVICES, elasticsearch_nodes, kafka_cluster_id, render_all
 from stack.supervisor import Supervisor
 from stack.system import StackSetupError, chown_tree, service_user
 from stack.versions import load_versions
@@ -140,7 +140,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         client.close()
     health.wait_healthy("connect", check["connect"], 60)
 
-    for name in (*MONITORING, *SERVICES, *(worker_program(v) for v in settings.views)):
+    for name in (*MONITORING, *SERVICES, *(worker_program(v) for v in settings.views), SCALER):
         sup.start(name)
     for name in (*MONITORING, *SERVICES):
         health.wait_healthy(name, check[name], 60)
@@ -184,6 +184,24 @@ def scale_workers(settings: Settings, view: str, count: int) -> None:
     sup = Supervisor(layout)
     sup.start_daemon()  # reloads: the view's program changed, so its group is replaced
     sup.start(worker_program(view))
+    _wait_workers_serving(settings, [view])
+
+
+def wait_scaled(settings: Settings, view: str, count: int, timeout: float = 180) -> None:
+    """Waits for the stack's scaler (stack/scaler.py) to run ``count`` workers of the view: the count rendered into
+    supervisord's configuration, a worker beyond it no longer serving, and each of them serving (their /health ports
+    only: nothing is asked of supervisord)."""
+    layout = layout_for(settings)
+    deadline = time.monotonic() + timeout
+    while scale.workers(settings, layout)[view] != count:
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{view}: the scaler did not apply {count} worker(s) in {timeout:.0f}s (is it running?)")
+        time.sleep(0.5)
+    beyond = _health_url(settings.sink_port(view, count))
+    while health.http_health(beyond, serving_is_enough=True).ok:
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{view}: worker {count} still serves {timeout:.0f}s after the scale")
+        time.sleep(0.5)
     _wait_workers_serving(settings, [view])
 
 

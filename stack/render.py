@@ -13,8 +13,9 @@ from string import Template
 import yaml
 
 from farmacy.db_roles import DbRole
+from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import NODE_PORT_STRIDE, ROOT, Settings
-from stack import scale
+from stack import scale, scaler
 from stack.install import Installed
 from stack.layout import Layout
 from stack.manifests import Program, alertmanager_config, prometheus_config, service_programs
@@ -29,6 +30,7 @@ def _render(template: str, **values: object) -> str:
 ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
 MONITORING = ("prometheus", "alertmanager")
 SERVICES = ("command-api", "query-api", "ops-api", "watchdog", "reconciler")
+SCALER = "scaler"  # the local stack's follower of the workers' count (stack/scaler.py)
 # The local stack evaluates rules and groups notifications quickly, so an alert reaches its receivers within
 # a minute or two of its cause (the e2e tests wait for that).
 LOCAL_PROMETHEUS_INTERVAL = "5s"
@@ -251,6 +253,22 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
         ),
         *monitoring_programs(settings, layout, installed, monitoring),
         *service_programs(settings, scale.workers(settings, layout)),
+        # The local stack's counterpart of KEDA for the workers' count (stack/scaler.py); compose and Kubernetes have
+        # their own, so it is not among the service programs they mirror.
+        Program(
+            SCALER,
+            scaler.command(
+                scaler.Follows(
+                    scale.counts_file(layout),
+                    settings.sink_workers,
+                    [f"{url}/{settings.sync_index}" for url in settings.elasticsearch_urls],
+                    list(settings.views),
+                )
+            ),
+            directory=ROOT,
+            as_service_user=False,
+            environment=dict(SERVICE_PYTHON_ENV),
+        ),
     ]
 
     supervisord = _render(

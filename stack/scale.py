@@ -4,14 +4,19 @@ set another count for the view, kept in the stack directory (``conf/sink-workers
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from farmacy.settings import Settings
 from stack.layout import Layout
 
 
+def counts_file(layout: Layout) -> Path:
+    return layout.conf / "sink-workers.json"
+
+
 def workers(settings: Settings, layout: Layout) -> dict[str, int]:
     """Workers per view of this stack."""
-    path = layout.conf / "sink-workers.json"
+    path = counts_file(layout)
     saved: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
     return {v: int(saved.get(v, settings.sink_workers)) for v in settings.views}
 
@@ -24,7 +29,7 @@ def save(settings: Settings, layout: Layout, view: str, count: int) -> None:
             f"{count} workers for {view}: between 1 and {settings.topic_partitions} (the partitions of each topic; "
             "Kafka gives each partition to one worker of the group, so more would idle)"
         )
-    path = layout.conf / "sink-workers.json"
+    path = counts_file(layout)
     saved = json.loads(path.read_text()) if path.exists() else {}
     saved[view] = count
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Operations wherever the workers run: under 100 stock changes a second, a replay of the catalog view from 10 minutes
 ago (from its topics' first records on a younger stack) and a blue/green rebuild of the inventory view are carried out
 by the running workers themselves, with no call to supervisord or docker compose (both made to fail for the test),
-and end with zero drift, no document version going back, and no read with a consistency token answered stale."""
+and end with zero drift, no document version going back, and no read with a consistency token answered stale. Scale
+needs no such call either: the count is recorded, and the platform (here the local stack's scaler) follows it."""
 
 from __future__ import annotations
 
@@ -21,12 +22,11 @@ from elasticsearch import Elasticsearch
 from benchmarks.sync_load import STOCK_SQL
 from farmacy.settings import Settings
 from ops.bluegreen import current_index, rebuild_view
-from ops.control import WorkersPause, set_worker_count, worker_count
+from ops.control import WorkersPause, set_worker_count
 from ops.replay import replay_view
 from sinks.bootstrap import read_pool
-from sinks.control import WORKERS, with_control
-from sinks.sync_store import SyncStore
 from sinks.views import VIEWS
+from stack import lifecycle, scale
 from tests.faults.support import drift
 from tests.support.api import command_client, query_client
 from tests.support.commands import active_meal, stocked_location
@@ -36,7 +36,7 @@ from tests.support.workload import assert_no_regression, versions
 
 pytestmark = pytest.mark.e2e
 RATE = 100.0  # stock changes per second
-REPLAYED, REBUILT = "catalog", "inventory"
+REPLAYED, REBUILT, SCALED = "catalog", "inventory", "orders"
 
 
 class NoPlatformCall(AssertionError):
@@ -140,26 +140,25 @@ def _running(*threads: StockLoad | TokenReader) -> Iterator[None]:
             raise AssertionError(f"{type(t).__name__} failed: {t.error!r}") from t.error
 
 
-def test_a_worker_count_asked_for_is_reported_by_the_workers_with_no_platform_call(
-    stack: Settings, no_platform_calls: None
-) -> None:
-    """What Kubernetes' autoscaler follows (docs/deploy.md): the count `farmacy scale` records, as every worker of the
-    view reports it at /control."""
+def test_scale_is_followed_by_the_platform_with_no_platform_call(stack: Settings, no_platform_calls: None) -> None:
+    """`farmacy scale` records the count in the view's sync document; every worker reports it at /control (what
+    Kubernetes' KEDA follows) and the local stack's scaler runs that many workers: the operation itself calls neither
+    supervisord nor compose."""
     es = es_client(stack)
-    url = f"http://127.0.0.1:{stack.sink_port(REPLAYED)}/control"
+    before = scale.workers(stack, lifecycle.layout_for(stack))[SCALED]
+    wanted = 2 if before != 2 else 1
 
-    def reported() -> int:
-        return int(httpx.get(url, timeout=5).json()["workers"])
+    def reported() -> set[int]:
+        ports = [stack.sink_port(SCALED, i) for i in range(wanted)]
+        return {int(httpx.get(f"http://127.0.0.1:{p}/control", timeout=5).json()["workers"]) for p in ports}
 
-    recorded = worker_count(stack, es, REPLAYED)  # put back afterwards: the stack's own count, if one was asked for
-    wanted = 2 if recorded != 2 else 1
     try:
-        set_worker_count(stack, es, REPLAYED, wanted)
-        wait_until(lambda: reported() == wanted, 30, "the worker to report the count asked for", interval=0.5)
+        set_worker_count(stack, es, SCALED, wanted)
+        lifecycle.wait_scaled(stack, SCALED, wanted)
+        wait_until(lambda: reported() == {wanted}, 30, "every worker to report the count asked for", interval=0.5)
     finally:
-        SyncStore(es, stack.sync_index, REPLAYED).change(lambda doc: with_control(doc, REPLAYED, {WORKERS: recorded}))
-    before = recorded if recorded is not None else stack.sink_workers
-    wait_until(lambda: reported() == before, 30, "the worker to report the count as it was", interval=0.5)
+        set_worker_count(stack, es, SCALED, before)
+        lifecycle.wait_scaled(stack, SCALED, before)
     es.close()
 
 

@@ -43,16 +43,24 @@ def running_stack() -> Iterator[Settings]:
 
 @contextmanager
 def scaled(settings: Settings, views: list[str], count: int) -> Iterator[None]:
-    """Runs ``count`` workers for each of ``views`` (`farmacy scale`), then each view's count as it was. The local
-    stack runs one worker per view by default; tests of scale-out ask for more."""
+    """Runs ``count`` workers for each of ``views`` (`farmacy scale`: the count recorded in the view's sync document,
+    which the stack's scaler follows), then each view's count as it was. The local stack runs one worker per view by
+    default; tests of scale-out ask for more."""
+    from elasticsearch import Elasticsearch
+
+    from ops.control import set_worker_count
     from stack import lifecycle, scale
 
     before = scale.workers(settings, lifecycle.layout_for(settings))
     changed = [v for v in views if before[v] != count]
-    for view in changed:
-        lifecycle.scale_workers(settings, view, count)
+    es = Elasticsearch(settings.elasticsearch_urls, request_timeout=30)
     try:
+        for view in changed:
+            set_worker_count(settings, es, view, count)
+            lifecycle.wait_scaled(settings, view, count)
         yield
     finally:
         for view in changed:
-            lifecycle.scale_workers(settings, view, before[view])
+            set_worker_count(settings, es, view, before[view])
+            lifecycle.wait_scaled(settings, view, before[view])
+        es.close()

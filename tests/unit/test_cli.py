@@ -80,6 +80,7 @@ def test_an_unknown_view_is_refused_with_the_views(monkeypatch: pytest.MonkeyPat
         "ops.bluegreen.rebuild_view",
         "ops.replay.replay_view",
         "stack.lifecycle.scale_workers",
+        "stack.lifecycle.wait_scaled",
         "ops.control.set_worker_count",
         "ops.dead_letters.list_dead_letters",
         "ops.dead_letters.redrive",

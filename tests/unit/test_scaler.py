@@ -1,0 +1,31 @@
+"""The local stack's scaler (stack/scaler.py): what it reads its arguments as, and which counts it applies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stack.scaler import Follows, changes, command
+
+
+def _follows(tmp_path: Path, running: dict[str, int] | None) -> Follows:
+    counts = tmp_path / "sink-workers.json"
+    if running is not None:
+        counts.write_text(json.dumps(running))
+    return Follows(counts, 1, ["http://127.0.0.1:9200/farmacy-sync"], ["inventory", "catalog"])
+
+
+def test_its_command_line_gives_back_what_it_follows(tmp_path: Path) -> None:
+    follows = _follows(tmp_path, None)
+    assert Follows.parse(command(follows)[3:]) == follows
+
+
+def test_only_a_recorded_count_that_differs_from_what_runs_is_applied(tmp_path: Path) -> None:
+    follows = _follows(tmp_path, {"inventory": 2})
+    recorded = {"inventory": 2, "catalog": 3, "orders": 4}  # orders: a view this stack does not run
+    assert changes(follows, recorded) == {"catalog": 3}
+
+
+def test_a_view_the_counts_do_not_name_runs_the_default(tmp_path: Path) -> None:
+    follows = _follows(tmp_path, None)
+    assert changes(follows, {"inventory": 1, "catalog": 2}) == {"catalog": 2}
