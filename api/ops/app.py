@@ -164,6 +164,24 @@ def replay(view: str, body: ReplayRequest, request: Request, _op: Operator) -> d
     return {"view": view, "offsets": [{"topic": t.topic, "partition": t.partition, "offset": t.offset} for t in moved]}
 
 
+class WorkerCount(BaseModel):
+    workers: int = Field(ge=1, description="How many sink workers the view runs: at most its topics' partitions")
+
+
+@router.put(
+    "/views/{view}/workers",
+    summary="How many sink workers the view runs: recorded for the platform to follow (KEDA, or the local scaler)",
+)
+def scale(view: str, body: WorkerCount, request: Request, _op: Operator) -> dict[str, Any]:
+    from ops.control import set_worker_count
+
+    try:
+        set_worker_count(request.app.state.settings, request.app.state.es, _view(view), body.workers)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"view": view, "workers": body.workers}
+
+
 @router.get("/alerts", summary="Alerts active in Alertmanager and the latest notifications received")
 def alerts(
     request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50, name: str | None = None

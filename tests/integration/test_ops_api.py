@@ -69,3 +69,34 @@ def test_one_dead_letter_actions_name_a_letter_that_exists(ops: httpx.Client) ->
     r = ops.post("/ops/views/orders/dead-letters/0/999999999/discard")
     assert r.status_code == 404 and "no dead letter at" in r.json()["detail"]
     assert ops.post("/ops/views/orders/dead-letters/0/0/explode").status_code == 404
+
+
+def test_a_worker_count_beyond_the_partitions_is_refused_and_records_nothing(
+    stack: Settings, ops: httpx.Client
+) -> None:
+    from ops.control import worker_count
+    from tests.support.views import es_client
+
+    es = es_client(stack)
+    before = worker_count(stack, es, "subscriptions")
+    r = ops.put("/ops/views/subscriptions/workers", json={"workers": stack.topic_partitions + 1})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert f"{stack.topic_partitions + 1} workers for subscriptions" in r.json()["detail"]
+    r = ops.put("/ops/views/subscriptions/workers", json={"workers": 0})
+    assert r.status_code == 422 and "workers" in r.text, r.text
+    assert worker_count(stack, es, "subscriptions") == before
+    es.close()
+
+
+def test_a_worker_count_is_recorded_for_the_platform_to_follow(stack: Settings, ops: httpx.Client) -> None:
+    from ops.control import worker_count
+    from stack import lifecycle, scale
+    from tests.support.views import es_client
+
+    running = scale.workers(stack, lifecycle.layout_for(stack))["subscriptions"]  # the same count: nothing restarts
+    r = ops.put("/ops/views/subscriptions/workers", json={"workers": running})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"view": "subscriptions", "workers": running}
+    es = es_client(stack)
+    assert worker_count(stack, es, "subscriptions") == running
+    es.close()
