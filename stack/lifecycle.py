@@ -176,8 +176,9 @@ def _wait_workers_serving(settings: Settings, views: Iterable[str]) -> None:
 
 
 def scale_workers(settings: Settings, view: str, count: int) -> None:
-    """`farmacy scale VIEW N`: keeps the count with the stack's configuration, renders it, and has supervisord run
-    that many workers of the view (the view's workers restart; the group's offsets keep their place)."""
+    """Keeps the count with the stack's configuration, renders it, and has supervisord run that many workers of the
+    view (the view's workers restart; the group's offsets keep their place). The stack's scaler (stack/scaler.py) calls
+    it when `farmacy scale VIEW N` recorded a count that differs from what runs."""
     layout = layout_for(settings)
     scale.save(settings, layout, view, count)
     render_all(settings, layout, install(layout), service_user())
