@@ -100,6 +100,9 @@ def with_acknowledged(
 
 # -- the worker's side --------------------------------------------------------------------------------------------
 class Control:
+    """One worker's side: learns the view's control field (from its own sync-document writes, at an assignment, or
+    by reading it) and carries out, for the partitions assigned to it, what it asks (``step``, between batches)."""
+
     def __init__(
         self,
         es: Elasticsearch,
