@@ -116,3 +116,8 @@ def stock_level(available: int) -> StockLevel | None:
     if available <= 0:
         return None
     return StockLevel.LOW if available <= LOW_STOCK_AT else StockLevel.AVAILABLE
+
+
+# A meal's spice level: 0 (not spicy) to SPICE_LEVEL_MAX (fiery); a meal without one is not rated. The master's CHECK
+# constraint (migration 0004) holds the same bounds.
+SPICE_LEVEL_MAX = 5

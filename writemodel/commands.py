@@ -67,6 +67,7 @@ class CreateMeal:
     carbs_g: int
     fat_g: int
     price_cents: int
+    spice_level: int | None = None
 
 
 @dataclass(frozen=True)

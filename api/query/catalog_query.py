@@ -48,6 +48,8 @@ class CatalogSearch:
     price_max: int | None = None
     calories_min: int | None = None
     calories_max: int | None = None
+    spice_level_min: int | None = None
+    spice_level_max: int | None = None
     location_id: str | None = None
     near: GeoPoint | None = None
     radius_km: float | None = None
@@ -136,12 +138,17 @@ def build_search(s: CatalogSearch, source: list[str] | None = None) -> dict[str,
         raise InvalidInput("sorting by distance needs near=lat,lon", field="sort", rule="distance needs near")
     if s.radius_km is not None and s.near is None:
         raise InvalidInput("radius_km needs near=lat,lon", field="radius_km", rule="needs near")
-    for low, high, name in ((s.price_min, s.price_max, "price"), (s.calories_min, s.calories_max, "calories")):
+    bounds = (
+        ("price_cents", s.price_min, s.price_max, "price"),
+        ("calories", s.calories_min, s.calories_max, "calories"),
+        ("spice_level", s.spice_level_min, s.spice_level_max, "spice_level"),
+    )
+    for _, low, high, name in bounds:
         if low is not None and high is not None and low > high:
             raise InvalidInput(f"{name}_min is above {name}_max", field=f"{name}_min", rule=f"<= {name}_max")
     must = [_text_query(s.q)] if s.q else []
     filters: list[dict[str, Any]] = [{"term": {"dietary_tags": tag}} for tag in dict.fromkeys(s.dietary_tags)]
-    for fld, low, high in (("price_cents", s.price_min, s.price_max), ("calories", s.calories_min, s.calories_max)):
+    for fld, low, high, _ in bounds:
         if low is not None or high is not None:
             filters.append({"range": {fld: {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}}})
     if s.location_id:

@@ -30,7 +30,9 @@ def availability(source: list[dict[str, Any]], near: GeoPoint | None) -> list[di
 
 def catalog_meal(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any]:
     """A CatalogMeal from a catalog document; with ``near``, locations nearest first and their distances."""
-    meal = {f: source[f] for f in _MEAL_FIELDS}
+    # .get: a field added by a newer mapping version is absent from documents of an index of an older one (kept
+    # for a rollback, docs/changing-a-view.md); the model's default (None) is what it says then.
+    meal = {f: source.get(f) for f in _MEAL_FIELDS}
     items = availability(source["availability"], near)
     meal["availability"] = items
     meal["distance_km"] = items[0]["distance_km"] if near is not None and items else None

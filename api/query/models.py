@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.query.freshness import ViewFreshness
-from farmacy.vocabulary import LOW_STOCK_AT, StockLevel
+from farmacy.vocabulary import LOW_STOCK_AT, SPICE_LEVEL_MAX, StockLevel
 
 
 class DocFreshness(BaseModel):
@@ -98,6 +98,7 @@ class CatalogMeal(BaseModel):
     carbs_g: int
     fat_g: int
     price_cents: int
+    spice_level: int | None = Field(None, description=f"0 (not spicy) to {SPICE_LEVEL_MAX} (fiery); null: not rated")
     available_now: bool
     totals: CatalogTotals
     availability: list[Availability]

@@ -32,6 +32,7 @@ class NewMeal:
     carbs_g: int
     fat_g: int
     price_cents: int
+    spice_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Meal:
     version: int
     created_at: datetime
     updated_at: datetime
+    spice_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class MealPatch:
     carbs_g: int | None = None
     fat_g: int | None = None
     price_cents: int | None = None
+    spice_level: int | None = None
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

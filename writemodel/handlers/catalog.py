@@ -23,6 +23,7 @@ async def create_meal(cmd: CreateMeal, uow: UnitOfWork) -> Meal:
             cmd.carbs_g,
             cmd.fat_g,
             cmd.price_cents,
+            cmd.spice_level,
         )
     )
     async with uow:

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.command.models.common import CommandBody, CommandResult, UpdateBody
-from farmacy.vocabulary import Allergen, DietaryTag, MealStatus
+from farmacy.vocabulary import SPICE_LEVEL_MAX, Allergen, DietaryTag, MealStatus
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Ingredient = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -26,6 +26,9 @@ class MealBase(CommandBody):
     carbs_g: int = Field(0, ge=0, le=500)
     fat_g: int = Field(0, ge=0, le=500)
     price_cents: int = Field(ge=0, le=1_000_000, description="Price in integer cents")
+    spice_level: int | None = Field(
+        None, ge=0, le=SPICE_LEVEL_MAX, description=f"0 (not spicy) to {SPICE_LEVEL_MAX} (fiery); omitted: not rated"
+    )
 
 
 class MealCreate(MealBase):
@@ -44,6 +47,7 @@ class MealCreate(MealBase):
                     "carbs_g": 62,
                     "fat_g": 22,
                     "price_cents": 1195,
+                    "spice_level": 1,
                 }
             ]
         },
@@ -63,7 +67,9 @@ class MealUpdate(UpdateBody):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"price_cents": 1245, "description": "Now with toasted seeds."}]},
+        json_schema_extra={
+            "examples": [{"price_cents": 1245, "description": "Now with toasted seeds.", "spice_level": 2}]
+        },
     )
 
     name: Name | None = None
@@ -76,3 +82,4 @@ class MealUpdate(UpdateBody):
     carbs_g: int | None = Field(None, ge=0, le=500)
     fat_g: int | None = Field(None, ge=0, le=500)
     price_cents: int | None = Field(None, ge=0, le=1_000_000)
+    spice_level: int | None = Field(None, ge=0, le=SPICE_LEVEL_MAX)

@@ -13,7 +13,7 @@ from api.query.deps import Es, parse_near
 from api.query.freshness import ConsistencyToken, freshness
 from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
-from farmacy.vocabulary import Allergen, DietaryTag, StockLevel
+from farmacy.vocabulary import SPICE_LEVEL_MAX, Allergen, DietaryTag, StockLevel
 
 router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"
@@ -34,6 +34,12 @@ async def search_meals(
     price_max: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     calories_min: Annotated[int | None, Query(ge=0, le=5000)] = None,
     calories_max: Annotated[int | None, Query(ge=0, le=5000)] = None,
+    spice_level_min: Annotated[
+        int | None, Query(ge=0, le=SPICE_LEVEL_MAX, description="At least this spicy (meals not rated are left out)")
+    ] = None,
+    spice_level_max: Annotated[
+        int | None, Query(ge=0, le=SPICE_LEVEL_MAX, description="At most this spicy (meals not rated are left out)")
+    ] = None,
     location_id: Annotated[UUID | None, Query(description="Available now at this location")] = None,
     near: Annotated[str | None, NEAR] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=500, description="With near: within this radius")] = None,
@@ -58,6 +64,8 @@ async def search_meals(
         price_max=price_max,
         calories_min=calories_min,
         calories_max=calories_max,
+        spice_level_min=spice_level_min,
+        spice_level_max=spice_level_max,
         location_id=str(location_id) if location_id else None,
         near=point,
         radius_km=radius_km,

@@ -153,6 +153,7 @@ class FakeMeals:
             1,
             now(),
             now(),
+            new.spice_level,
         )
         self.store.meals[m.id] = m
         return m

@@ -12,7 +12,7 @@ from writemodel.repositories import Later, Lock
 
 COLUMNS = (
     "id, name, description, ingredients, allergens, dietary_tags, calories, protein_g, carbs_g, fat_g, "
-    "price_cents, status, version, created_at, updated_at"
+    "price_cents, spice_level, status, version, created_at, updated_at"
 )
 
 
@@ -28,8 +28,8 @@ class PgMeals:
         row = await fetch_row(
             self.conn,
             f"""INSERT INTO catalog.meals (name, description, ingredients, allergens, dietary_tags,
-                    calories, protein_g, carbs_g, fat_g, price_cents)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}""",
+                    calories, protein_g, carbs_g, fat_g, price_cents, spice_level)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}""",
             [
                 new.name,
                 new.description,
@@ -41,6 +41,7 @@ class PgMeals:
                 new.carbs_g,
                 new.fat_g,
                 new.price_cents,
+                new.spice_level,
             ],
         )
         return meal(row)
@@ -77,7 +78,8 @@ class PgMeals:
             self.conn,
             f"""UPDATE catalog.meals
                    SET name = %s, description = %s, ingredients = %s, allergens = %s, dietary_tags = %s,
-                       calories = %s, protein_g = %s, carbs_g = %s, fat_g = %s, price_cents = %s, status = %s,
+                       calories = %s, protein_g = %s, carbs_g = %s, fat_g = %s, price_cents = %s, spice_level = %s,
+                       status = %s,
                        version = version + 1, updated_at = now()
                  WHERE id = %s RETURNING {COLUMNS}""",
             [
@@ -91,6 +93,7 @@ class PgMeals:
                 m.carbs_g,
                 m.fat_g,
                 m.price_cents,
+                m.spice_level,
                 m.status.value,
                 m.id,
             ],
