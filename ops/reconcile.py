@@ -15,6 +15,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 from psycopg_pool import ConnectionPool
 
+from sinks.index_version import alias_view
 from sinks.pipeline import RootRefs, bulk_operations, read_bulk_response
 from sinks.rebuild import rebuild
 from sinks.view import View
@@ -78,8 +79,10 @@ def _view_sources(es: Elasticsearch, view: View, ids: list[str]) -> dict[str, di
 
 def reconcile(pool: ConnectionPool, es: Elasticsearch, view: View, repair: bool = False) -> Drift:
     """Compares the view with the master's projection a chunk of roots at a time (memory bounded by a chunk and the
-    ids, whatever the view's size): each chunk built from one snapshot, then the same ids read from the view."""
+    ids, whatever the view's size): each chunk built from one snapshot, then the same ids read from the view.
+    The projection is the one the alias's index takes (an older mapping kept for a rollback leaves fields out)."""
     es.indices.refresh(index=view.alias)
+    view = alias_view(es, view)
     drift = Drift(view.name)
     expected_ids: set[str] = set()
     with pool.connection() as conn, conn.transaction():

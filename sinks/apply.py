@@ -34,19 +34,21 @@ def apply_batch(
     es: Elasticsearch,
     events: list[ChangeEvent],
     bulk_max_bytes: int,
-    check_index: Callable[[], None],
+    check_index: Callable[[], View],
     on_written: Callable[[], None] | None = None,
     replaying: Callable[[ChangeEvent], bool] | None = None,
 ) -> BatchApplied | None:
     """Rebuilds the roots the events touch and writes them; None when the events touch no root of the view (an
     update that changed nothing the view reads, unless ``replaying`` says a replay reads it again).
-    ``check_index`` runs first (the index-version check); ``on_written`` once Elasticsearch acknowledged the _bulk."""
+    ``check_index`` runs first (the index-version check) and gives the view as the index takes its documents (the
+    view, or its projection onto an older mapping kept for a rollback); ``on_written`` once Elasticsearch acknowledged
+    the _bulk."""
     refs = route(view, events, replaying)
     if refs.empty():
         return None
-    check_index()
+    writing = check_index()
     t0 = time.perf_counter()
-    rebuilt = rebuild(pool, view, refs, raw=True)  # documents pass through as JSON text
+    rebuilt = rebuild(pool, writing, refs, raw=True)  # documents pass through as JSON text
     t1 = time.perf_counter()
     metrics.REBUILD_SECONDS.labels(view.name).observe(t1 - t0)
     ops = bulk_operations(view.alias, rebuilt)

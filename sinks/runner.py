@@ -331,8 +331,8 @@ class Runner:
             total_ms=round((time.perf_counter() - done.started) * 1000, 1),
         )
 
-    def _check_index_version(self) -> None:
-        self.index_check.check(self.es, self.view)
+    def _check_index_version(self) -> View:
+        return self.index_check.check(self.es, self.view)
 
     # -- dead letters and offsets ---------------------------------------------------------------
     def _dead_letter(self, msg: Message, origin: tuple[str, int, int], lsn: int | None, error: Exception) -> None:

@@ -6,8 +6,9 @@ A view knows nothing of Kafka or of the runner; the runner knows nothing of any 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ class Lookup:
 
 
 RootSource = Direct | Lookup
+FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def without_fields(build_sql: str, fields: tuple[str, ...]) -> str:
+    """``build_sql`` whose documents leave out these top-level fields (names from a mapping file, checked here)."""
+    if not fields:
+        return build_sql
+    for name in fields:
+        if not FIELD_NAME.match(name):
+            raise ValueError(f"{name!r} is no field name of a view")
+    names = ", ".join(f"'{name}'" for name in fields)
+    return f"SELECT built.id, built.doc - ARRAY[{names}]::text[] AS doc FROM ({build_sql}) AS built"
+
+
 RootRefsLike = dict[int, set[str]]  # kind -> document ids
 
 
@@ -97,6 +112,14 @@ class View:
         for doc_id in ids:
             grouped.setdefault(self.kind_of(doc_id), set()).add(doc_id)
         return grouped
+
+    def projected(self, fields: tuple[str, ...]) -> View:
+        """The view whose documents leave out these top-level fields: what an index of an older mapping version,
+        kept for a rollback, takes (sinks/mapping_compat.projection_onto)."""
+        if not fields:
+            return self
+        more = tuple(replace(d, build_sql=without_fields(d.build_sql, fields)) for d in self.more)
+        return replace(self, build_sql=without_fields(self.build_sql, fields), more=more)
 
     @property
     def tables(self) -> list[str]:

@@ -401,7 +401,7 @@ def test_an_index_of_an_older_mapping_version_is_a_deploy_error_not_poison(behin
 
     r = runner(failing())
     r.es = cast(Any, type("Es", (), {"indices": Indices(INVENTORY.index_version - behind)})())
-    with pytest.raises(DeployError, match=f"run `farmacy rebuild {INVENTORY.name}`"):
+    with pytest.raises(DeployError, match=f"run `farmacy rollout {INVENTORY.name}`"):
         r._check_index_version()
 
 
