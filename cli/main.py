@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import alerts, connectors, dlq, lifecycle, provisioning, tokens, views
+from cli import alerts, connectors, dlq, lifecycle, provisioning, rollout, tokens, views
 from cli.common import PLAIN, PROFILE_HELP, use_profile
 from farmacy.settings import Profile
 
@@ -26,7 +26,7 @@ def choose_profile(profile: Annotated[Profile | None, typer.Option(help=PROFILE_
 
 
 # In the order `farmacy --help` lists them.
-for group in (lifecycle, tokens, provisioning, views, alerts):
+for group in (lifecycle, tokens, provisioning, views, rollout, alerts):
     group.register(app)
 
 
