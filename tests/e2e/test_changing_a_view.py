@@ -21,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,10 @@ def _write_column(conn: psycopg.Connection[Any], meal_id: str, column: str, valu
     return int(row[0])
 
 
+def _changed_since(load: LiveLoad, target: int) -> bool:
+    return load.counts.stock_changes >= target
+
+
 def _captured(stack: Settings, start: dict[int, int], meal_ids: set[str]) -> dict[tuple[str, int], dict[str, Any]]:
     """The catalog.meals events of ``meal_ids`` from ``start`` (partition -> offset) to the end, by (id, version)."""
     topic = stack.topic("catalog", "meals")
@@ -257,16 +262,19 @@ def test_a_column_renamed_through_expand_and_contract_loses_no_event(
         start = _topic_ends(stack)
         n = 0
 
-        def write(column: str, rounds: int = 5) -> None:
+        def write(column: str, load: LiveLoad, copied_to: str | None = None, rounds: int = 5) -> None:
+            """Rounds of one write per meal, each round once the load has made 50 more stock changes."""
             nonlocal n
             for _ in range(rounds):
+                wait_until(partial(_changed_since, load, load.counts.stock_changes + 50), 60, "the load to go on", 0.05)
                 for meal_id in meals:
                     n += 1
                     value = f"v{n}"
-                    renamed.written[(meal_id, _write_column(conn, meal_id, column, value))] = (column, value)
+                    version = _write_column(conn, meal_id, column, value)
+                    renamed.written[(meal_id, version)] = (copied_to or column, value)
 
         with LiveLoad(stack, load_rows(stack, probe), probe) as load:
-            write(renamed.old)
+            write(renamed.old, load)
             # expand: the new column, kept equal to the old one by a trigger while writers still write the old one
             conn.execute(f"""
                 ALTER TABLE catalog.meals ADD COLUMN {renamed.new} text;
@@ -275,12 +283,12 @@ def test_a_column_renamed_through_expand_and_contract_loses_no_event(
                 CREATE TRIGGER copy_{suffix} BEFORE INSERT OR UPDATE OF {renamed.old} ON catalog.meals
                     FOR EACH ROW EXECUTE FUNCTION catalog.copy_{suffix}();
                 UPDATE catalog.meals SET {renamed.new} = {renamed.old} WHERE {renamed.old} IS NOT NULL""")
-            write(renamed.old)
+            write(renamed.old, load, copied_to=renamed.new)  # captured with the new column, as the trigger set it
             # writers move to the new column; contract: the trigger and the old column go
             conn.execute(f"DROP TRIGGER copy_{suffix} ON catalog.meals; DROP FUNCTION catalog.copy_{suffix}()")
-            write(renamed.new)
+            write(renamed.new, load)
             conn.execute(f"ALTER TABLE catalog.meals DROP COLUMN {renamed.old}")
-            write(renamed.new)
+            write(renamed.new, load)
         conn.execute(f"ALTER TABLE catalog.meals DROP COLUMN {renamed.new}")  # the scratch column: shipped schema
 
     def all_captured() -> dict[tuple[str, int], dict[str, Any]] | None:
