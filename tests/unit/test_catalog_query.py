@@ -48,6 +48,8 @@ class Bounds(TypedDict, total=False):
     price_max: int
     calories_min: int
     calories_max: int
+    spice_level_min: int
+    spice_level_max: int
 
 
 def walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -202,6 +204,9 @@ def test_allergens_are_one_must_not_terms_none_of() -> None:
         ({"calories_min": 300}, {"range": {"calories": {"gte": 300}}}),
         ({"calories_max": 0}, {"range": {"calories": {"lte": 0}}}),
         ({"calories_min": 300, "calories_max": 600}, {"range": {"calories": {"gte": 300, "lte": 600}}}),
+        ({"spice_level_min": 3}, {"range": {"spice_level": {"gte": 3}}}),
+        ({"spice_level_max": 0}, {"range": {"spice_level": {"lte": 0}}}),
+        ({"spice_level_min": 1, "spice_level_max": 2}, {"range": {"spice_level": {"gte": 1, "lte": 2}}}),
     ],
 )
 def test_ranges_are_inclusive_and_only_name_given_bounds(kwargs: Bounds, expected: dict[str, Any]) -> None:
@@ -213,6 +218,7 @@ def test_ranges_are_inclusive_and_only_name_given_bounds(kwargs: Bounds, expecte
     [
         (CatalogSearch(price_min=11, price_max=10), "price"),
         (CatalogSearch(calories_min=11, calories_max=10), "calories"),
+        (CatalogSearch(spice_level_min=4, spice_level_max=3), "spice_level"),
     ],
 )
 def test_min_above_max_is_invalid(search: CatalogSearch, fld: str) -> None:
