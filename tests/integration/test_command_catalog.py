@@ -96,3 +96,24 @@ def test_publish_with_a_stale_if_match_is_412_and_changes_nothing(stack: Setting
     r = admin.post(f"/catalog/meals/{meal['id']}/publish", headers=if_match(1))
     assert_problem(r, 412, "If-Match", type_="version-mismatch")
     assert _meal_row(stack, meal["id"]) == (meal["name"], meal["price_cents"], "draft", 2)
+
+
+def test_spice_level_is_stored_edited_and_kept_when_an_edit_leaves_it_out(stack: Settings, admin: httpx.Client) -> None:
+    meal = new_meal(admin, spice_level=2)
+    assert meal["spice_level"] == 2
+    body = created(admin.patch(f"/catalog/meals/{meal['id']}", json={"spice_level": 5}, headers=if_match(1)), 200)
+    assert body["spice_level"] == 5
+    created(admin.patch(f"/catalog/meals/{meal['id']}", json={"price_cents": 990}, headers=if_match(2)), 200)
+    spice = fetch_one(stack, "SELECT spice_level FROM catalog.meals WHERE id = %s", [meal["id"]])
+    assert spice == (5,)
+    assert new_meal(admin)["spice_level"] is None  # not rated
+
+
+@pytest.mark.parametrize(("value", "rule"), [(6, "less_than_equal"), (-1, "greater_than_equal"), ("hot", "int")])
+def test_a_spice_level_out_of_range_is_422_naming_the_field_and_changes_nothing(
+    stack: Settings, admin: httpx.Client, value: object, rule: str
+) -> None:
+    name = f"Too spicy {value}"
+    r = admin.post("/catalog/meals", json={"name": name, "calories": 1, "price_cents": 1, "spice_level": value})
+    assert_problem(r, 422, "spice_level", rule=rule, type_="validation-error")
+    assert fetch_one(stack, "SELECT 1 FROM catalog.meals WHERE name = %s", [name]) is None
