@@ -25,7 +25,7 @@ def rollout(
     from elasticsearch.serializer import OrjsonSerializer
 
     from cli.progress import tracked
-    from ops.rollout import RolloutError, finish_rollout, preflight, rollout_view
+    from ops.rollout import RolloutError, finish_rollout, preflight, ready_to_roll_out, rollout_view
     from ops.workers import worker_control
     from sinks.bootstrap import read_pool
     from sinks.views import VIEWS
@@ -49,19 +49,21 @@ def rollout(
             return
         confirm(f"Roll {view} forward to mapping version {VIEWS[view].index_version}?", yes)
         try:
-            with tracked(f"filling {view}", "roots") as progress:
-                result = rollout_view(
-                    pool,
-                    es,
-                    VIEWS[view],
-                    lambda: workers.stop(view),
-                    lambda: workers.start(view),
-                    progress=progress,
-                    replicas=current.view_replicas,
-                )
+            ready_to_roll_out(pool, es, VIEWS[view])
         except RolloutError as exc:
             print(f"refused: {exc}")
             raise typer.Exit(1) from None
+        with tracked(f"filling {view}", "roots") as progress:
+            result = rollout_view(
+                pool,
+                es,
+                VIEWS[view],
+                lambda: workers.stop(view),
+                lambda: workers.start(view),
+                progress=progress,
+                replicas=current.view_replicas,
+                checked=True,
+            )
     es.close()
     print(
         f"{view}: {result.documents} documents into {result.new_index} in {result.seconds:.1f}s; alias swapped from "

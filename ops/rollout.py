@@ -172,6 +172,18 @@ def _keep_previous(es: Elasticsearch, view: View, index: str | None) -> str | No
     return None
 
 
+def ready_to_roll_out(pool: ConnectionPool, es: Elasticsearch, view: View) -> None:
+    """Raises RolloutError when the view cannot be rolled out: the pre-flight refuses it (PreflightError), or the
+    alias is on the code's mapping version already."""
+    check(pool, es, view)
+    live = current_index(es, view.alias)
+    if live is not None and mapping_version(_mappings(es, live)) >= view.index_version:
+        raise RolloutError(
+            f"{view.name}: {live} is already of mapping version {view.index_version}; nothing to roll out "
+            f"(`farmacy rebuild {view.name}` refills it)"
+        )
+
+
 def rollout_view(
     pool: ConnectionPool,
     es: Elasticsearch,
@@ -180,15 +192,12 @@ def rollout_view(
     start_worker: Callable[[], None],
     progress: Callable[[int, int], None] | None = None,
     replicas: int = 0,
+    checked: bool = False,
 ) -> Rollout:
-    """Pre-flight, fill an index of the view's mapping version, swap the alias, keep the index it left."""
-    check(pool, es, view)
-    live = current_index(es, view.alias)
-    if live is not None and mapping_version(_mappings(es, live)) >= view.index_version:
-        raise RolloutError(
-            f"{view.name}: {live} is already of mapping version {view.index_version}; nothing to roll out "
-            f"(`farmacy rebuild {view.name}` refills it)"
-        )
+    """Pre-flight (unless ``checked``: ready_to_roll_out ran), fill an index of the view's mapping version, swap the
+    alias, keep the index it left."""
+    if not checked:
+        ready_to_roll_out(pool, es, view)
     result = rebuild_view(
         pool, es, view, stop_worker, start_worker, delete_old=False, progress=progress, replicas=replicas
     )

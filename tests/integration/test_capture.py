@@ -85,3 +85,20 @@ def test_the_transaction_topic_has_one_partition_and_is_deleted_after_an_hour(st
     config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
     values = next(iter(config.values())).result()
     assert (values["cleanup.policy"].value, values["retention.ms"].value) == ("delete", "3600000")
+
+
+def test_the_publication_lists_tables_not_columns_so_a_new_column_is_captured_without_a_change(
+    stack: Settings,
+) -> None:
+    """A column list (PostgreSQL 15+) would leave a column added by a migration out of the change events until the
+    publication was altered too; the view-change workflow (docs/changing-a-view.md) relies on there being none."""
+    with psycopg.connect(stack.pg_dsn) as conn:
+        with_lists = conn.execute("""
+            SELECT r.prrelid::regclass::text FROM pg_publication_rel r
+            JOIN pg_publication p ON p.oid = r.prpubid
+            WHERE p.pubname = 'farmacy_views' AND r.prattrs IS NOT NULL""").fetchall()
+        actions = conn.execute(
+            "SELECT pubinsert, pubupdate, pubdelete FROM pg_publication WHERE pubname = 'farmacy_views'"
+        ).fetchone()
+    assert with_lists == []
+    assert actions == (True, True, True)

@@ -66,6 +66,8 @@ def test_a_customer_token_needs_a_customer_id() -> None:
     "args",
     [
         ("rebuild", "nope", "--yes"),
+        ("rollout", "nope", "--yes"),
+        ("rollback", "nope", "--yes"),
         ("replay", "nope", "--from-beginning"),
         ("scale", "nope", "2"),
         ("dlq", "list", "nope"),
@@ -78,6 +80,8 @@ def test_a_customer_token_needs_a_customer_id() -> None:
 def test_an_unknown_view_is_refused_with_the_views(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
     for target in (
         "ops.bluegreen.rebuild_view",
+        "ops.rollout.rollout_view",
+        "ops.rollout.rollback_view",
         "ops.replay.replay_view",
         "stack.lifecycle.scale_workers",
         "stack.lifecycle.wait_scaled",
@@ -176,6 +180,47 @@ def test_rebuild_asks_nothing_with_yes_or_when_it_keeps_the_old_index(
     assert result.exit_code == 0, result.output
     assert "[y/N]" not in result.output and "alias swapped from catalog-v1" in result.output
     assert [(c["view"], c["delete_old"]) for c in rebuilt] == [("catalog", deletes)]
+
+
+def test_rollout_refused_by_the_preflight_names_the_field_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None
+) -> None:
+    from ops.rollout import PreflightError
+
+    def refuse(_pool: Any, _es: Any, view: Any) -> None:
+        raise PreflightError(view.name, ["field 'price_cents': type integer in the live index, keyword in the new"])
+
+    monkeypatch.setattr("ops.rollout.ready_to_roll_out", refuse)
+    monkeypatch.setattr("ops.rollout.rollout_view", Tripwire("rollout_view"))
+    result = _run("rollout", "catalog", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "refused: catalog: the change is refused" in result.output and "'price_cents'" in result.output
+
+
+def test_rollout_passed_rolls_out_and_says_what_it_kept(
+    monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None
+) -> None:
+    from ops.rollout import Rollout
+
+    calls: list[str] = []
+    monkeypatch.setattr("ops.rollout.ready_to_roll_out", lambda _pool, _es, view: calls.append(f"check {view.name}"))
+
+    def rollout_view(_pool: Any, _es: Any, view: Any, *_args: Any, **kwargs: Any) -> Rollout:
+        calls.append(f"rollout {view.name} checked={kwargs['checked']}")
+        return Rollout(view.name, "catalog-v2", "catalog-v3-1", 7, 0.1, None)
+
+    monkeypatch.setattr("ops.rollout.rollout_view", rollout_view)
+    result = _run("rollout", "catalog", "--yes")
+    assert result.exit_code == 0, result.output
+    assert calls == ["check catalog", "rollout catalog checked=True"]
+    assert "alias swapped from catalog-v2, kept for `farmacy rollback catalog`" in result.output
+
+
+def test_rollback_declined_does_nothing(monkeypatch: pytest.MonkeyPatch, rebuild_collaborators: None) -> None:
+    monkeypatch.setattr("ops.rollout.rollback_view", Tripwire("rollback_view"))
+    result = _run("rollback", "catalog", stdin="n\n")
+    assert "Swap catalog back to its previous version?" in result.output
+    assert result.exit_code == 1 and "Aborted" in result.output
 
 
 def test_status_json_is_one_document_with_every_component(monkeypatch: pytest.MonkeyPatch) -> None:
