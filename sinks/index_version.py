@@ -54,7 +54,8 @@ def alias_view(es: Elasticsearch, view: View) -> View:
 class IndexVersionCheck:
     def __init__(self) -> None:
         self.checked_until = 0.0  # the alias's mapping version is checked again after this (monotonic clock)
-        self.writing: View | None = None  # what the last check found the alias's index takes
+        self.writing: View | None = None  # the view as the alias's index takes it, found by the last check
+        self.index = ""  # the index that check found
 
     def check(self, es: Elasticsearch, view: View) -> View:
         """The view as the alias's index takes it (the view, or its projection onto an older mapping); raises
@@ -68,11 +69,11 @@ class IndexVersionCheck:
             raise DeployError(f"index or alias {view.alias!r} is missing") from exc
         except (TransportError, ApiError) as exc:
             raise RetryableError(f"elasticsearch unavailable: {exc}") from exc
-        writing = view
-        for index, body in mappings.items():
-            writing = writable_view(view, index, body.get("mappings", {}))
-        if writing is not view and writing is not self.writing:
-            log.info("writing an older mapping version", alias=view.alias, index=next(iter(mappings)))
-        self.writing = writing
+        index, body = next(iter(mappings.items()))  # an alias the sinks write through has one index
+        if self.writing is None or index != self.index:
+            self.writing = writable_view(view, index, body.get("mappings", {}))
+            self.index = index
+            if self.writing is not view:
+                log.info("writing an index of an older mapping version", alias=view.alias, index=index)
         self.checked_until = now + INDEX_CHECK_EVERY_S
-        return writing
+        return self.writing
