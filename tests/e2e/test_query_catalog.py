@@ -41,6 +41,7 @@ MEALS = {
     "E": ("Keto Salad", ["keto", "gluten_free"], [], 250, 1300),
 }
 ACTIVE = set(MEALS)
+SPICE = {"A": 0, "B": 2, "C": 4, "D": None, "E": 5}  # D is not rated
 
 
 @dataclass
@@ -111,6 +112,7 @@ def world(stack: Settings, admin_token: str) -> World:
                 allergens=allergens,
                 calories=calories,
                 price_cents=price,
+                **({"spice_level": SPICE[key]} if SPICE[key] is not None else {}),
             )
             w.meals[key] = _track(w, admin.post(f"/catalog/meals/{meal['id']}/publish"), 200)
         w.draft = new_meal(admin, name=f"{w.word.capitalize()} Draft Soup", dietary_tags=["vegan"])
@@ -297,6 +299,34 @@ def test_price_and_calorie_ranges(
     query: httpx.Client, world: World, params: dict[str, int], expected: set[str]
 ) -> None:
     assert mine(query, world, **params) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"spice_level_min": 4}, {"C", "E"}),
+        ({"spice_level_max": 2}, {"A", "B"}),
+        ({"spice_level_min": 0}, {"A", "B", "C", "E"}),  # not rated: left out of any spice filter
+        ({"spice_level_min": 1, "spice_level_max": 4}, {"B", "C"}),
+    ],
+)
+def test_spice_level_ranges_leave_out_meals_not_rated(
+    query: httpx.Client, world: World, params: dict[str, int], expected: set[str]
+) -> None:
+    assert mine(query, world, **params) == expected
+
+
+def test_a_meal_shows_its_spice_level_or_null(query: httpx.Client, world: World) -> None:
+    for key in ("C", "D"):
+        body = read(query, f"/catalog/meals/{world.meals[key]['id']}", world.token, "catalog", 200)
+        assert body["spice_level"] == SPICE[key]
+
+
+def test_spice_level_out_of_range_is_422_naming_it(query: httpx.Client, world: World) -> None:
+    body = read(query, "/catalog/meals", world.token, "catalog", 422, spice_level_max=6)
+    assert body["errors"][0]["field"] == "spice_level_max"
+    body = read(query, "/catalog/meals", world.token, "catalog", 422, spice_level_min=3, spice_level_max=2)
+    assert body["errors"][0]["field"] == "spice_level_min"
 
 
 def test_min_above_max_is_422(query: httpx.Client, world: World) -> None:

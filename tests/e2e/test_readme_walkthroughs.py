@@ -90,3 +90,4 @@ def test_operator_checks_capture_and_dead_letters_replays_and_rebuilds(stack: Se
     assert re.search(r"^catalog: caught up, \d+ record\(s\) read again$", output, re.MULTILINE), output
     assert re.search(r"^catalog: \d+ documents into catalog-v\d+-\d+ .*alias swapped .*\(deleted\)$", output, re.M)
     assert re.search(r"^catalog +master=\d+ view=\d+ missing=0 extra=0 different=0$", output, re.MULTILINE), output
+    assert re.search(r"^catalog: pre-flight passed \(mapping version \d+\)$", output, re.MULTILINE), output
