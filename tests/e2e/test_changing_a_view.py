@@ -59,9 +59,9 @@ def farmacy(*args: str) -> str:
 
 
 def connector_task_starts(stack: Settings) -> int:
-    """Times the capture task was started, from Kafka Connect's log (a restart logs it again)."""
-    log = (stack.stack_dir / "logs" / "connect.log").read_text(errors="replace")
-    return log.count("Starting PostgresConnectorTask")
+    """Times the capture task was started, from Kafka Connect's log and its rotated parts (a restart logs it again)."""
+    logs = (stack.stack_dir / "logs").glob("connect.log*")
+    return sum(log.read_text(errors="replace").count("Starting PostgresConnectorTask") for log in logs)
 
 
 def load_rows(stack: Settings, probe: tuple[str, str]) -> list[tuple[str, str]]:
