@@ -164,7 +164,8 @@ def test_a_new_filterable_field_rolls_out_and_back_under_load(
         wait_until(lambda: load.fresh_reads() >= fresh + 3, 120, "fresh token reads after the rollout", 0.2)
         # 4. rollback in one command: the kept version caught up, then live, and written by the worker again
         load.phase = "rollback"
-        farmacy("rollback", "catalog", "--yes")
+        out = farmacy("rollback", "catalog", "--yes")
+        print(f"rollback: {out.strip().splitlines()[-1]}")
         load.phase = "after rollback"
         assert current_index(es, "catalog") == previous
         assert current_index(es, previous_alias(CATALOG)) == rolled

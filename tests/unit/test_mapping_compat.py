@@ -44,6 +44,12 @@ def test_a_type_change_on_an_existing_field_is_named() -> None:
     assert "'price_cents'" in str(changes[1])
 
 
+def test_a_new_analyzer_or_a_new_multi_field_is_no_type_change() -> None:
+    new = copy.deepcopy(CATALOG)
+    new["properties"]["description"] = {"type": "text", "analyzer": "english", "fields": {"raw": {"type": "keyword"}}}
+    assert type_changes(CATALOG, new) == []
+
+
 def test_added_and_dropped_fields_are_no_type_change() -> None:
     assert type_changes(without(CATALOG, "spice_level"), CATALOG) == []
     assert type_changes(CATALOG, without(CATALOG, "description")) == []
