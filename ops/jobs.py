@@ -1,5 +1,6 @@
-"""Long operator actions run in the background with progress, for the console: blue/green rebuild and
-incremental snapshot. They call the same functions as `farmacy rebuild` and `farmacy snapshot`."""
+"""Long operator actions run in the background with progress, for the console: blue/green rebuild, rollout and
+rollback of a view, and incremental snapshot. They call the same functions as `farmacy rebuild`, `farmacy rollout`,
+`farmacy rollback` and `farmacy snapshot`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from psycopg import sql
 from farmacy.settings import Settings
 from ops.bluegreen import rebuild_view
 from ops.control import WorkersPause
+from ops.rollout import rollback_view, rollout_view
 from ops.snapshots import request_incremental_snapshot
 from ops.status import topic_ends
 from sinks.views import VIEWS
@@ -99,6 +101,42 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
             f"{result.documents} documents into {result.new_index} in {result.seconds:.1f}s; "
             f"alias swapped from {result.old_index}"
         )
+
+    return work
+
+
+def rollout_work(settings: Settings, view: str, back: bool = False) -> Callable[[Job], str]:
+    """`farmacy rollout VIEW` (pre-flight, fill, swap, keep the old version), or with ``back`` `farmacy rollback VIEW`;
+    a refusal fails the job with its message (naming the field)."""
+    from sinks.bootstrap import read_pool
+
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+
+    def work(job: Job) -> str:
+        es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
+        workers = WorkersPause(settings, es, view)
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            with read_pool(settings, "console-rollout") as pool:
+                if back:
+                    result = rollback_view(pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress)
+                else:
+                    result = rollout_view(
+                        pool,
+                        es,
+                        VIEWS[view],
+                        workers.pause,
+                        workers.resume,
+                        progress=progress,
+                        replicas=settings.view_replicas,
+                    )
+        finally:
+            es.close()
+        return f"{result.documents} documents into {result.new_index} in {result.seconds:.1f}s; kept {result.old_index}"
 
     return work
 

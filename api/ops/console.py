@@ -281,6 +281,22 @@ def start_rebuild(request: Request, _act: Act, view: Annotated[str, Form()]) -> 
     return _jobs(request)
 
 
+@router.post("/jobs/rollout")
+def start_rollout(request: Request, _act: Act, view: Annotated[str, Form()]) -> HTMLResponse:
+    from ops.jobs import rollout_work
+
+    request.app.state.jobs.start("rollout", _known(view), rollout_work(request.app.state.settings, view))
+    return _jobs(request)
+
+
+@router.post("/jobs/rollback")
+def start_rollback(request: Request, _act: Act, view: Annotated[str, Form()]) -> HTMLResponse:
+    from ops.jobs import rollout_work
+
+    request.app.state.jobs.start("rollback", _known(view), rollout_work(request.app.state.settings, view, back=True))
+    return _jobs(request)
+
+
 @router.post("/jobs/snapshot")
 def start_snapshot(request: Request, _act: Act, tables: Annotated[str, Form()]) -> HTMLResponse:
     from ops.jobs import snapshot_work

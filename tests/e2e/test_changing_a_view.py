@@ -354,3 +354,35 @@ def _fields(view: View) -> dict[str, Any]:
         "more": view.more,
         "alias_name": view.alias_name,
     }
+
+
+def test_the_console_runs_rollout_and_rollback_as_jobs_and_shows_their_refusals(stack: Settings) -> None:
+    """On the shipped state there is nothing to roll out and nothing kept to roll back to: both jobs fail with the
+    refusal's message, the same functions as the CLI's, and nothing changes."""
+    from tests.support.console import console_session
+
+    es = es_client(stack)
+    live = current_index(es, "catalog")
+    console = console_session(stack)  # logged in already: closed below, not entered
+    try:
+        for action, refusal in (("rollout", "nothing to roll out"), ("rollback", "no previous version is kept")):
+
+            def rows(action: str = action) -> list[str]:
+                """This kind's rows of the jobs table, newest first."""
+                page = console.get("/console/part/jobs", headers={"HX-Request": "true"}).text
+                return [row for row in page.split("</tr>") if f'data-kind="{action}"' in row]
+
+            before = len(rows())
+            r = console.post(f"/console/jobs/{action}", data={"view": "catalog"}, headers={"HX-Request": "true"})
+            assert r.status_code == 200, r.text
+
+            def ended(rows: Any = rows, before: int = before) -> str | None:
+                found = rows()
+                return found[0] if len(found) > before and 'data-state="running"' not in found[0] else None
+
+            row = wait_until(ended, 60, f"the {action} job to end", 0.2)
+            assert 'data-state="failed"' in row and refusal in row, row
+    finally:
+        console.close()
+    assert current_index(es, "catalog") == live
+    es.close()
