@@ -180,7 +180,7 @@ def test_incremental_snapshot_shows_its_progress(console: Page, stack: Settings,
 
 
 def test_blue_green_rebuild_shows_its_progress(console: Page, stack: Settings) -> None:
-    console.select_option("#jobs-section select[name=view]", "subscriptions")
+    console.select_option("#rebuild-form select[name=view]", "subscriptions")
     console.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
     console.click("#rebuild-run")
     job = console.locator('#jobs tr.job[data-kind="rebuild"]').first
