@@ -127,6 +127,10 @@ def rebuild_view(
         if old is not None:
             actions.insert(0, {"remove": {"index": old, "alias": view.alias}})
         es.indices.update_aliases(actions=actions)  # one atomic step: readers see old, then new
+    except BaseException:
+        # The alias never left the old index: the half-filled new one is nobody's, and a retry creates another.
+        es.indices.delete(index=new, ignore_unavailable=True)
+        raise
     finally:
         resume_workers()
     if delete_old and old is not None:
