@@ -124,6 +124,14 @@ def _alertmanager_url(data: dict[str, Any]) -> str:
     return http_url(data["alertmanager_host"], data["alertmanager_port"])
 
 
+def _oidc_issuer(data: dict[str, Any]) -> str:
+    return http_url(data["identity_host"], data["identity_port"])
+
+
+def _oidc_jwks_url(data: dict[str, Any]) -> str:
+    return f"{data['oidc_issuer'].rstrip('/')}/.well-known/jwks.json"
+
+
 def _topic_prefix(data: dict[str, Any]) -> str:
     return str(data["stack_name"])
 
@@ -297,7 +305,32 @@ class Settings(BaseSettings):
     worker_control: WorkerControlKind = WorkerControlKind.SUPERVISOR
     compose_project_dir: Path = ROOT
 
+    # Signs the ops console's session cookies; and HS256 bearer tokens, when auth_hs256 allows them.
     jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
+
+    # Identity (docs/architecture.md, "Identity"): bearer tokens are issued by an OpenID Connect provider and checked
+    # against the keys it publishes. The local stack runs Ory Hydra (public port: tokens and keys; admin port:
+    # clients, logins, keys, for local tooling only); a deployment sets the issuer, audience and key set URL of its
+    # own provider.
+    identity_host: str = "127.0.0.1"
+    identity_port: int = 4444
+    identity_admin_port: int = 4445
+    oidc_issuer: str = Field(default_factory=_oidc_issuer)
+    oidc_audience: str = "farmacy-api"
+    oidc_jwks_url: str = Field(default_factory=_oidc_jwks_url)
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Where the role and the customer id are in the provider's tokens: a claim name or a dotted path.
+    oidc_role_claim: str = "role"
+    oidc_customer_id_claim: str = "customer_id"
+    # Clock skew allowed on exp / nbf / iat.
+    oidc_leeway_s: float = Field(30.0, ge=0, le=300)
+    # The provider's key set is fetched again after this long, and at once for a key id it does not hold, but at
+    # most once per oidc_jwks_min_refresh_s; a removed key stops its tokens within oidc_jwks_max_age_s.
+    oidc_jwks_max_age_s: float = Field(60.0, gt=0, le=86_400)
+    oidc_jwks_min_refresh_s: float = Field(5.0, ge=0, le=3600)
+    # Development only: also accept HS256 tokens signed with jwt_secret (`farmacy token --hs256`). Refused in
+    # production.
+    auth_hs256: bool = False
 
     @property
     def pg_dsn(self) -> str:
@@ -403,4 +436,6 @@ class Settings(BaseSettings):
                 value: SecretStr = getattr(self, name)
                 if value.get_secret_value() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"FARMACY_{name.upper()} is a placeholder; set a real secret in production")
+            if self.auth_hs256:
+                raise ValueError("FARMACY_AUTH_HS256 is for development; production accepts the issuer's tokens only")
         return self

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from stack.progress import say
 
@@ -192,7 +192,9 @@ def seed_demo(settings: Settings) -> None:
     if row and row[0] > 0:
         say(f"demo data already present ({row[0]} meals); not seeding again")
         return
-    token = mint(settings.jwt_secret.get_secret_value(), "demo-seed", Role.ADMIN)
+    from stack.identity import Login, issue_token
+
+    token = issue_token(settings, Login(Role.ADMIN, "demo-seed"))
     with httpx.Client(
         base_url=f"http://127.0.0.1:{settings.command_port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as http:

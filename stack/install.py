@@ -3,6 +3,7 @@ Maven Central (through Maven, which verifies checksums and caches under the stac
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -15,6 +16,7 @@ from stack.progress import say, step
 from stack.system import Java, Monitoring, find_java, find_maven, find_monitoring, postgres_bindir
 
 POM = Path(__file__).with_name("maven") / "pom.xml"
+HYDRA_MODULE = Path(__file__).with_name("hydra")
 DONE = ".installed"
 
 
@@ -39,6 +41,8 @@ def install(layout: Layout) -> Installed:
         _fetch_debezium(layout, java)
     if not _done(layout.elasticsearch_home):
         _fetch_elasticsearch(layout, java)
+    if not _done(layout.hydra_home):
+        _build_hydra(layout)
     return Installed(java=java, pg_bindir=pg_bindir, monitoring=monitoring)
 
 
@@ -124,3 +128,34 @@ def _fetch_elasticsearch(layout: Layout, java: Java) -> None:
         if not (home / "bin" / "elasticsearch").exists():
             raise RuntimeError(f"unexpected Elasticsearch archive layout under {layout.dist}")
         _mark_done(home)
+
+
+def _build_hydra(layout: Layout) -> None:
+    """Builds Ory Hydra from the Go module proxy: stack/hydra/ pins it and every module it needs (go.sum)."""
+    from stack.k8s_tools import find_go
+
+    v = layout.versions
+    with step(f"building Ory Hydra {v.hydra} (go build; modules from the Go module proxy)"):
+        shutil.rmtree(layout.hydra_home, ignore_errors=True)
+        layout.hydra_home.mkdir(parents=True)
+        env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -trimpath")
+        if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
+            env |= {"GOCACHE": str(layout.cache / "go-build"), "GOPATH": str(layout.cache / "go")}
+        result = subprocess.run(
+            [
+                str(find_go()),
+                "build",
+                "-ldflags",
+                f"-X github.com/ory/hydra/v2/driver/config.Version={v.hydra}",
+                "-o",
+                str(layout.hydra_bin),
+                ".",
+            ],
+            cwd=HYDRA_MODULE,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"building Hydra failed:\n{result.stderr[-4000:]}")
+        _mark_done(layout.hydra_home)

@@ -77,7 +77,7 @@ def required_version(go_mod: str, module: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _find_go() -> Path:
+def find_go() -> Path:
     if (found := shutil.which("go")) is not None:
         return Path(found)
     if GO_FALLBACK.exists():
@@ -92,7 +92,7 @@ def ensure_installed(settings: Settings) -> K8sTools:
     """Installs what is missing with ``go install MODULE@VERSION`` into the stack directory."""
     pins = _pins()
     directory = tools_dir(settings)
-    go = _find_go()
+    go = find_go()
     env = dict(os.environ, GOBIN=str(directory), GOTOOLCHAIN="local")
     if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
         cache = settings.stack_dir.resolve() / "cache"

@@ -54,6 +54,14 @@ class Layout:
         return self.dist / f"elasticsearch-{self.versions.elasticsearch}"
 
     @property
+    def hydra_home(self) -> Path:
+        return self.dist / f"hydra-{self.versions.hydra}"
+
+    @property
+    def hydra_bin(self) -> Path:
+        return self.hydra_home / "hydra"
+
+    @property
     def supervisord_conf(self) -> Path:
         return self.conf / "supervisord.conf"
 

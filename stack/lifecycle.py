@@ -12,7 +12,7 @@ from farmacy import migrations
 from farmacy.connect import ConnectClient, load_specs
 from farmacy.settings import Settings, http_url
 from farmacy.views import worker_program
-from stack import health, postgres, render, scale
+from stack import health, identity, postgres, render, scale
 from stack.health import Health
 from stack.install import install
 from stack.layout import Layout
@@ -30,6 +30,7 @@ def layout_for(settings: Settings) -> Layout:
 def probes(settings: Settings) -> dict[str, Callable[[], Health]]:
     result: dict[str, Callable[[], Health]] = {
         "postgres": lambda: health.postgres_health(settings),
+        "hydra": partial(health.http_health, f"{identity.admin_url(settings)}/health/ready"),
         "kafka": lambda: health.kafka_health(settings),
         "elasticsearch": lambda: health.elasticsearch_health(settings),
         "connect": lambda: health.connect_health(settings, settings.connector_name),
@@ -74,6 +75,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         layout.conf / "elasticsearch",
         layout.conf / "connect",
         layout.conf / "alertmanager",
+        layout.conf / "hydra",
         layout.run / "postgres",
     )
     for owned in owned_by_engines:
@@ -91,6 +93,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         postgres.ensure_database(settings)
         postgres.ensure_roles(settings)
         migrations.upgrade(settings)
+    _start_identity(settings, layout, sup, check["hydra"])
 
     cluster_id = None
     for i in range(settings.kafka_brokers):
@@ -153,6 +156,30 @@ def up(settings: Settings, seed: bool = True) -> None:
         with step("seeding the demo dataset through the command API"):
             seed_demo(settings)
     say(f"stack up in {time.monotonic() - started:.1f}s")
+
+
+def _start_identity(settings: Settings, layout: Layout, sup: Supervisor, probe: Callable[[], Health]) -> None:
+    """Ory Hydra: its own database in the stack's PostgreSQL, its schema migrated, then its clients (one per role)."""
+    with step("identity provider database and migrations"):
+        postgres.ensure_database(settings, identity.DATABASE)
+        subprocess.run(
+            [
+                str(layout.hydra_bin),
+                "migrate",
+                "sql",
+                "up",
+                "-e",
+                "--yes",
+                "--config",
+                str(layout.conf / "hydra" / "hydra.yml"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    sup.start("hydra")
+    health.wait_healthy("hydra", probe, 60)
+    with step("identity provider clients"):
+        identity.ensure_clients(settings)
 
 
 def _existing_kafka_cluster_id(settings: Settings, layout: Layout) -> str | None:
@@ -232,7 +259,7 @@ def down(settings: Settings) -> None:
         return
     workers = [worker_program(v) for v in settings.views]
     es = ["elasticsearch-tiebreaker"] if settings.elasticsearch_nodes == 2 else []
-    order = [*workers, *SERVICES, *MONITORING, "connect", *es, "elasticsearch", "kafka", "postgres"]
+    order = [*workers, *SERVICES, *MONITORING, "connect", *es, "elasticsearch", "kafka", "hydra", "postgres"]
     for name in order:
         with step(f"stopping {name}"):
             sup.stop(name)

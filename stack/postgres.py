@@ -66,11 +66,13 @@ def ping(settings: Settings, dbname: str = "postgres") -> str:
         return str(row[0]) if row else ""
 
 
-def ensure_database(settings: Settings) -> None:
+def ensure_database(settings: Settings, name: str | None = None) -> None:
+    """Creates the database ``name`` (by default the stack's own) when it does not exist."""
+    name = name or settings.pg_database
     with psycopg.connect(make_conninfo(settings.pg_dsn, dbname="postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings.pg_database]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.pg_database)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def ensure_roles(settings: Settings) -> None:

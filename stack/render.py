@@ -15,7 +15,7 @@ import yaml
 from farmacy.db_roles import DbRole
 from farmacy.logs import SERVICE_PYTHON_ENV
 from farmacy.settings import NODE_PORT_STRIDE, ROOT, Settings
-from stack import scale, scaler
+from stack import identity, scale, scaler
 from stack.install import Installed
 from stack.layout import Layout
 from stack.manifests import Program, alertmanager_config, prometheus_config, service_programs
@@ -27,7 +27,7 @@ def _render(template: str, **values: object) -> str:
     return Template((TEMPLATES / template).read_text()).substitute({k: str(v) for k, v in values.items()})
 
 
-ENGINES = ("postgres", "kafka", "elasticsearch", "connect")
+ENGINES = ("postgres", "hydra", "kafka", "elasticsearch", "connect")
 MONITORING = ("prometheus", "alertmanager")
 SERVICES = ("command-api", "query-api", "ops-api", "watchdog", "reconciler")
 SCALER = "scaler"  # the local stack's follower of the workers' count (stack/scaler.py)
@@ -190,6 +190,7 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             owned.mkdir(parents=True, exist_ok=True)
 
     monitoring = render_monitoring(settings, layout)
+    hydra_config = identity.render(settings, layout.conf / "hydra")
 
     log4j = f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}"
     classpath = f"{layout.kafka_libs}/*"
@@ -200,6 +201,12 @@ def render_all(settings: Settings, layout: Layout, installed: Installed, user: s
             directory=layout.data,
             stopsignal="INT",
             startsecs=3,
+        ),
+        Program(
+            "hydra",
+            [str(layout.hydra_bin), "serve", "all", "--dev", "--config", str(hydra_config)],
+            directory=layout.data,
+            startsecs=2,
         ),
         Program(
             "kafka",

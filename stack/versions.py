@@ -24,6 +24,8 @@ class Versions:
     prometheus: str
     alertmanager_package: str
     alertmanager: str
+    hydra_module: str
+    hydra: str
     images: dict[str, str]
 
 
@@ -43,5 +45,7 @@ def load_versions(path: Path = VERSIONS_FILE) -> Versions:
         prometheus=data["prometheus"]["version"],
         alertmanager_package=data["alertmanager"]["debian_package"],
         alertmanager=data["alertmanager"]["version"],
+        hydra_module=data["hydra"]["module"],
+        hydra=data["hydra"]["version"],
         images={name: section["image"] for name, section in data.items() if "image" in section},
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Profile, Settings
 
 
@@ -31,4 +31,6 @@ def stack() -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def admin_token(stack: Settings) -> str:
-    return mint(stack.jwt_secret.get_secret_value(), "test-admin", Role.ADMIN)
+    from tests.support.tokens import provider_token
+
+    return provider_token(stack, Role.ADMIN, "test-admin")

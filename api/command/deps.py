@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from api.common.deps import bearer
+from api.common.deps import bearer, principal_of
 from api.common.json_response import JsonBody
 from farmacy import consistency
-from farmacy.auth import InvalidToken, verify
 from farmacy.errors import InvalidInput, PreconditionRequired
 from writemodel.uow import IdempotencyClaim, PostgresUnitOfWork, UnitOfWork, canonical_json
 
@@ -27,9 +26,9 @@ async def _principal_name(
     if creds is None:
         return "anonymous"
     try:
-        p = verify(request.app.state.settings.jwt_secret.get_secret_value(), creds.credentials)
-    except InvalidToken:
-        return "anonymous"  # the route's own auth dependency answers 401
+        p = principal_of(request.app, creds.credentials)
+    except HTTPException:
+        return "anonymous"  # the route's own auth dependency answers 401 (or 503)
     if p.customer_id is not None:  # a customer's keys are theirs, whatever the token's subject
         return f"customer:{p.customer_id}"
     return f"{p.role}:{p.subject}"

@@ -1,9 +1,10 @@
 """The operators' console: server-rendered pages (Jinja2) with htmx, on the ops API under /console.
 
-Login takes an operator or admin token (`farmacy token --role operator`) in a form body, never a URL, and answers
-with a session cookie (HttpOnly, SameSite=Strict, signed with a key derived from the JWT secret, so a session
-is not a bearer token for the APIs). Actions are POSTs sent by htmx, which must carry its ``HX-Request`` header
-(a cross-site form cannot), and each calls the same function as the CLI and the ops API.
+Login takes an operator or admin token of the identity provider (`farmacy token --role operator`) in a form body,
+never a URL, and answers with a session cookie (HttpOnly, SameSite=Strict, an HS256 token signed with a key derived
+from the JWT secret, so a session is not a bearer token for the APIs). Actions are POSTs sent by htmx, which must
+carry its ``HX-Request`` header (a cross-site form cannot), and each calls the same function as the CLI and the ops
+API.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from farmacy.auth import InvalidToken, Principal, Role, mint, verify
+from api.common.deps import token_verifier
+from farmacy.auth import InvalidToken, KeysUnavailable, Principal, Role, mint, verify
 from farmacy.settings import Settings
 from sinks.views import VIEWS
 
@@ -78,9 +80,11 @@ def login_page(request: Request, error: str | None = None) -> HTMLResponse:
 def login(request: Request, token: Annotated[str, Form()]) -> Response:
     settings: Settings = request.app.state.settings
     try:
-        principal = verify(settings.jwt_secret.get_secret_value(), token.strip())
+        principal = token_verifier(request.app).verify(token.strip())
     except InvalidToken:
-        return _page(request, "login.html", error="That token is not valid (expired, or signed with another secret).")
+        return _page(request, "login.html", error="That token is not valid (expired, or not from our issuer).")
+    except KeysUnavailable:
+        return _page(request, "login.html", error="The identity provider cannot be reached; try again shortly.")
     if principal.role not in (Role.OPERATOR, Role.ADMIN):
         return _page(request, "login.html", error=f"Role {principal.role} may not operate; use an operator token.")
     response = RedirectResponse("/console", status_code=303)

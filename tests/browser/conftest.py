@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import ROOT, Settings
+from tests.support.tokens import provider_token
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,7 +58,7 @@ def console(stack: Settings, browser_context: BrowserContext) -> Iterator[Page]:
     base = f"http://127.0.0.1:{stack.ops_port}"
     page.goto(f"{base}/console")
     assert page.url.endswith("/console/login")  # no session yet
-    page.fill("#token", mint(stack.jwt_secret.get_secret_value(), "browser-operator", Role.OPERATOR))
+    page.fill("#token", provider_token(stack, Role.OPERATOR, "browser-operator"))
     page.click("#login")
     page.wait_for_url(f"{base}/console")
     assert "token" not in page.url

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal, query_client
+from tests.support.tokens import provider_token
 from tests.support.topics import assign_at_end
 from tests.support.wait import wait_until
 
@@ -121,9 +122,8 @@ def test_unknown_location_is_404_problem_on_the_query_api(stack: Settings, admin
 def test_stock_details_are_for_admins_and_operators_customers_see_availability(
     stack: Settings, admin_token: str
 ) -> None:
-    secret = stack.jwt_secret.get_secret_value()
-    operator = mint(secret, "op", Role.OPERATOR)
-    customer = mint(secret, "cust", Role.CUSTOMER, uuid.uuid4())
+    operator = provider_token(stack, Role.OPERATOR, "op")
+    customer = provider_token(stack, Role.CUSTOMER, "cust", uuid.uuid4())
     with command_client(stack, admin_token) as cmd:
         meal = new_meal(cmd)
         published = cmd.post(f"/catalog/meals/{meal['id']}/publish")

@@ -20,11 +20,12 @@ import httpx
 import pytest
 
 from api.query.catalog_query import GeoPoint, distance_km, encode_cursor
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from farmacy.vocabulary import stock_level
 from tests.support.api import command_client, new_location, new_meal, query_client
 from tests.support.commands import created, levels, order_body, plan_body, register_customer
+from tests.support.tokens import provider_token
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -79,8 +80,7 @@ def _track(world: World, r: httpx.Response, status: int = 201) -> dict[str, Any]
 
 
 def _customer_token(settings: Settings, customer_id: str) -> str:
-    secret = settings.jwt_secret.get_secret_value()
-    return mint(secret, f"customer-{customer_id}", Role.CUSTOMER, uuid.UUID(customer_id))
+    return provider_token(settings, Role.CUSTOMER, f"customer-{customer_id}", customer_id)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
 from tests.support.commands import (
@@ -31,6 +31,7 @@ from tests.support.commands import (
     stock,
     stocked_location,
 )
+from tests.support.tokens import provider_token
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +159,7 @@ def test_a_replayed_order_reserves_stock_once(stack: Settings, admin: httpx.Clie
 def test_the_same_key_used_by_two_principals_does_not_collide(stack: Settings, admin: httpx.Client) -> None:
     key, body, other = _key(), _meal_body(), _meal_body()
     first = created(admin.post("/catalog/meals", json=body, headers=key))
-    with client(stack, mint(stack.jwt_secret.get_secret_value(), "test-admin-2", Role.ADMIN)) as http:
+    with client(stack, provider_token(stack, Role.ADMIN, "test-admin-2")) as http:
         r = http.post("/catalog/meals", json=other, headers=key)
     second = created(r)
     assert "Idempotent-Replayed" not in r.headers and second["id"] != first["id"]

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 from tests.support.commands import (
     active_meal,
@@ -24,6 +23,7 @@ from tests.support.commands import (
     scalar,
     stocked_location,
 )
+from tests.support.tokens import BAD_TOKENS, bad_token
 
 pytestmark = pytest.mark.integration
 
@@ -60,20 +60,10 @@ def test_no_token_is_401(stack: Settings, path: str, body: dict[str, Any] | None
         assert body is not None and _meals_named(stack, body["name"]) == 0
 
 
-def _invalid_token(settings: Settings, kind: str) -> str:
-    secret = settings.jwt_secret.get_secret_value()
-    return {
-        "garbage": "garbage",
-        "three-dots": "not.a.jwt",
-        "wrong-signature": mint(secret + "-but-not-this-one", "test-admin", Role.ADMIN),
-        "expired": mint(secret, "test-admin", Role.ADMIN, ttl_s=-60),
-    }[kind]
-
-
-@pytest.mark.parametrize("kind", ["garbage", "three-dots", "wrong-signature", "expired"])
+@pytest.mark.parametrize("kind", BAD_TOKENS)
 def test_garbage_or_invalid_token_is_401_and_writes_nothing(stack: Settings, kind: str) -> None:
     body = _meal_body()
-    with client(stack, _invalid_token(stack, kind)) as http:
+    with client(stack, bad_token(stack, kind)) as http:
         r = http.post("/catalog/meals", json=body)
     _assert_401(r)
     assert "invalid_token" in r.headers["WWW-Authenticate"]
@@ -120,7 +110,6 @@ def test_operator_token_on_create_meal_is_403_and_writes_nothing(stack: Settings
 
 
 def test_customer_token_without_customer_id_is_401(stack: Settings) -> None:
-    token = mint(stack.jwt_secret.get_secret_value(), "someone", Role.CUSTOMER)
-    with client(stack, token) as http:
+    with client(stack, bad_token(stack, "customer-without-id")) as http:
         r = http.post("/orders", json={})
     _assert_401(r)

@@ -7,16 +7,17 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from sinks.views import VIEWS
+from tests.support.tokens import provider_token
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def ops(stack: Settings) -> Iterator[httpx.Client]:
-    token = mint(stack.jwt_secret.get_secret_value(), "test-operator", Role.OPERATOR)
+    token = provider_token(stack, Role.OPERATOR, "test-operator")
     with httpx.Client(
         base_url=f"http://127.0.0.1:{stack.ops_port}", timeout=120, headers={"Authorization": f"Bearer {token}"}
     ) as client:
@@ -26,7 +27,7 @@ def ops(stack: Settings) -> Iterator[httpx.Client]:
 def test_customers_and_anonymous_callers_are_refused(stack: Settings) -> None:
     import uuid
 
-    customer = mint(stack.jwt_secret.get_secret_value(), "c", Role.CUSTOMER, uuid.uuid4())
+    customer = provider_token(stack, Role.CUSTOMER, "c", uuid.uuid4())
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.ops_port}", timeout=30) as http:
         assert http.get("/ops/views").status_code == 401
         assert http.get("/ops/views", headers={"Authorization": f"Bearer {customer}"}).status_code == 403

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from tests.support.schema_fuzz import fuzz_api
+from tests.support.tokens import provider_token
 
 pytestmark = pytest.mark.integration
 
 
 def test_ops_api_reads_never_fail_with_5xx_or_break_their_schema(stack: Settings) -> None:
-    operator = mint(stack.jwt_secret.get_secret_value(), "schema-fuzz", Role.OPERATOR)
+    operator = provider_token(stack, Role.OPERATOR, "schema-fuzz")
     failures = fuzz_api(
         f"http://127.0.0.1:{stack.ops_port}", {"Authorization": f"Bearer {operator}"}, max_examples=15, read_only=True
     )

@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import psycopg
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from tests.support.api import new_location, new_meal
+from tests.support.tokens import provider_token
 
 PROBLEM = "application/problem+json"
 LSN = re.compile(r"^[0-9A-F]+/[0-9A-F]+$")
@@ -29,13 +30,11 @@ def client(settings: Settings, token: str | None = None) -> httpx.Client:
 
 
 def customer_token(settings: Settings, customer_id: str) -> str:
-    return mint(
-        settings.jwt_secret.get_secret_value(), f"customer-{customer_id}", Role.CUSTOMER, uuid.UUID(customer_id)
-    )
+    return provider_token(settings, Role.CUSTOMER, f"customer-{customer_id}", uuid.UUID(customer_id))
 
 
 def operator_token(settings: Settings) -> str:
-    return mint(settings.jwt_secret.get_secret_value(), "test-operator", Role.OPERATOR)
+    return provider_token(settings, Role.OPERATOR, "test-operator")
 
 
 def assert_problem(

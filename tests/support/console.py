@@ -8,9 +8,10 @@ from datetime import datetime
 
 import httpx
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import ROOT, Settings
 from ops.alerts import Notification, recent_notifications
+from tests.support.tokens import provider_token
 
 
 def ops_url(settings: Settings) -> str:
@@ -20,7 +21,7 @@ def ops_url(settings: Settings) -> str:
 def console_session(settings: Settings) -> httpx.Client:
     """An HTTP client logged in to the console (the session cookie set by the login form)."""
     client = httpx.Client(base_url=ops_url(settings), timeout=30)
-    token = mint(settings.jwt_secret.get_secret_value(), "test-operator", Role.OPERATOR)
+    token = provider_token(settings, Role.OPERATOR, "test-operator")
     r = client.post("/console/login", data={"token": token})
     assert r.status_code == 303 and r.headers["location"] == "/console", r.text
     return client

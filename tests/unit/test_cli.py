@@ -49,8 +49,8 @@ def test_an_unknown_role_is_refused_with_the_roles() -> None:
     assert "'--role'" in line and "'superuser' is not one of 'customer', 'admin', 'operator'" in line
 
 
-def test_a_known_role_mints_its_token() -> None:
-    result = _run("token", "--role", "operator", "--subject", "someone")
+def test_a_known_role_mints_its_development_token() -> None:
+    result = _run("token", "--role", "operator", "--subject", "someone", "--hs256")
     assert result.exit_code == 0, result.output
     principal = verify(Settings().jwt_secret.get_secret_value(), result.output.strip())
     assert principal.role is Role.OPERATOR and principal.subject == "someone"

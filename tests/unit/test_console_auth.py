@@ -11,7 +11,7 @@ from api.ops.app import create_app
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings
 
-SETTINGS = Settings(_env_file=None)
+SETTINGS = Settings(_env_file=None, auth_hs256=True)  # HS256 tokens: no identity provider runs here
 
 
 def _client() -> TestClient:

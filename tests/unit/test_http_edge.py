@@ -15,7 +15,8 @@ from farmacy.settings import Settings
 @pytest.fixture(scope="module")
 def client() -> TestClient:
     # Not entered as a context manager: the lifespan (database pool) never starts.
-    return TestClient(create_app(Settings()), raise_server_exceptions=True)
+    # HS256 tokens (the development option): no identity provider runs for the unit tests.
+    return TestClient(create_app(Settings(auth_hs256=True)), raise_server_exceptions=True)
 
 
 def _auth(role: Role = Role.ADMIN) -> dict[str, str]:

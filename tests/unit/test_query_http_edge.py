@@ -29,7 +29,7 @@ class Tripwire:
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    app = create_app(Settings())
+    app = create_app(Settings(auth_hs256=True))  # HS256 tokens: no identity provider runs for the unit tests
     app.state.es = Tripwire()
     app.state.watermarks = Tripwire()
     # Not entered as a context manager: the lifespan never starts.

@@ -238,3 +238,17 @@ def test_the_elasticsearch_transport_port_is_its_own_setting() -> None:
     yml = elasticsearch_yml(shifted, nodes[0], nodes)
     assert "http.port: 10200" in yml.splitlines()
     assert "transport.port: 10300" in yml.splitlines()
+
+
+def test_production_refuses_hs256_tokens() -> None:
+    with pytest.raises(ValidationError, match="FARMACY_AUTH_HS256"):
+        Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password", auth_hs256=True)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_issuer_and_its_key_set_follow_the_identity_providers_port() -> None:
+    s = _settings(identity_port=6944)
+    assert s.oidc_issuer == "http://127.0.0.1:6944"
+    assert s.oidc_jwks_url == "http://127.0.0.1:6944/.well-known/jwks.json"
+    external = _settings(oidc_issuer="https://id.example.com/realms/farmacy/")
+    assert external.oidc_jwks_url == "https://id.example.com/realms/farmacy/.well-known/jwks.json"
