@@ -332,6 +332,14 @@ class Settings(BaseSettings):
     # production.
     auth_hs256: bool = False
 
+    # Quotas of the command and query APIs: token buckets per client (the token's subject) and per client address,
+    # in each API process (answer: 429 with Retry-After). The defaults are above what one client of the tests or
+    # the benchmarks asks on one machine; a deployment sets its own.
+    quota_client_rate: float = Field(500.0, gt=0)  # requests per second, sustained
+    quota_client_burst: int = Field(1000, ge=1)  # requests at once
+    quota_address_rate: float = Field(2000.0, gt=0)
+    quota_address_burst: int = Field(4000, ge=1)
+
     @property
     def pg_dsn(self) -> str:
         """libpq connection string; values are quoted by psycopg, so any password works."""

@@ -15,6 +15,7 @@ from api.command.routers import customers, inventory, locations, meals, orders, 
 from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
+from api.common.quotas import install_quotas
 from api.common.serving import freeze_startup_heap
 from farmacy import consistency
 from farmacy.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_fallback_handler(app)
     install_replay_handler(app)
     install_docs(app)
+    install_quotas(app, "command-api", settings)
     install_observability(app, "command-api", ready=_ready, log_all_ms=REQUEST_LOG_MS)
     for router in (
         meals.router,

@@ -26,6 +26,8 @@ LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# Requests refused by a quota (api/common/quotas.py), by the quota's scope: "client" or "address".
+THROTTLED = Counter("farmacy_http_throttled_total", "Requests refused with 429 by a quota", ["service", "scope"])
 log = structlog.get_logger("http")
 # /health answers within this bound even when a dependency hangs (then: 503, the dependency named).
 HEALTH_TIMEOUT_S = 1.5

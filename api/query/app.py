@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
+from api.common.quotas import install_quotas
 from api.common.serving import freeze_startup_heap
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_fallback_handler(app)
     register_status(ViewBehind, 503)
     install_docs(app)
+    install_quotas(app, "query-api", settings)
     install_observability(app, "query-api", ready=_ready, log_all_ms=settings.query_request_log_ms)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
         app.include_router(router)
