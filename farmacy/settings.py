@@ -446,4 +446,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"FARMACY_{name.upper()} is a placeholder; set a real secret in production")
             if self.auth_hs256:
                 raise ValueError("FARMACY_AUTH_HS256 is for development; production accepts the issuer's tokens only")
+            for name in ("oidc_issuer", "oidc_jwks_url"):
+                if not str(getattr(self, name)).startswith("https://"):
+                    raise ValueError(f"FARMACY_{name.upper()} must be an https URL in production (the provider's)")
         return self

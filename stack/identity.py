@@ -84,7 +84,7 @@ def hydra_config(settings: Settings, system_secret: str) -> dict[str, Any]:
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
         },
         "ttl": {"access_token": ACCESS_TOKEN_TTL},
-        "log": {"level": "warning", "format": "json"},
+        "log": {"level": "warn", "format": "json"},
     }
 
 

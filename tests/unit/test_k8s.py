@@ -411,6 +411,16 @@ def test_settings_map_points_at_the_operators_services() -> None:
     assert f"@{_one('Elasticsearch')['metadata']['name']}-es-http:9200" in url
 
 
+def test_settings_map_points_at_an_external_issuer_with_hs256_off() -> None:
+    data = _one("ConfigMap", km.SETTINGS_CONFIGMAP)["data"]
+    values = {k.removeprefix("FARMACY_").lower(): v for k, v in data.items()}
+    settings = Settings(_env_file=None, jwt_secret="x" * 40, pg_password="a-real-database-password", **values)
+    assert settings.mode == "production" and settings.auth_hs256 is False
+    assert settings.oidc_issuer.startswith("https://") and settings.oidc_jwks_url.startswith("https://")
+    (egress,) = [p for p in _all("NetworkPolicy") if p["metadata"]["name"] == "apis-identity-provider-egress"]
+    assert egress["spec"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+
+
 def test_service_monitor_scrapes_every_service_of_ours() -> None:
     monitor = _one("ServiceMonitor")
     selector = monitor["spec"]["selector"]["matchLabels"]

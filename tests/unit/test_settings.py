@@ -30,8 +30,11 @@ def test_production_refuses_placeholder_database_password() -> None:
         Settings(mode="production", jwt_secret="x" * 40)
 
 
+PRODUCTION_ISSUER = {"oidc_issuer": "https://id.example.com", "oidc_jwks_url": "https://id.example.com/keys"}
+
+
 def test_production_accepts_real_secrets() -> None:
-    s = Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password")
+    s = Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password", **PRODUCTION_ISSUER)
     assert s.mode == "production"
 
 
@@ -242,7 +245,18 @@ def test_the_elasticsearch_transport_port_is_its_own_setting() -> None:
 
 def test_production_refuses_hs256_tokens() -> None:
     with pytest.raises(ValidationError, match="FARMACY_AUTH_HS256"):
-        Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password", auth_hs256=True)
+        Settings(
+            mode="production",
+            jwt_secret="x" * 40,
+            pg_password="a-real-database-password",
+            auth_hs256=True,
+            **PRODUCTION_ISSUER,
+        )
+
+
+def test_production_refuses_the_local_issuer() -> None:
+    with pytest.raises(ValidationError, match="FARMACY_OIDC_ISSUER must be an https URL"):
+        Settings(mode="production", jwt_secret="x" * 40, pg_password="a-real-database-password")
 
 
 @pytest.mark.usefixtures("clean_env")
