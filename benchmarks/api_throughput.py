@@ -54,8 +54,9 @@ from benchmarks.pg_catalog_service import APPLICATION_NAME as BASELINE_APPLICATI
 from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
 from benchmarks.sync_watch import MACHINE, by_component, cpu_snapshot, stack_processes, tree_cpu
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
+from stack.identity import Login, issue_token
 
 LUA = Path(__file__).parent / "wrk" / "requests.lua"
 
@@ -338,7 +339,7 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         "command-api": f"http://127.0.0.1:{settings.command_port}"
     }
     base = next(iter(apis.values()))  # every API given writes to the same master: set up through the first
-    token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN, ttl_s=3600)
+    token = issue_token(settings, Login(Role.ADMIN, "bench"))
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=auth, timeout=30) as http:
         meals = []

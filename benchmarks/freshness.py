@@ -19,9 +19,10 @@ import time
 import httpx
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.lsn import lsn_int
 from farmacy.settings import Settings
+from stack.identity import Login, issue_token
 
 
 def pct(values: list[float], p: float) -> float:
@@ -31,7 +32,7 @@ def pct(values: list[float], p: float) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     settings = Settings()
-    token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN)
+    token = issue_token(settings, Login(Role.ADMIN, "bench"))
     es = AsyncElasticsearch(settings.elasticsearch_url)
     doc_lags: list[float] = []
     view_lags: list[float] = []

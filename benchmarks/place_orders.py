@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
+from stack.identity import Login, issue_token
 
 
 def bench_location() -> dict[str, object]:
@@ -88,7 +89,7 @@ async def client(
 
 async def main(args: argparse.Namespace) -> None:
     settings = Settings()
-    token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN, ttl_s=3600)
+    token = issue_token(settings, Login(Role.ADMIN, "bench"))
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{settings.command_port}",
         timeout=60,

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
+from stack.identity import Login, issue_token
 
 HERE = Path(__file__).parent / "relevance"
 K = 5
@@ -29,7 +30,7 @@ K = 5
 def load(settings: Settings) -> tuple[str, str]:
     """Creates the meals at a new location; returns (location id, consistency token of the last command)."""
     meals = tomllib.loads((HERE / "meals.toml").read_text())["meals"]
-    token = mint(settings.jwt_secret.get_secret_value(), "relevance", Role.ADMIN, ttl_s=3600)
+    token = issue_token(settings, Login(Role.ADMIN, "relevance"))
     with httpx.Client(
         base_url=f"http://127.0.0.1:{settings.command_port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as http:

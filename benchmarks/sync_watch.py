@@ -32,10 +32,11 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # not re-exported
 
 from benchmarks.sync_load import LEVEL_CODES
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.lsn import lsn_int, lsn_text
 from farmacy.settings import Settings
 from sinks.views import VIEWS
+from stack.identity import Login, issue_token
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Watcher:
         self._token_tasks: set[asyncio.Task[None]] = set()
         base = f"http://127.0.0.1:{settings.query_port}"
         # Stock details are for admins and operators (api/query/routers/inventory.py).
-        operator = {"Authorization": f"Bearer {mint(settings.jwt_secret.get_secret_value(), 'bench', Role.OPERATOR)}"}
+        operator = {"Authorization": f"Bearer {issue_token(settings, Login(Role.OPERATOR, 'bench'))}"}
         self.http = httpx.AsyncClient(
             base_url=base, timeout=15, limits=httpx.Limits(max_connections=8), headers=operator
         )

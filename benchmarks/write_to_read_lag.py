@@ -12,9 +12,10 @@ import time
 
 import httpx
 
-from farmacy.auth import Role, mint
+from farmacy.auth import Role
 from farmacy.settings import Settings
 from stack.api_clients import command_client, new_location, new_meal, query_client
+from stack.identity import Login, issue_token
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
     settings = Settings()
-    token = mint(settings.jwt_secret.get_secret_value(), "bench", Role.ADMIN)
+    token = issue_token(settings, Login(Role.ADMIN, "bench"))
     lags: list[float] = []
     with command_client(settings, token) as cmd, query_client(settings, token) as query:
         meal, loc = new_meal(cmd, name="Lag Probe"), new_location(cmd)
