@@ -30,7 +30,10 @@ def test_production_refuses_placeholder_database_password() -> None:
         Settings(mode="production", jwt_secret="x" * 40)
 
 
-PRODUCTION_ISSUER: dict[str, Any] = {"oidc_issuer": "https://id.example.com", "oidc_jwks_url": "https://id.example.com/keys"}
+PRODUCTION_ISSUER: dict[str, Any] = {
+    "oidc_issuer": "https://id.example.com",
+    "oidc_jwks_url": "https://id.example.com/keys",
+}
 
 
 def test_production_accepts_real_secrets() -> None:
