@@ -76,7 +76,9 @@ class RequestContext:
             REQUESTS.labels(self.service, method, route, str(status)).inc()
             LATENCY.labels(self.service, method, route).observe(elapsed)
             ms = round(elapsed * 1000, 1)
-            loud = status >= 400 or ms >= self.log_all_ms
+            # A refusal by a quota (429) is counted, not logged at INFO: a client over its quota would otherwise write
+            # a line per refused request, the flood the quota is there to stop (farmacy_http_throttled_total).
+            loud = (status >= 400 and status != 429) or ms >= self.log_all_ms
             if route not in ("/health", "/metrics") and (loud or self.debug):
                 log.log(
                     logging.INFO if loud else logging.DEBUG,
