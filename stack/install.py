@@ -138,7 +138,7 @@ def _build_hydra(layout: Layout) -> None:
     with step(f"building Ory Hydra {v.hydra} (go build; modules from the Go module proxy)"):
         shutil.rmtree(layout.hydra_home, ignore_errors=True)
         layout.hydra_home.mkdir(parents=True)
-        env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -trimpath")
+        env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -trimpath -buildvcs=false")
         if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
             env |= {"GOCACHE": str(layout.cache / "go-build"), "GOPATH": str(layout.cache / "go")}
         result = subprocess.run(
