@@ -89,7 +89,10 @@ def test_after_a_key_rotation_new_tokens_are_accepted_and_a_removed_keys_tokens_
     for api in ("query", "command"):
         # A process that fetched the key set in the last oidc_jwks_min_refresh_s (for the first key, just now)
         # fetches it again for the newer key only once that interval has passed: until then, 401.
-        assert _until(lambda api=api: all(_accepted(_get(stack, api, new)) for _ in range(10)), 30), api
+        def accepted_by_every_process(api: str = api) -> bool:
+            return all(_accepted(_get(stack, api, new)) for _ in range(10))
+
+        assert _until(accepted_by_every_process, 30), api
 
         def refused_by_every_process(api: str = api) -> bool:
             """Ten fresh connections in a row refused (the API's processes share its socket: a connection reaches
