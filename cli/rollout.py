@@ -19,14 +19,14 @@ def rollout(
     yes: Annotated[bool, yes_option()] = False,
 ) -> None:
     """Roll a view forward: pre-flight (new mapping against the live index, the view's SQL against the master), fill
-    an index of the new version from the master, swap the alias, resume the worker from its recorded position, and
+    an index of the new version from the master, swap the alias, resume the workers from their recorded positions, and
     keep the previous version for `farmacy rollback` (until the next rollout or --finish)."""
     from elasticsearch import Elasticsearch
     from elasticsearch.serializer import OrjsonSerializer
 
     from cli.progress import tracked
+    from ops.control import WorkersPause
     from ops.rollout import RolloutError, finish_rollout, preflight, ready_to_roll_out, rollout_view
-    from ops.workers import worker_control
     from sinks.bootstrap import read_pool
     from sinks.views import VIEWS
 
@@ -37,7 +37,7 @@ def rollout(
         dropped = finish_rollout(es, VIEWS[view])
         print(f"{view}: " + (f"deleted {dropped}; no rollback left" if dropped else "no previous version was kept"))
         return
-    workers = worker_control(current)
+    workers = WorkersPause(current, es, view)
     with read_pool(current, "rollout") as pool:
         if check_only:
             problems = preflight(pool, es, VIEWS[view])
@@ -58,8 +58,8 @@ def rollout(
                 pool,
                 es,
                 VIEWS[view],
-                lambda: workers.stop(view),
-                lambda: workers.start(view),
+                workers.pause,
+                workers.resume,
                 progress=progress,
                 replicas=current.view_replicas,
                 checked=True,
@@ -76,26 +76,24 @@ def rollback(
     view: Annotated[str, view_argument("View to swap back to its kept previous version")],
     yes: Annotated[bool, yes_option()] = False,
 ) -> None:
-    """Roll a view back: catch its kept previous version up from the master (worker stopped meanwhile), swap the alias
-    back to it, resume the worker (which writes it from then on); the version left is kept in its place."""
+    """Roll a view back: catch its kept previous version up from the master (the workers paused meanwhile), swap the
+    alias back to it, resume the workers (which write it from then on); the version left is kept in its place."""
     confirm(f"Swap {view} back to its previous version?", yes)
     from elasticsearch import Elasticsearch
     from elasticsearch.serializer import OrjsonSerializer
 
     from cli.progress import tracked
+    from ops.control import WorkersPause
     from ops.rollout import RolloutError, rollback_view
-    from ops.workers import worker_control
     from sinks.bootstrap import read_pool
     from sinks.views import VIEWS
 
     current = settings()
-    workers = worker_control(current)
     es = Elasticsearch(current.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
+    workers = WorkersPause(current, es, view)
     try:
         with read_pool(current, "rollback") as pool, tracked(f"catching {view} up", "roots") as progress:
-            result = rollback_view(
-                pool, es, VIEWS[view], lambda: workers.stop(view), lambda: workers.start(view), progress=progress
-            )
+            result = rollback_view(pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress)
     except RolloutError as exc:
         print(f"refused: {exc}")
         raise typer.Exit(1) from None

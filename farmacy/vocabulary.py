@@ -119,5 +119,5 @@ def stock_level(available: int) -> StockLevel | None:
 
 
 # A meal's spice level: 0 (not spicy) to SPICE_LEVEL_MAX (fiery); a meal without one is not rated. The master's CHECK
-# constraint (migration 0004) holds the same bounds.
+# constraint (migration 0005) holds the same bounds.
 SPICE_LEVEL_MAX = 5

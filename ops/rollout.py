@@ -5,13 +5,14 @@
   the new mapping (a field the mapping does not declare would be refused by Elasticsearch, document by document).
   Nothing is written; a refusal names the field, so a bad change never reaches the worker as dead letters.
 - ``rollout_view``: pre-flight, then a blue/green fill of an index of the view's mapping version from the master
-  (ops/bluegreen.py: the worker stopped, the fill from snapshots taken after that, the alias swapped atomically, the
-  worker resumed from its committed offsets, so it catches up from the recorded position); the index the alias left
+  (ops/bluegreen.py: the workers paused, the fill from snapshots taken after that, the alias swapped atomically, the
+  workers resumed from where they paused, so they catch up from the recorded position); the index the alias left
   is kept under the alias ``<view>-previous`` for a rollback window (one version kept; the one kept before is deleted).
-- ``rollback_view``: the kept index is caught up before the alias swaps back to it: the worker is stopped (the
-  view's published position stays at what the live index holds), the kept index is refilled from snapshots taken
+- ``rollback_view``: the kept index is caught up before the alias swaps back to it: the workers are paused (a pause
+  request they carry out between batches, ops/control.py; the view's published position stays at what the live
+  index holds), the kept index is refilled from snapshots taken
   after that (documents left out of fields its older mapping lacks, as the worker writes them there) and cleared of
-  documents the master no longer has, then the alias swaps and the worker resumes, writing the kept index. A
+  documents the master no longer has, then the alias swaps and the workers resume, writing the kept index. A
   consistency token is therefore answered from an index that holds its position, before and after the swap.
   The kept index is not fed during the window: that would double the view's Elasticsearch cost for as long as the
   window lasts, for a rare operation that a fill (seconds on the generated dataset) covers.
@@ -188,8 +189,8 @@ def rollout_view(
     pool: ConnectionPool,
     es: Elasticsearch,
     view: View,
-    stop_worker: Callable[[], None],
-    start_worker: Callable[[], None],
+    pause_workers: Callable[[], None],
+    resume_workers: Callable[[], None],
     progress: Callable[[int, int], None] | None = None,
     replicas: int = 0,
     checked: bool = False,
@@ -199,7 +200,7 @@ def rollout_view(
     if not checked:
         ready_to_roll_out(pool, es, view)
     result = rebuild_view(
-        pool, es, view, stop_worker, start_worker, delete_old=False, progress=progress, replicas=replicas
+        pool, es, view, pause_workers, resume_workers, delete_old=False, progress=progress, replicas=replicas
     )
     dropped = _keep_previous(es, view, result.old_index)
     return Rollout(view.name, result.old_index, result.new_index, result.documents, result.seconds, dropped)
@@ -207,7 +208,7 @@ def rollout_view(
 
 # -- roll back -----------------------------------------------------------------------------------------------
 def _remove_extra(pool: ConnectionPool, es: Elasticsearch, view: View, index: str) -> int:
-    """Deletes the documents of ``index`` whose roots the master no longer has (the worker is stopped)."""
+    """Deletes the documents of ``index`` whose roots the master no longer has (the workers are paused)."""
     with pool.connection() as conn, conn.transaction():
         wanted = {str(r[0]) for documents in view.documents for r in conn.execute(documents.ids_sql)}
     hits = scan(es, index=index, query={"query": {"match_all": {}}}, size=5000, _source=False)
@@ -221,8 +222,8 @@ def rollback_view(
     pool: ConnectionPool,
     es: Elasticsearch,
     view: View,
-    stop_worker: Callable[[], None],
-    start_worker: Callable[[], None],
+    pause_workers: Callable[[], None],
+    resume_workers: Callable[[], None],
     progress: Callable[[int, int], None] | None = None,
 ) -> Rollout:
     """Catch the kept index up from the master, swap the alias back to it, keep the index it left."""
@@ -235,7 +236,7 @@ def rollback_view(
         writing = writable_view(view, kept, _mappings(es, kept))
     except DeployError as exc:
         raise RolloutError(f"{view.name}: {kept} cannot take this code's documents: {exc}") from exc
-    stop_worker()
+    pause_workers()
     try:
         documents = fill(pool, es, writing, kept, progress or (lambda _done, _total: None))
         _remove_extra(pool, es, writing, kept)
@@ -245,7 +246,7 @@ def rollback_view(
             actions.insert(0, {"remove": {"index": live, "alias": view.alias}})
         es.indices.update_aliases(actions=actions)  # one atomic step
     finally:
-        start_worker()
+        resume_workers()
     _keep_previous(es, view, live)
     return Rollout(view.name, live, kept, documents, time.monotonic() - started, None)
 

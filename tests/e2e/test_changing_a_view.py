@@ -1,7 +1,7 @@
 """Changing a view while it serves (docs/changing-a-view.md), on the real stack, under 100 stock changes/s and 20
 catalog searches/s with consistency-token reads of a probe meal throughout:
 
-- the spice level end to end: from the previous release's state (schema 0003, the catalog on an index of mapping
+- the spice level end to end: from the previous release's state (schema 0004, the catalog on an index of mapping
   version 2), the migration, the command API's field, `farmacy rollout catalog` and the query filter; then
   `farmacy rollback catalog` and forward again; no failed search, no stale token read, no dead letter, no drift;
 - a column renamed through expand/contract while it is written: every change captured, no connector restart;
@@ -95,7 +95,7 @@ def previous_mapping() -> dict[str, Any]:
 def to_previous_release(stack: Settings, es: Elasticsearch) -> str:
     """The state before the change: the catalog served by an index of mapping version 2 (created empty, kept as the
     previous version, then made live by `farmacy rollback`, which fills it), nothing else kept, and the schema at
-    0003. Returns that index."""
+    0004. Returns that index."""
     mapping = previous_mapping()
     index = f"catalog-v2-{datetime.now(UTC):%Y%m%d%H%M%S}"
     es.indices.create(
@@ -105,7 +105,7 @@ def to_previous_release(stack: Settings, es: Elasticsearch) -> str:
     farmacy("rollback", "catalog", "--yes")
     farmacy("rollout", "catalog", "--finish", "--yes")
     assert current_index(es, "catalog") == index
-    command.downgrade(alembic_config(stack), "0003")
+    command.downgrade(alembic_config(stack), "0004")
     return index
 
 

@@ -5,14 +5,14 @@ Nullable, without a default: adding it rewrites no row and takes its lock for an
 a restart). The command API accepts it once this has run; the catalog view shows it from mapping version 3 on
 (`farmacy rollout catalog`, docs/changing-a-view.md).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
