@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,21 @@ def install(layout: Layout) -> Installed:
         java = find_java(v)
         monitoring = find_monitoring(v)
     say(f"PostgreSQL binaries: {pg_bindir}; Java {java.major}: {java.home}")
-    if not _done(layout.kafka_libs.parent):
-        _fetch_kafka(layout, java)
-    if not _done(layout.connect_plugins):
-        _fetch_debezium(layout, java)
-    if not _done(layout.elasticsearch_home):
-        _fetch_elasticsearch(layout, java)
-    if not _done(layout.hydra_home):
-        _build_hydra(layout)
+    # Hydra compiles (CPU) while the JVM components download (network): it starts first and is waited for last.
+    hydra = None if _done(layout.hydra_home) else HydraBuild(layout)
+    try:
+        if not _done(layout.kafka_libs.parent):
+            _fetch_kafka(layout, java)
+        if not _done(layout.connect_plugins):
+            _fetch_debezium(layout, java)
+        if not _done(layout.elasticsearch_home):
+            _fetch_elasticsearch(layout, java)
+    except BaseException:
+        if hydra is not None:
+            hydra.cancel()
+        raise
+    if hydra is not None:
+        hydra.wait()
     return Installed(java=java, pg_bindir=pg_bindir, monitoring=monitoring)
 
 
@@ -130,32 +138,47 @@ def _fetch_elasticsearch(layout: Layout, java: Java) -> None:
         _mark_done(home)
 
 
-def _build_hydra(layout: Layout) -> None:
-    """Builds Ory Hydra from the Go module proxy: stack/hydra/ pins it and every module it needs (go.sum)."""
-    from stack.k8s_tools import find_go
+class HydraBuild:
+    """Builds Ory Hydra from the Go module proxy (stack/hydra/ pins it and every module it needs, go.sum), in a
+    process of its own: started on creation, waited for by ``wait``."""
 
-    v = layout.versions
-    with step(f"building Ory Hydra {v.hydra} (go build; modules from the Go module proxy)"):
+    def __init__(self, layout: Layout) -> None:
+        from stack.k8s_tools import find_go
+
+        self.layout = layout
+        self.message = f"building Ory Hydra {layout.versions.hydra} (go build; modules from the Go module proxy)"
+        say(f"{self.message}, beside the downloads ...")
+        self.started = time.monotonic()
         shutil.rmtree(layout.hydra_home, ignore_errors=True)
         layout.hydra_home.mkdir(parents=True)
         env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly -trimpath -buildvcs=false")
         if "HOME" not in env:  # go keeps its caches under HOME; without one, under the stack directory
             env |= {"GOCACHE": str(layout.cache / "go-build"), "GOPATH": str(layout.cache / "go")}
-        result = subprocess.run(
-            [
-                str(find_go()),
-                "build",
-                "-ldflags",
-                f"-X github.com/ory/hydra/v2/driver/config.Version={v.hydra}",
-                "-o",
-                str(layout.hydra_bin),
-                ".",
-            ],
-            cwd=HYDRA_MODULE,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"building Hydra failed:\n{result.stderr[-4000:]}")
-        _mark_done(layout.hydra_home)
+        self.log = layout.hydra_home / "build.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(find_go()),
+                    "build",
+                    "-ldflags",
+                    f"-X github.com/ory/hydra/v2/driver/config.Version={layout.versions.hydra}",
+                    "-o",
+                    str(layout.hydra_bin),
+                    ".",
+                ],
+                cwd=HYDRA_MODULE,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait(self) -> None:
+        with step(f"{self.message}: waiting for it"):
+            if self.process.wait() != 0:
+                raise RuntimeError(f"building Hydra failed:\n{self.log.read_text()[-4000:]}")
+        say(f"{self.message}: done in {time.monotonic() - self.started:.1f}s")
+        _mark_done(self.layout.hydra_home)
+
+    def cancel(self) -> None:
+        self.process.kill()
+        self.process.wait()

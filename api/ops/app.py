@@ -24,7 +24,9 @@ from farmacy.auth import Principal, Role
 from farmacy.settings import PLACEHOLDER_SECRETS, Mode, Settings
 from sinks.views import VIEWS
 
-Operator = Annotated[Principal, Depends(require(Role.OPERATOR, Role.ADMIN))]
+# Admins may look (views, capture, dead letters, jobs); only operators act on the sync (every POST and PUT).
+Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.ADMIN))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 router = APIRouter(prefix="/ops", tags=["ops"], responses=QUERY_RESPONSES)
 
 
@@ -35,7 +37,7 @@ def _view(view: str) -> str:
 
 
 @router.get("/views", summary="Every view: applied position and its age, consumer lag, dead letters")
-def views(request: Request, _op: Operator) -> list[dict[str, Any]]:
+def views(request: Request, _op: Staff) -> list[dict[str, Any]]:
     from ops.status import view_status
 
     s = request.app.state
@@ -45,7 +47,7 @@ def views(request: Request, _op: Operator) -> list[dict[str, Any]]:
 
 
 @router.get("/replication-slot", summary="The capture slot: active, WAL retained behind it")
-def replication_slot(request: Request, _op: Operator) -> dict[str, Any]:
+def replication_slot(request: Request, _op: Staff) -> dict[str, Any]:
     from ops.status import replication_slot as read
 
     settings: Settings = request.app.state.settings
@@ -56,7 +58,7 @@ def replication_slot(request: Request, _op: Operator) -> dict[str, Any]:
 
 
 @router.get("/connectors", summary="Connector and task states as Kafka Connect reports them")
-def connectors(request: Request, _op: Operator) -> list[dict[str, Any] | None]:
+def connectors(request: Request, _op: Staff) -> list[dict[str, Any] | None]:
     from ops.connectors import statuses
 
     return statuses(request.app.state.settings)
@@ -76,7 +78,7 @@ def connector_action(name: str, action: str, request: Request, _op: Operator) ->
 
 @router.get("/views/{view}/dead-letters", summary="A view's dead-lettered events with their errors")
 def dead_letters(
-    view: str, request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    view: str, request: Request, _op: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     from ops.dead_letters import letter_states
 
@@ -184,7 +186,7 @@ def scale(view: str, body: WorkerCount, request: Request, _op: Operator) -> dict
 
 @router.get("/alerts", summary="Alerts active in Alertmanager and the latest notifications received")
 def alerts(
-    request: Request, _op: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 50, name: str | None = None
+    request: Request, _op: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50, name: str | None = None
 ) -> dict[str, Any]:
     from ops.alerts import active_alerts, recent_notifications
 

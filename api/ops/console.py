@@ -60,6 +60,8 @@ def operator(request: Request) -> Principal:
 def action(request: Request, principal: Annotated[Principal, Depends(operator)]) -> Principal:
     if request.headers.get("HX-Request") != "true":
         raise HTTPException(403, "console actions are sent by the console page (htmx)")
+    if principal.role is not Role.OPERATOR:  # an admin may look; only operators act on the sync
+        raise HTTPException(403, f"role {principal.role} may look but not act; log in with an operator token")
     return principal
 
 

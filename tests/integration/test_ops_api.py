@@ -1,4 +1,5 @@
-"""The ops API answers operators (and admins) only, and reports the real state of views and capture."""
+"""The ops API answers operators (and admins, who may look but not act) only, and reports the real state of views and
+capture."""
 
 from __future__ import annotations
 
@@ -31,6 +32,26 @@ def test_customers_and_anonymous_callers_are_refused(stack: Settings) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.ops_port}", timeout=30) as http:
         assert http.get("/ops/views").status_code == 401
         assert http.get("/ops/views", headers={"Authorization": f"Bearer {customer}"}).status_code == 403
+
+
+def test_admins_may_look_but_only_operators_act(stack: Settings) -> None:
+    admin = provider_token(stack, Role.ADMIN, "test-admin-looking")
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{stack.ops_port}", timeout=30, headers={"Authorization": f"Bearer {admin}"}
+    ) as http:
+        assert http.get("/ops/views").status_code == 200
+        assert http.get("/ops/connectors").status_code == 200
+        view = next(iter(VIEWS))
+        actions = [
+            http.post(f"/ops/views/{view}/dead-letters/redrive"),
+            http.post(f"/ops/views/{view}/reconcile"),
+            http.post(f"/ops/views/{view}/replay", json={"from_beginning": True}),
+            http.put(f"/ops/views/{view}/workers", json={"workers": 1}),
+            http.post(f"/ops/connectors/{stack.connector_name}/restart"),
+        ]
+    for r in actions:
+        assert r.status_code == 403, (r.request.url, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
 
 
 def test_views_report_applied_position_lag_and_dead_letters(ops: httpx.Client) -> None:
