@@ -120,6 +120,9 @@ class Control:
         self.held: set[Partition] = set()  # assigned, paused until a step settles them (a request, or unknown)
         self.unknown = False  # the document could not be read at an assignment: hold until it is
         self.paused_by: str | None = None  # the pause request this worker's partitions are paused for
+        # Set when a pause ends: a pause surrounds an alias swap (rebuild, rollout, rollback), and the index the alias
+        # points at now may take another mapping version, so the runner checks it again before it writes.
+        self.resumed = False
         self.log = structlog.get_logger("control").bind(view=view, worker=worker)
 
     def workers(self, default: int) -> int:
@@ -210,6 +213,7 @@ class Control:
             if self.paused_by is not None:
                 self.log.info("resumed", request=self.paused_by)
                 self.paused_by = None
+                self.resumed = True
             self._release(consumer, set(self.held))
             return
         request_id = str(request[ID])

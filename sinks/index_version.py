@@ -57,6 +57,10 @@ class IndexVersionCheck:
         self.writing: View | None = None  # the view as the alias's index takes it, found by the last check
         self.index = ""  # the index that check found
 
+    def forget(self) -> None:
+        """The next ``check`` asks Elasticsearch again (the alias may have moved to another index)."""
+        self.checked_until = 0.0
+
     def check(self, es: Elasticsearch, view: View) -> View:
         """The view as the alias's index takes it (the view, or its projection onto an older mapping); raises
         DeployError when the alias is missing or points at an index the code cannot write."""

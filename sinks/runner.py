@@ -110,6 +110,9 @@ class Runner:
                     self._resume_all()
                 if self.control is not None:
                     self.control.step(self.consumer, self.replays)
+                    if self.control.resumed:  # after an alias swap: which mapping the index takes is checked again
+                        self.control.resumed = False
+                        self.index_check.forget()
                 records = [m for m in self._poll_batch() if self._usable(m)]
                 if records:
                     self.handle(records)

@@ -150,9 +150,11 @@ def test_a_pause_holds_every_partition_including_ones_assigned_later_until_it_is
     assert worker.on_assign([TopicPartition(T, 1)]) is True  # assigned during the pause: paused from the start
     worker.step(consumer, ReplayMarks())  # type: ignore[arg-type]
     assert set(control_of(store.doc)[PAUSE][PAUSED]) == {f"{T}[0]", f"{T}[1]"}
+    assert not worker.resumed
     store.doc = with_control(store.doc, "catalog", {PAUSE: None})
     worker.step(consumer, ReplayMarks())  # type: ignore[arg-type]
     assert consumer.paused == set()
+    assert worker.resumed  # the runner checks the alias's index again: a pause surrounds an alias swap
 
 
 def test_a_document_that_cannot_be_read_at_an_assignment_holds_the_partitions() -> None:
@@ -203,3 +205,12 @@ def test_the_runner_holds_partitions_assigned_while_a_request_stands_and_runs_th
     runner = Runner(INVENTORY, [T], cast(Any, consumer), none, none, none, RunnerConfig(), None, free)
     runner._on_assign(cast(Any, consumer), [TopicPartition(T, 0)])
     assert consumer.paused == set()
+
+
+def test_a_forgotten_index_check_asks_elasticsearch_again() -> None:
+    from sinks.index_version import IndexVersionCheck
+
+    check = IndexVersionCheck()
+    check.checked_until = float("inf")
+    check.forget()
+    assert check.checked_until == 0.0
