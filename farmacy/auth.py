@@ -196,6 +196,10 @@ class OidcVerifier:
         self._verified[token] = (principal, float(claims["exp"]), key_id)
         return principal
 
+    def remembers(self, token: str) -> bool:
+        """Whether ``token`` was verified before (``verify`` still checks its expiry and its key)."""
+        return token in self._verified
+
     def _published(self, kid: str) -> bool:
         try:
             keys = self._keys.get_jwk_set()
@@ -213,6 +217,10 @@ class Verifiers:
         self._hmac = hmac
 
     def verify(self, token: str) -> Principal:
+        if isinstance(self._oidc, OidcVerifier) and self._oidc.remembers(token):
+            # A token the issuer's verifier has seen: no header to parse again (a request's token is checked by the
+            # quotas and by the route's dependencies, and clients send the same token with every request).
+            return self._oidc.verify(token)
         try:
             alg = jwt.get_unverified_header(token).get("alg")
         except jwt.PyJWTError as exc:
