@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from farmacy.settings import Settings
 from ops.bluegreen import rebuild_view
@@ -71,7 +72,13 @@ class Jobs:
             return sorted(self._jobs.values(), key=lambda j: j.started_at, reverse=True)
 
 
-def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
+Progress = Callable[[int, int], None]
+FillRun = Callable[[ConnectionPool, Elasticsearch, WorkersPause, Progress], str]
+
+
+def _fill_work(settings: Settings, view: str, name: str, run: FillRun) -> Callable[[Job], str]:
+    """A console job that fills an index of ``view`` with its workers paused through the sync document: ``run`` gets
+    the master's pool, Elasticsearch, the workers' pause and the job's progress, and returns the job's result."""
     from sinks.bootstrap import read_pool
 
     if view not in VIEWS:
@@ -79,66 +86,46 @@ def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
 
     def work(job: Job) -> str:
         es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
-        workers = WorkersPause(settings, es, view)
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
 
         try:
-            with read_pool(settings, "console-rebuild") as pool:
-                result = rebuild_view(
-                    pool,
-                    es,
-                    VIEWS[view],
-                    workers.pause,
-                    workers.resume,
-                    progress=progress,
-                    replicas=settings.view_replicas,
-                )
+            with read_pool(settings, f"console-{name}") as pool:
+                return run(pool, es, WorkersPause(settings, es, view), progress)
         finally:
             es.close()
+
+    return work
+
+
+def rebuild_work(settings: Settings, view: str) -> Callable[[Job], str]:
+    def run(pool: ConnectionPool, es: Elasticsearch, workers: WorkersPause, progress: Progress) -> str:
+        result = rebuild_view(
+            pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress, replicas=settings.view_replicas
+        )
         return (
             f"{result.documents} documents into {result.new_index} in {result.seconds:.1f}s; "
             f"alias swapped from {result.old_index}"
         )
 
-    return work
+    return _fill_work(settings, view, "rebuild", run)
 
 
 def rollout_work(settings: Settings, view: str, back: bool = False) -> Callable[[Job], str]:
     """`farmacy rollout VIEW` (pre-flight, fill, swap, keep the old version), or with ``back`` `farmacy rollback VIEW`;
     a refusal fails the job with its message (naming the field)."""
-    from sinks.bootstrap import read_pool
 
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}")
-
-    def work(job: Job) -> str:
-        es = Elasticsearch(settings.elasticsearch_urls, request_timeout=120, serializer=OrjsonSerializer())
-        workers = WorkersPause(settings, es, view)
-
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
-
-        try:
-            with read_pool(settings, "console-rollout") as pool:
-                if back:
-                    result = rollback_view(pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress)
-                else:
-                    result = rollout_view(
-                        pool,
-                        es,
-                        VIEWS[view],
-                        workers.pause,
-                        workers.resume,
-                        progress=progress,
-                        replicas=settings.view_replicas,
-                    )
-        finally:
-            es.close()
+    def run(pool: ConnectionPool, es: Elasticsearch, workers: WorkersPause, progress: Progress) -> str:
+        if back:
+            result = rollback_view(pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress)
+        else:
+            result = rollout_view(
+                pool, es, VIEWS[view], workers.pause, workers.resume, progress=progress, replicas=settings.view_replicas
+            )
         return f"{result.documents} documents into {result.new_index} in {result.seconds:.1f}s; kept {result.old_index}"
 
-    return work
+    return _fill_work(settings, view, "rollout", run)
 
 
 def snapshot_work(settings: Settings, tables: list[str], wait_s: float = SNAPSHOT_WAIT_S) -> Callable[[Job], str]:
