@@ -363,6 +363,17 @@ class Settings(BaseSettings):
             database=self.pg_database,
         )
 
+    def check_worker_count(self, view: str, count: int) -> None:
+        """Raises ValueError unless ``count`` workers can run ``view``: one to the partitions of each topic (Kafka
+        gives each partition to one worker of the group, so more would idle)."""
+        if view not in self.views:
+            raise ValueError(f"unknown view {view!r}; this stack runs {', '.join(self.views)}")
+        if not 1 <= count <= self.topic_partitions:
+            raise ValueError(
+                f"{count} workers for {view}: between 1 and {self.topic_partitions} (the partitions of each topic; "
+                "Kafka gives each partition to one worker of the group, so more would idle)"
+            )
+
     def pg_role_login(self, role: DbRole) -> tuple[str, str]:
         """The user name and password of a service role (farmacy/db_roles.py)."""
         password: SecretStr = getattr(self, f"pg_{role.value}_password")

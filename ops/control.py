@@ -160,13 +160,7 @@ def resume_workers(settings: Settings, es: Elasticsearch, view: str, request_id:
 
 def set_worker_count(settings: Settings, es: Elasticsearch, view: str, count: int) -> None:
     """Records how many workers the view should run (docs/deploy.md: who honours it where)."""
-    if view not in settings.views:
-        raise ValueError(f"unknown view {view!r}; this stack runs {', '.join(settings.views)}")
-    if not 1 <= count <= settings.topic_partitions:
-        raise ValueError(
-            f"{count} workers for {view}: between 1 and {settings.topic_partitions} (the partitions of each topic; "
-            "Kafka gives each partition to one worker of the group, so more would idle)"
-        )
+    settings.check_worker_count(view, count)
     _store(settings, es, view).change(lambda doc: with_control(doc, view, {WORKERS: count}))
 
 

@@ -22,13 +22,7 @@ def workers(settings: Settings, layout: Layout) -> dict[str, int]:
 
 
 def save(settings: Settings, layout: Layout, view: str, count: int) -> None:
-    if view not in settings.views:
-        raise ValueError(f"unknown view {view!r}; this stack runs {', '.join(settings.views)}")
-    if not 1 <= count <= settings.topic_partitions:
-        raise ValueError(
-            f"{count} workers for {view}: between 1 and {settings.topic_partitions} (the partitions of each topic; "
-            "Kafka gives each partition to one worker of the group, so more would idle)"
-        )
+    settings.check_worker_count(view, count)
     path = counts_file(layout)
     saved = json.loads(path.read_text()) if path.exists() else {}
     saved[view] = count
