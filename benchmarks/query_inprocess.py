@@ -1,8 +1,9 @@
 """What the query API's own Python costs per catalog search, without HTTP and without waiting for Elasticsearch.
 
 The app of ``api.query.app.create_app`` is called directly as an ASGI application with the same 200 searches as
-``benchmarks.api_throughput query``, one after the other. Its Elasticsearch client answers every search with one
-real answer fetched from the running Elasticsearch at start (so the response has the real size and shape). Reports
+``benchmarks.api_throughput query``, one after the other. Its Elasticsearch reads (api/query/es_reads.py) answer
+every search with one real answer fetched from the running Elasticsearch at start, already parsed (so the response
+has the real size and shape). Reports
 wall time and this process's CPU per search: the middleware, FastAPI's parameter handling and dependencies, the
 query builder and the response body. This isolates the API's Python from the network, uvicorn and Elasticsearch.
 
@@ -48,10 +49,10 @@ async def measure(args: argparse.Namespace) -> None:
     )
     app = create_app(settings)
 
-    async def canned_search(**_kw: Any) -> dict[str, Any]:
+    async def canned_search(*_a: Any, **_kw: Any) -> dict[str, Any]:
         return answer
 
-    app.state.es.search = canned_search
+    app.state.reads.search = canned_search
 
     async def call(path: str) -> int:
         route, _, query = path.partition("?")

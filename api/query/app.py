@@ -14,6 +14,7 @@ from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.common.quotas import install_quotas
 from api.common.serving import freeze_startup_heap
+from api.query.es_reads import Reads
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy import consistency
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
         connections_per_node=64,
         serializer=OrjsonSerializer(),
     )
+    reads = Reads(es, max_retries=len(settings.elasticsearch_urls) - 1)
     watermarks = Watermarks(es, settings.sync_index, settings.views, settings.watermark_refresh_s)
 
     @asynccontextmanager
@@ -55,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.es = es
+    app.state.reads = reads
     app.state.watermarks = watermarks
     install_problem_handlers(app)
     install_fallback_handler(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -204,7 +205,18 @@ def _sort(s: CatalogSearch) -> list[dict[str, Any]]:
 
 def distance_km(a: GeoPoint, lat: float, lon: float) -> float:
     """Great-circle distance (haversine), in kilometres."""
-    p1, p2 = math.radians(a.lat), math.radians(lat)
-    dp, dl = p2 - p1, math.radians(lon - a.lon)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+    return distances_from(a)(lat, lon)
+
+
+def distances_from(a: GeoPoint) -> Callable[[float, float], float]:
+    """``distance_km`` from ``a`` to each point it is called with (what depends on ``a`` alone computed once)."""
+    p1 = math.radians(a.lat)
+    cos_p1, lon1 = math.cos(p1), a.lon
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+
+    def distance(lat: float, lon: float) -> float:
+        p2 = radians(lat)
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(lon - lon1) / 2) ** 2
+        return 2 * 6371.0088 * asin(min(1.0, sqrt(h)))
+
+    return distance

@@ -8,23 +8,28 @@ against ``Model.model_validate(body).model_dump(mode="json")``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from api.query.catalog_query import GeoPoint, distance_km
+from api.query.catalog_query import GeoPoint, distances_from
 from api.query.models import Availability, CatalogMeal
 
 _MEAL_FIELDS = tuple(f for f in CatalogMeal.model_fields if f not in ("availability", "distance_km", "freshness"))
 _AVAILABILITY_FIELDS = tuple(f for f in Availability.model_fields if f != "distance_km")
-# What a catalog search needs from each document (the rest stays in Elasticsearch).
-CATALOG_SOURCE = [*_MEAL_FIELDS, "availability", "source_lsn", "indexed_at"]
+# What a catalog search needs from each document (the rest stays in Elasticsearch). Each location of a meal's
+# availability is asked for by its fields, so what comes back is exactly an Availability but its distance.
+CATALOG_SOURCE = [*_MEAL_FIELDS, *(f"availability.{f}" for f in _AVAILABILITY_FIELDS), "source_lsn", "indexed_at"]
 
 
-def availability(source: list[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:
-    items = [{**{f: a[f] for f in _AVAILABILITY_FIELDS}, "distance_km": None} for a in source]
-    if near is not None:
-        for a in items:
-            a["distance_km"] = round(distance_km(near, a["geo"]["lat"], a["geo"]["lon"]), 3)
-        items.sort(key=lambda a: a["distance_km"])
+def availability(source: Sequence[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:
+    """The locations of a meal (documents fetched with CATALOG_SOURCE); with ``near``, nearest first with their
+    distances."""
+    if near is None:
+        return [{**a, "distance_km": None} for a in source]
+    distance = distances_from(near)
+    items = [{**a, "distance_km": round(distance(a["geo"]["lat"], a["geo"]["lon"]), 3)} for a in source]
+    items.sort(key=itemgetter("distance_km"))
     return items
 
 
@@ -33,7 +38,8 @@ def catalog_meal(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any
     # .get: a field added by a newer mapping version is absent from documents of an index of an older one (kept
     # for a rollback, docs/changing-a-view.md); the model's default (None) is what it says then.
     meal = {f: source.get(f) for f in _MEAL_FIELDS}
-    items = availability(source["availability"], near)
+    # A meal at no location: Elasticsearch returns no "availability" (only its sub-fields are asked for).
+    items = availability(source.get("availability", ()), near)
     meal["availability"] = items
     meal["distance_km"] = items[0]["distance_km"] if near is not None and items else None
     meal["freshness"] = {"source_lsn": source["source_lsn"], "indexed_at": source["indexed_at"]}

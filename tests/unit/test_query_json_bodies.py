@@ -10,7 +10,7 @@ import pytest
 
 from api.query.catalog_query import GeoPoint
 from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
-from api.query.models import CatalogMeal, MealAvailability
+from api.query.models import Availability, CatalogMeal, MealAvailability
 
 
 def _doc(locations: int) -> dict[str, Any]:
@@ -51,10 +51,21 @@ def _doc(locations: int) -> dict[str, Any]:
     }
 
 
+def _fetched(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as a search with ``_source: CATALOG_SOURCE`` returns it: the listed fields, each location by
+    its listed sub-fields, and no "availability" at all for a meal at no location (nothing under it matched)."""
+    top = {f for f in CATALOG_SOURCE if "." not in f}
+    sub = {f.split(".", 1)[1] for f in CATALOG_SOURCE if f.startswith("availability.")}
+    fetched = {k: v for k, v in doc.items() if k in top}
+    if doc["availability"]:
+        fetched["availability"] = [{k: v for k, v in a.items() if k in sub} for a in doc["availability"]]
+    return fetched
+
+
 @pytest.mark.parametrize("locations", [0, 1, 3])
 @pytest.mark.parametrize("near", [None, GeoPoint(40.0, -89.6)])
 def test_catalog_meal_is_what_the_model_gives(locations: int, near: GeoPoint | None) -> None:
-    body = catalog_meal(_doc(locations), near)
+    body = catalog_meal(_fetched(_doc(locations)), near)
     assert CatalogMeal.model_validate(body).model_dump(mode="json").keys() == body.keys()
     roundtrip = CatalogMeal.model_validate(body).model_dump(mode="json")
     assert roundtrip["availability"] == body["availability"]
@@ -69,7 +80,7 @@ def test_catalog_meal_is_what_the_model_gives(locations: int, near: GeoPoint | N
 
 
 def test_meal_availability_is_what_the_model_gives() -> None:
-    doc = _doc(2)
+    doc = _fetched(_doc(2))
     body = {"meal_id": doc["meal_id"], "name": doc["name"], "locations": availability(doc["availability"], None)}
     body["freshness"] = {"source_lsn": doc["source_lsn"], "indexed_at": doc["indexed_at"]}
     body["view"] = {"view": "catalog", "applied_lsn": None, "applied_at": None, "waited_ms": 0, "dead_letters": 0}
@@ -79,7 +90,8 @@ def test_meal_availability_is_what_the_model_gives() -> None:
 
 
 def test_a_search_asks_only_for_the_fields_it_returns() -> None:
-    assert set(CATALOG_SOURCE) == (set(CatalogMeal.model_fields) - {"distance_km", "freshness"}) | {
-        "source_lsn",
-        "indexed_at",
-    }
+    """Each location of the availability by its fields: what comes back is exactly an Availability but its
+    distance, so the body is built by adding the distance alone."""
+    locations = {f"availability.{f}" for f in Availability.model_fields if f != "distance_km"}
+    meal = set(CatalogMeal.model_fields) - {"distance_km", "freshness", "availability"}
+    assert set(CATALOG_SOURCE) == meal | locations | {"source_lsn", "indexed_at"}

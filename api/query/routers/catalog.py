@@ -5,80 +5,92 @@ from uuid import UUID
 
 from elasticsearch import NotFoundError
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import Field
 
 from api.common.json_response import JsonBody
 from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search, encode_cursor
 from api.query.deps import Es, parse_near
-from api.query.freshness import ConsistencyToken, freshness
+from api.query.es_reads import reads
+from api.query.freshness import ConsistencyToken, PresentedToken, freshness
 from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
+from api.query.params import QueryModel, documented
+from farmacy import consistency
 from farmacy.vocabulary import SPICE_LEVEL_MAX, Allergen, DietaryTag, StockLevel
 
 router = APIRouter(tags=["catalog"], responses=QUERY_RESPONSES)
 VIEW = "catalog"
-NEAR = Query(description="lat,lon of the customer, e.g. 39.80,-89.64", max_length=60)
+NEAR_DESCRIPTION = "lat,lon of the customer, e.g. 39.80,-89.64"
+NEAR = Query(description=NEAR_DESCRIPTION, max_length=60)
 
 
-@router.get("/catalog/meals", response_model=CatalogPage, summary="Search the meal catalog")
-async def search_meals(
-    request: Request,
-    es: Es,
-    token: ConsistencyToken,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Full text over name, description, ingredients; typo-tolerant")
-    ] = None,
-    dietary_tags: Annotated[list[DietaryTag], Query(description="All of these")] = [],  # noqa: B006
-    exclude_allergens: Annotated[list[Allergen], Query(description="None of these")] = [],  # noqa: B006
-    price_min: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
-    price_max: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
-    calories_min: Annotated[int | None, Query(ge=0, le=5000)] = None,
-    calories_max: Annotated[int | None, Query(ge=0, le=5000)] = None,
-    spice_level_min: Annotated[
-        int | None, Query(ge=0, le=SPICE_LEVEL_MAX, description="At least this spicy (meals not rated are left out)")
-    ] = None,
-    spice_level_max: Annotated[
-        int | None, Query(ge=0, le=SPICE_LEVEL_MAX, description="At most this spicy (meals not rated are left out)")
-    ] = None,
-    location_id: Annotated[UUID | None, Query(description="Available now at this location")] = None,
-    near: Annotated[str | None, NEAR] = None,
-    radius_km: Annotated[float | None, Query(gt=0, le=500, description="With near: within this radius")] = None,
-    available_now: Annotated[bool, Query(description="Only meals with units at an operational location")] = False,
-    sort: Annotated[
-        CatalogSort,
-        Query(
-            description="relevance (default), price, price_desc, distance (needs near), or availability: at the most "
-            "locations where it is well stocked (not low), then at the most locations"
-        ),
-    ] = CatalogSort.RELEVANCE,
-    size: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> Response:
-    lsn = token.lsn()
-    point = parse_near(near)
+class CatalogParams(QueryModel):
+    q: str | None = Field(
+        None, max_length=200, description="Full text over name, description, ingredients; typo-tolerant"
+    )
+    dietary_tags: list[DietaryTag] = Field([], description="All of these")
+    exclude_allergens: list[Allergen] = Field([], description="None of these")
+    price_min: int | None = Field(None, ge=0, le=1_000_000)
+    price_max: int | None = Field(None, ge=0, le=1_000_000)
+    calories_min: int | None = Field(None, ge=0, le=5000)
+    calories_max: int | None = Field(None, ge=0, le=5000)
+    spice_level_min: int | None = Field(
+        None, ge=0, le=SPICE_LEVEL_MAX, description="At least this spicy (meals not rated are left out)"
+    )
+    spice_level_max: int | None = Field(
+        None, ge=0, le=SPICE_LEVEL_MAX, description="At most this spicy (meals not rated are left out)"
+    )
+    location_id: UUID | None = Field(None, description="Available now at this location")
+    near: str | None = Field(None, max_length=60, description=NEAR_DESCRIPTION)
+    radius_km: float | None = Field(None, gt=0, le=500, description="With near: within this radius")
+    available_now: bool = Field(False, description="Only meals with units at an operational location")
+    sort: CatalogSort = Field(
+        CatalogSort.RELEVANCE,
+        description="relevance (default), price, price_desc, distance (needs near), or availability: at the most "
+        "locations where it is well stocked (not low), then at the most locations",
+    )
+    size: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=1000)
+    consistency_token: str | None = Field(None, pattern=consistency.PATTERN)
+
+
+@router.get(
+    "/catalog/meals",
+    response_model=CatalogPage,
+    summary="Search the meal catalog",
+    openapi_extra=documented(CatalogParams),
+)
+async def search_meals(request: Request) -> Response:
+    """The busiest route of the API: its parameters are one model validated in one call (api/query/params.py),
+    and the search goes to Elasticsearch's nodes directly (api/query/es_reads.py)."""
+    p = CatalogParams.of(request)
+    lsn = PresentedToken(request.headers.get(consistency.HEADER), p.consistency_token).lsn()
+    point = parse_near(p.near)
     search = CatalogSearch(
-        q=q.strip() or None if q else None,
-        dietary_tags=list(dietary_tags),
-        exclude_allergens=list(exclude_allergens),
-        price_min=price_min,
-        price_max=price_max,
-        calories_min=calories_min,
-        calories_max=calories_max,
-        spice_level_min=spice_level_min,
-        spice_level_max=spice_level_max,
-        location_id=str(location_id) if location_id else None,
+        q=p.q.strip() or None if p.q else None,
+        dietary_tags=list(p.dietary_tags),
+        exclude_allergens=list(p.exclude_allergens),
+        price_min=p.price_min,
+        price_max=p.price_max,
+        calories_min=p.calories_min,
+        calories_max=p.calories_max,
+        spice_level_min=p.spice_level_min,
+        spice_level_max=p.spice_level_max,
+        location_id=str(p.location_id) if p.location_id else None,
         near=point,
-        radius_km=radius_km,
-        available_now=available_now,
-        sort=sort,
-        size=size,
-        cursor=cursor,
+        radius_km=p.radius_km,
+        available_now=p.available_now,
+        sort=p.sort,
+        size=p.size,
+        cursor=p.cursor,
     )
     body = build_search(search, source=CATALOG_SOURCE)  # refuses inconsistent parameters before any wait
     view = await freshness(request, VIEW, lsn)
-    resp = await es.search(index=VIEW, body=body)
+    resp = await reads(request).search(VIEW, body)
     hits = resp["hits"]["hits"]
     aggs = resp["aggregations"]
+    size = p.size
     return JsonBody(
         {
             "items": [catalog_meal(h["_source"], point) for h in hits[:size]],
@@ -162,7 +174,7 @@ async def meal_availability(
     point, lsn = parse_near(near), token.lsn()
     view = await freshness(request, VIEW, lsn)
     doc = await _get_meal(es, meal_id)
-    locations = availability(doc["availability"], point)
+    locations = availability(doc.get("availability", ()), point)
     if point is None:
         locations.sort(key=lambda a: (a["level"] != StockLevel.AVAILABLE, a["code"]))  # well stocked first
     return JsonBody(
