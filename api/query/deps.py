@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
 from api.query.catalog_query import GeoPoint
+from api.query.es_reads import Reads, reads
 from farmacy.errors import InvalidInput
 
 
-async def es_client(request: Request) -> AsyncElasticsearch:
+async def es_reads(request: Request) -> Reads:
     # async: FastAPI runs a plain function dependency in a worker thread, a thread hop on every request.
-    return request.app.state.es  # type: ignore[no-any-return]
+    return reads(request)
 
 
-Es = Annotated[AsyncElasticsearch, Depends(es_client)]
+# The reads of the views (api/query/es_reads.py).
+Es = Annotated[Reads, Depends(es_reads)]
 
 
 def parse_near(near: str | None) -> GeoPoint | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from api.query.catalog_query import decode_cursor, encode_cursor
+from api.query.es_reads import Reads
 
 
 async def page(
-    es: AsyncElasticsearch,
+    es: Reads,
     index: str,
     query: dict[str, Any],
     sort: list[dict[str, Any]],

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer
 
 from farmacy.auth import Role
 from farmacy.settings import Settings
-from tests.support.api import command_client, new_location, new_meal, query_client
+from tests.support.api import command_client, new_location, new_meal, query_client, unique_code
 from tests.support.tokens import provider_token
 from tests.support.topics import assign_at_end
 from tests.support.wait import wait_until
@@ -49,7 +49,7 @@ def _stock_item(doc: dict[str, Any], meal_id: str) -> dict[str, Any] | None:
 
 def test_adjustment_travels_through_kafka_to_the_query_api(stack: Settings, admin_token: str) -> None:
     with command_client(stack, admin_token) as cmd, query_client(stack, admin_token) as query:
-        meal, loc = new_meal(cmd, name="Slice Bowl"), new_location(cmd)
+        meal, loc = new_meal(cmd, name="Slice Bowl"), new_location(cmd, city=unique_code("Slice city"))
         consumer = _consumer_at_end(stack, stack.topic("inventory", "stock"))
         try:
             for delta, expected in ((7, 7), (-3, 4)):

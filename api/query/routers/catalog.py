@@ -110,7 +110,7 @@ async def _get_meal(es: Es, meal_id: UUID) -> dict[str, Any]:
     try:
         # Not realtime: a realtime GET of a document changed since the last refresh refreshes the shard, a cost per
         # read. A token read is still never stale: a view publishes a position only after a refresh covering it.
-        hit = await es.get(index=VIEW, id=str(meal_id), source_includes=CATALOG_SOURCE, realtime=False)
+        hit = await es.get(VIEW, str(meal_id), source=CATALOG_SOURCE)
     except NotFoundError as exc:
         raise HTTPException(404, f"meal {meal_id} is not in the catalog (unknown, draft or retired)") from exc
     return dict(hit["_source"])
@@ -153,7 +153,7 @@ async def suggest(
             }
         }
     }
-    resp = await es.search(index=VIEW, body=body, source=False)
+    resp = await es.search(VIEW, {**body, "_source": False})
     options = resp["suggest"]["meals"][0]["options"]
     return Suggestions(suggestions=[o["text"] for o in options], view=view)
 

@@ -86,7 +86,7 @@ async def get_order(
 ) -> OrderDetail:
     view = await freshness(request, VIEW, token.lsn())
     try:
-        hit = await es.get(index=VIEW, id=str(order_id), realtime=False)  # as searches see it (catalog.py)
+        hit = await es.get(VIEW, str(order_id))  # as searches see it (es_reads.py)
     except NotFoundError as exc:
         raise HTTPException(404, f"order {order_id} not found") from exc
     doc, doc_freshness = split_freshness(hit["_source"])
