@@ -121,6 +121,7 @@ class Watermarks:
         # A cached position older than this is not used (the refresher may be failing): read it instead.
         self.max_age_s = max(1.0, 10 * refresh_s)
         self._known: dict[str, Published] = {}
+        self._bodies: dict[str, tuple[Published, dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def cached(self, view: str) -> Published | None:
@@ -128,6 +129,14 @@ class Watermarks:
         if known is None or time.monotonic() - known.read_at > self.max_age_s:
             return None
         return known
+
+    def body(self, view: str, published: Published) -> dict[str, Any]:
+        """The "view" member of a response read with no token: built once per position read, shared by every
+        response until the next read (never changed by them)."""
+        built = self._bodies.get(view)
+        if built is None or built[0] is not published:
+            built = self._bodies[view] = (published, published.freshness(view, 0).model_dump(mode="json"))
+        return built[1]
 
     async def read(self, view: str) -> Published:
         """The sync document now (a realtime GET), remembered for the next requests."""
@@ -195,3 +204,13 @@ async def freshness(request: Request, view: str, token: int | None) -> ViewFresh
         published = await watermarks.read(view)
     waited_ms = round((time.perf_counter() - started) * 1000, 1) if token is not None else 0
     return published.freshness(view, waited_ms)
+
+
+async def freshness_body(request: Request, view: str, token: int | None) -> dict[str, Any]:
+    """``freshness`` as the response's JSON member; a read with no token takes the one built for its position."""
+    if token is None:
+        watermarks: Watermarks = request.app.state.watermarks
+        published = watermarks.cached(view)
+        if published is not None:
+            return watermarks.body(view, published)
+    return (await freshness(request, view, token)).model_dump(mode="json")

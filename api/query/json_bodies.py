@@ -8,7 +8,6 @@ against ``Model.model_validate(body).model_dump(mode="json")``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -22,25 +21,34 @@ _AVAILABILITY_FIELDS = tuple(f for f in Availability.model_fields if f != "dista
 CATALOG_SOURCE = [*_MEAL_FIELDS, *(f"availability.{f}" for f in _AVAILABILITY_FIELDS), "source_lsn", "indexed_at"]
 
 
-def availability(source: Sequence[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:
-    """The locations of a meal (documents fetched with CATALOG_SOURCE); with ``near``, nearest first with their
-    distances."""
+_MEAL_DEFAULTS: dict[str, Any] = dict.fromkeys(_MEAL_FIELDS)
+
+
+def availability(source: list[dict[str, Any]], near: GeoPoint | None) -> list[dict[str, Any]]:
+    """The locations of a meal, as fetched with CATALOG_SOURCE and parsed for this response: each gets its
+    distance in place (with ``near``: nearest first), so no location is copied."""
     if near is None:
-        return [{**a, "distance_km": None} for a in source]
+        for a in source:
+            a["distance_km"] = None
+        return source
     distance = distances_from(near)
-    items = [{**a, "distance_km": round(distance(a["geo"]["lat"], a["geo"]["lon"]), 3)} for a in source]
-    items.sort(key=itemgetter("distance_km"))
-    return items
+    for a in source:
+        geo = a["geo"]
+        a["distance_km"] = round(distance(geo["lat"], geo["lon"]), 3)
+    source.sort(key=itemgetter("distance_km"))
+    return source
 
 
 def catalog_meal(source: dict[str, Any], near: GeoPoint | None) -> dict[str, Any]:
-    """A CatalogMeal from a catalog document; with ``near``, locations nearest first and their distances."""
-    # .get: a field added by a newer mapping version is absent from documents of an index of an older one (kept
-    # for a rollback, docs/changing-a-view.md); the model's default (None) is what it says then.
-    meal = {f: source.get(f) for f in _MEAL_FIELDS}
+    """A CatalogMeal from a catalog document fetched with CATALOG_SOURCE and parsed for this response; with
+    ``near``, locations nearest first and their distances."""
+    # The defaults first: a field added by a newer mapping version is absent from documents of an index of an older
+    # one (kept for a rollback, docs/changing-a-view.md); the model's default (None) is what it says then.
+    meal = {**_MEAL_DEFAULTS, **source}
+    freshness = {"source_lsn": meal.pop("source_lsn"), "indexed_at": meal.pop("indexed_at")}
     # A meal at no location: Elasticsearch returns no "availability" (only its sub-fields are asked for).
-    items = availability(source.get("availability", ()), near)
+    items = availability(meal.pop("availability", []), near)
     meal["availability"] = items
     meal["distance_km"] = items[0]["distance_km"] if near is not None and items else None
-    meal["freshness"] = {"source_lsn": source["source_lsn"], "indexed_at": source["indexed_at"]}
+    meal["freshness"] = freshness
     return meal

@@ -12,7 +12,7 @@ from api.common.problems import QUERY_RESPONSES
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search, encode_cursor
 from api.query.deps import Es, parse_near
 from api.query.es_reads import reads
-from api.query.freshness import ConsistencyToken, PresentedToken, freshness
+from api.query.freshness import ConsistencyToken, PresentedToken, freshness, freshness_body
 from api.query.json_bodies import CATALOG_SOURCE, availability, catalog_meal
 from api.query.models import CatalogMealDetail, CatalogPage, MealAvailability, Suggestions
 from api.query.params import QueryModel, documented
@@ -86,7 +86,7 @@ async def search_meals(request: Request) -> Response:
         cursor=p.cursor,
     )
     body = build_search(search, source=CATALOG_SOURCE)  # refuses inconsistent parameters before any wait
-    view = await freshness(request, VIEW, lsn)
+    view = await freshness_body(request, VIEW, lsn)
     resp = await reads(request).search(VIEW, body)
     hits = resp["hits"]["hits"]
     aggs = resp["aggregations"]
@@ -97,7 +97,7 @@ async def search_meals(request: Request) -> Response:
             "total": resp["hits"]["total"]["value"],
             "next_cursor": encode_cursor(hits[size - 1]["sort"]) if len(hits) > size else None,
             "facets": {name: _buckets(aggs[name]) for name in ("dietary_tags", "cities", "price_bands")},
-            "view": view.model_dump(mode="json"),
+            "view": view,
         }
     )
 
@@ -174,7 +174,7 @@ async def meal_availability(
     point, lsn = parse_near(near), token.lsn()
     view = await freshness(request, VIEW, lsn)
     doc = await _get_meal(es, meal_id)
-    locations = availability(doc.get("availability", ()), point)
+    locations = availability(doc.get("availability", []), point)
     if point is None:
         locations.sort(key=lambda a: (a["level"] != StockLevel.AVAILABLE, a["code"]))  # well stocked first
     return JsonBody(
