@@ -16,7 +16,7 @@ from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers
 from api.common.quotas import install_quotas
-from api.common.serving import freeze_startup_heap
+from api.common.serving import NO_OPENTELEMETRY, freeze_startup_heap
 from farmacy import consistency
 from farmacy.settings import Settings
 from writemodel.uow import Pool, make_pool, purge_expired_keys
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
             await pool.close()
 
     app = FastAPI(
+        telemetry=NO_OPENTELEMETRY,
         title="Farmacy Food command API",
         version="0.1.0",
         description="Writes to the master database. Every successful command returns a consistency token "

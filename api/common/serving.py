@@ -10,9 +10,15 @@ import shutil
 import tempfile
 
 import uvicorn
+from fastapi.telemetry import TelemetryConfig
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WORKER_HEALTHCHECK_S = 60
+
+
+# FastAPI's own OpenTelemetry hooks, off: the APIs' metrics are Prometheus's (api/common/observability.py) and no
+# OpenTelemetry SDK is configured, yet FastAPI asked on every request whether one was.
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def worker_count(configured: int) -> int:

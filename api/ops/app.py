@@ -19,6 +19,7 @@ from api.common.deps import bearer, require
 from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import QUERY_RESPONSES, install_fallback_handler, install_problem_handlers
+from api.common.serving import NO_OPENTELEMETRY
 from api.ops.console import install_console
 from farmacy.auth import Principal, Role
 from farmacy.settings import PLACEHOLDER_SECRETS, Mode, Settings
@@ -230,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.es.close()
 
     app = FastAPI(
+        telemetry=NO_OPENTELEMETRY,
         title="Farmacy Food ops API",
         version="0.1.0",
         lifespan=lifespan,

@@ -13,7 +13,7 @@ from api.common.docs import install_docs
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.common.quotas import install_quotas
-from api.common.serving import freeze_startup_heap
+from api.common.serving import NO_OPENTELEMETRY, freeze_startup_heap
 from api.query.es_reads import Reads
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
             await es.close()
 
     app = FastAPI(
+        telemetry=NO_OPENTELEMETRY,
         title="Farmacy Food query API",
         version="0.1.0",
         description="Reads the denormalized Elasticsearch views, never the master. Every response says how fresh "

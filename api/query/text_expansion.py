@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import snowballstemmer
@@ -38,9 +38,18 @@ class Group:
 class Synonyms:
     by_phrase: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def longest(self) -> int:
         return max((len(k) for k in self.by_phrase), default=1)
+
+    @cached_property
+    def by_stem(self) -> dict[str, tuple[str, ...]]:
+        """The synonyms of each listed single word by its stem (the first listed word of a stem wins)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for k, v in self.by_phrase.items():
+            if len(k) == 1:
+                out.setdefault(stem(k[0]), v)
+        return out
 
 
 def words(text: str) -> list[str]:
@@ -107,9 +116,7 @@ def groups(query: str) -> list[Group]:
             alternatives = syn.by_phrase.get(key)
             if alternatives is None and n == 1:
                 # A plural or inflected form of a listed word ("veggies", "noodles") uses the word's synonyms.
-                alternatives = next(
-                    (v for k, v in syn.by_phrase.items() if len(k) == 1 and stem(k[0]) == stem(key[0])), None
-                )
+                alternatives = syn.by_stem.get(stem(key[0]))
             if alternatives is not None:
                 phrases = tuple(a for a in alternatives if not a.startswith("tag:"))
                 tags = tuple(a.removeprefix("tag:") for a in alternatives if a.startswith("tag:"))
