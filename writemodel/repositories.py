@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID
 
 from writemodel.domain.catalog import Meal, NewMeal
-from writemodel.domain.inventory import LedgerEntry, Posted, Stock, StockKey
+from writemodel.domain.inventory import Adjustment, LedgerEntry, Posted, Stock, StockKey
 from writemodel.domain.locations import Location, NewLocation
 from writemodel.domain.ordering import Customer, NewOrder, Order
 from writemodel.domain.subscriptions import NewPlan, NewSubscription, Plan, Subscription
@@ -82,9 +82,11 @@ class StockLevels(Protocol):
         """Appends to the ledger."""
         ...
 
-    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> tuple[Stock, Posted] | None:
-        """Adds ``delta`` to on_hand if ``can_change_on_hand(delta)`` and ``post``s ``entry``, in one step, creating the
-        row when a new pair is stocked (``delta`` > 0); None (and no change) if the row cannot take ``delta``."""
+    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> Adjustment:
+        """In one step: holds the key's location and meal (SHARE) and, if both exist, adds ``delta`` to on_hand if
+        ``can_change_on_hand(delta)`` and ``post``s ``entry``, creating the row when a new pair is stocked (``delta``
+        > 0). Returns the two statuses (None for a missing reference) and the change (None: nothing changed). The
+        caller checks the references' rules on the statuses and refuses, rolling the change back, when they break."""
         ...
 
 

@@ -109,6 +109,22 @@ def test_replenishing_a_retired_meal_is_409_and_writes_nothing(stack: Settings, 
     assert adjust(admin, loc["id"], meal["id"], -2, "remove")["on_hand"] == 0
 
 
+def test_a_first_stocking_refused_by_a_reference_leaves_no_stock_row(stack: Settings, admin: httpx.Client) -> None:
+    # The adjustment changes the row in the statement that reads the references; a refusal rolls the new row back.
+    meal = active_meal(admin)
+    created(admin.post(f"/catalog/meals/{meal['id']}/retire"), 200)
+    loc = stocked_location(admin, {})
+    body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": 3, "reason": "replenish"}
+    assert_problem(admin.post("/inventory/adjustments", json=body), 409, "meal_id", rule="meal must not be retired")
+    closed = stocked_location(admin, {}, kind="kiosk", status="open")
+    created(admin.post(f"/locations/{closed['id']}/status", json={"status": "closed"}), 200)
+    fresh = active_meal(admin)
+    body = {"location_id": closed["id"], "meal_id": fresh["id"], "delta": 3, "reason": "replenish"}
+    assert_problem(admin.post("/inventory/adjustments", json=body), 409, "location_id", type_="conflict")
+    assert stock(stack, loc["id"], meal["id"]) is None and ledger(stack, loc["id"], meal["id"]) == []
+    assert stock(stack, closed["id"], fresh["id"]) is None and ledger(stack, closed["id"], fresh["id"]) == []
+
+
 def test_count_above_on_hand_of_a_retired_meal_is_409_and_writes_nothing(stack: Settings, admin: httpx.Client) -> None:
     meal = active_meal(admin)
     loc = stocked_location(admin, {meal["id"]: 5})

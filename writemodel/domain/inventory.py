@@ -11,9 +11,8 @@ from datetime import datetime
 from uuid import UUID
 
 from farmacy.errors import Conflict, InsufficientStock, InvalidInput, ReferenceNotFound
-from farmacy.vocabulary import AdjustmentReason, LedgerReason, MealStatus
-from writemodel.domain.catalog import Meal
-from writemodel.domain.locations import Location, is_retired
+from farmacy.vocabulary import AdjustmentReason, LedgerReason, LocationStatus, MealStatus
+from writemodel.domain.locations import is_retired
 
 INCREASING_REASONS = frozenset({AdjustmentReason.REPLENISH})
 DECREASING_REASONS = frozenset({AdjustmentReason.REMOVE, AdjustmentReason.EXPIRED, AdjustmentReason.DAMAGED})
@@ -71,6 +70,17 @@ class Posted:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """What the store's one-step adjustment found and did: the statuses of the location and the meal it held (None:
+    no such row) and, when both exist and the row could take the delta, the changed stock and its ledger entry. The
+    statuses are checked afterwards (``check_stock_references``); a refusal rolls the change back."""
+
+    location_status: LocationStatus | None
+    meal_status: MealStatus | None
+    change: tuple[Stock, Posted] | None
+
+
 def delta_sign_rule(reason: AdjustmentReason, delta: int) -> str | None:
     """Returns the broken rule, if any, for a delta posted with this reason."""
     if delta == 0:
@@ -92,10 +102,10 @@ def retired_meal() -> Conflict:
 
 
 def check_stock_references(
-    location: Location | None, meal: Meal | None, location_id: UUID, meal_id: UUID, stocking: bool
-) -> Meal:
-    """Both references exist, the location still takes stock, and (when ``stocking``) the meal is not
-    retired. Returns the meal."""
+    location: LocationStatus | None, meal: MealStatus | None, location_id: UUID, meal_id: UUID, stocking: bool
+) -> MealStatus:
+    """Both references exist (their statuses are given, None for a missing one), the location still takes stock,
+    and (when ``stocking``) the meal is not retired. Returns the meal's status."""
     if location is None:
         raise ReferenceNotFound(
             f"location {location_id} does not exist", field="location_id", rule="must reference an existing location"
@@ -104,13 +114,13 @@ def check_stock_references(
         raise ReferenceNotFound(
             f"meal {meal_id} does not exist", field="meal_id", rule="must reference an existing meal"
         )
-    if is_retired(location.status):
+    if is_retired(location):
         raise Conflict(
-            f"location is {location.status}; its stock can no longer change",
+            f"location is {location}; its stock can no longer change",
             field="location_id",
             rule="location must not be decommissioned or closed",
         )
-    if stocking and meal.status == MealStatus.RETIRED:
+    if stocking and meal == MealStatus.RETIRED:
         raise retired_meal()
     return meal
 
@@ -127,7 +137,7 @@ def refused_adjustment(stock: Stock | None, delta: int) -> InsufficientStock:
     )
 
 
-def count(stock: Stock, counted: int, meal: Meal) -> int:
+def count(stock: Stock, counted: int, meal: MealStatus) -> int:
     """The ledger delta of an inspection that counted ``counted`` units; refuses a count below the
     reservations, and more units of a retired meal than there were (fewer is fine)."""
     if counted < stock.reserved:
@@ -138,6 +148,6 @@ def count(stock: Stock, counted: int, meal: Meal) -> int:
             extra={"on_hand": stock.on_hand, "reserved": stock.reserved},
         )
     delta = counted - stock.on_hand
-    if delta > 0 and meal.status == MealStatus.RETIRED:
+    if delta > 0 and meal == MealStatus.RETIRED:
         raise retired_meal()
     return delta

@@ -24,7 +24,7 @@ from farmacy.vocabulary import (
     SubscriptionStatus,
 )
 from writemodel.domain.catalog import Meal, NewMeal
-from writemodel.domain.inventory import LedgerEntry, Posted, Stock, StockKey
+from writemodel.domain.inventory import Adjustment, LedgerEntry, Posted, Stock, StockKey
 from writemodel.domain.locations import Location, NewLocation
 from writemodel.domain.ordering import Customer, NewOrder, Order, PricedLine
 from writemodel.domain.subscriptions import NewPlan, NewSubscription, Plan, Subscription
@@ -260,17 +260,21 @@ class FakeStockLevels:
         stock = self.store.stock[key]
         self._set(stock, reserved=stock.reserved - quantity, on_hand=stock.on_hand - quantity)
 
-    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> tuple[Stock, Posted] | None:
+    async def adjust(self, key: StockKey, delta: int, entry: LedgerEntry) -> Adjustment:
+        location, meal = self.store.locations.get(key.location_id), self.store.meals.get(key.meal_id)
+        statuses = (location.status if location else None, meal.status if meal else None)
+        if location is None or meal is None:
+            return Adjustment(*statuses, None)
         if key not in self.store.stock:
             if delta <= 0:
-                return None
+                return Adjustment(*statuses, None)
             changed = self.store.stock[key] = Stock(key.location_id, key.meal_id, delta, 0, 1, now())
         else:
             stock = self.store.stock[key]
             if not stock.can_change_on_hand(delta):
-                return None
+                return Adjustment(*statuses, None)
             changed = self._set(stock, on_hand=stock.on_hand + delta)
-        return changed, await self.post(entry)
+        return Adjustment(*statuses, (changed, await self.post(entry)))
 
     async def post(self, entry: LedgerEntry) -> Posted:
         assert entry.delta != 0 and StockKey(entry.location_id, entry.meal_id) in self.store.stock
