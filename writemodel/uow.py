@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, cast
 
+import orjson
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
@@ -217,7 +218,7 @@ class PostgresUnitOfWork(UnitOfWork):
         await conn.execute(
             """UPDATE platform.idempotency_keys SET status_code = %s, response = %s, headers = %s
                WHERE principal = %s AND key = %s""",
-            [status_code, Jsonb(body), Jsonb(headers), self.claim.principal, self.claim.key],
+            [status_code, Jsonb(body, _dumps), Jsonb(headers, _dumps), self.claim.principal, self.claim.key],
         )
 
     async def close(self) -> None:
@@ -311,6 +312,11 @@ async def purge_expired_keys(pool: Pool, ttl_s: int) -> int:
 def _last_result(state: RetryCallState) -> Any:
     """When the wait is over, answer with what was read last (the caller reports the key as in doubt)."""
     return state.outcome.result() if state.outcome else None
+
+
+def _dumps(value: Any) -> bytes:
+    """The stored response's JSON (orjson: several times faster than the json module psycopg uses by default)."""
+    return orjson.dumps(value)
 
 
 def canonical_json(body: bytes) -> bytes:
