@@ -99,7 +99,10 @@ class Customers(Protocol):
 
 
 class Orders(Protocol):
-    async def add(self, order: NewOrder) -> Order: ...
+    async def add_later(self, order: NewOrder) -> Later[Order]:
+        """Sends the order and its lines; awaiting the result gives the order as stored."""
+        ...
+
     async def get(self, order_id: UUID, lock: Lock = Lock.NONE) -> Order | None: ...
     async def save(self, order: Order) -> Order:
         """Writes the order's status, bumps its version."""

@@ -34,9 +34,10 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> Order:
         meals = await meals_later()
         ordering.check_meals_for_sale(cmd.lines, meals)
         # The order goes in before its stock is reserved: the stock rows' locks are then held for the reservation
-        # and the commit only. A short line rolls the whole transaction back, the order with it.
+        # and the commit only. Both go out together (the order's row is read after the reservations'). A short line
+        # rolls the whole transaction back, the order with it.
         new = ordering.new_order(cmd.customer_id, cmd.location_id, cmd.pickup_from, cmd.pickup_until, cmd.lines, meals)
-        placed = await uow.orders.add(new)
+        placed = await uow.orders.add_later(new)
         short = []
         order = ordering.reservation_order(cmd.lines)
         wanted = [(StockKey(cmd.location_id, cmd.lines[i].meal_id), cmd.lines[i].quantity) for i in order]
@@ -45,7 +46,7 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> Order:
                 stock = await uow.stock.get(key)
                 short.append(ShortLine(i, key.meal_id, quantity, stock.available if stock else 0))
         ordering.check_short_lines(short)
-        return placed
+        return await placed()
 
 
 async def change_order_status(cmd: ChangeOrderStatus, uow: UnitOfWork) -> Order:

@@ -302,7 +302,7 @@ class FakeOrders:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def add(self, new: NewOrder) -> Order:
+    async def add_later(self, new: NewOrder) -> Later[Order]:
         o = Order(
             uuid.uuid4(),
             new.customer_id,
@@ -317,7 +317,7 @@ class FakeOrders:
             new.lines,
         )
         self.store.orders[o.id] = o
-        return o
+        return _ready(o)
 
     async def get(self, order_id: UUID, lock: Lock = Lock.NONE) -> Order | None:
         return self.store.orders.get(order_id)

@@ -6,9 +6,9 @@ import psycopg
 from psycopg.rows import DictRow
 
 from farmacy.vocabulary import OrderStatus
-from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_one, fetch_row
+from writemodel.adapters.postgres.sql import LOCK_CLAUSE, Conn, fetch_later, fetch_one, fetch_row
 from writemodel.domain.ordering import Customer, NewOrder, Order, PricedLine
-from writemodel.repositories import DuplicateKey, Lock
+from writemodel.repositories import DuplicateKey, Later, Lock
 
 CUSTOMER_COLUMNS = "id, email, name, version, created_at, updated_at"
 ORDER_COLUMNS = (
@@ -46,10 +46,10 @@ class PgOrders:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def add(self, new: NewOrder) -> Order:
-        # One statement for the order and its lines: one round trip, and one message to the master, however many
-        # lines the order has.
-        row = await fetch_row(
+    async def add_later(self, new: NewOrder) -> Later[Order]:
+        # One statement for the order and its lines: one message to the master, however many lines the order has. Its
+        # row is read later: the reservations that follow go out in the same round trip.
+        row = await fetch_later(
             self.conn,
             f"""WITH o AS (
                     INSERT INTO ordering.orders (customer_id, location_id, pickup_from, pickup_until, total_cents)
@@ -73,7 +73,13 @@ class PgOrders:
                 "prices": [line.unit_price_cents for line in new.lines],
             },
         )
-        return order(row, new.lines)
+
+        async def result() -> Order:
+            found = await row()
+            assert found is not None, "INSERT ... RETURNING returned no row"
+            return order(found, new.lines)
+
+        return result
 
     async def get(self, order_id: UUID, lock: Lock = Lock.NONE) -> Order | None:
         row = await fetch_one(
