@@ -18,10 +18,37 @@ from farmacy import consistency
 from farmacy.errors import InvalidInput, PreconditionRequired
 from writemodel.uow import IdempotencyClaim, PostgresUnitOfWork, UnitOfWork, canonical_json
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Retry-safe POST: the same key and body return the first response with no second effect "
+        "(its consistency token taken at the replay, never older); the same key with another body is 422.",
+    ),
+]
 
-async def _principal_name(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> str:
+
+async def unit_of_work(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    key: IdempotencyKey = None,
+) -> AsyncIterator[UnitOfWork]:
+    """The command's unit of work, claiming the request's Idempotency-Key if it has one. One dependency, not one per
+    step (key, principal, claim): FastAPI's cost is per dependency, and every command pays it."""
+    settings = request.app.state.settings
+    claim = None
+    if key is not None and request.method == "POST":
+        claim = await idempotency_claim(request, principal_name(request, creds), key)
+    uow = PostgresUnitOfWork(request.app.state.pool, claim, hold_commit=True, key_ttl_s=settings.idempotency_ttl_s)
+    try:
+        yield uow
+    finally:
+        await uow.close()
+
+
+def principal_name(request: Request, creds: HTTPAuthorizationCredentials | None) -> str:
     """Scope of idempotency keys: the token's subject (keys of different principals never collide)."""
     if creds is None:
         return "anonymous"
@@ -34,22 +61,7 @@ async def _principal_name(
     return f"{p.role}:{p.subject}"
 
 
-async def idempotency_claim(
-    request: Request,
-    principal: Annotated[str, Depends(_principal_name)],
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=200,
-            description="Retry-safe POST: the same key and body return the first response with no second effect "
-            "(its consistency token taken at the replay, never older); the same key with another body is 422.",
-        ),
-    ] = None,
-) -> IdempotencyClaim | None:
-    if key is None or request.method != "POST":
-        return None
+async def idempotency_claim(request: Request, principal: str, key: str) -> IdempotencyClaim:
     path = url_path(request.scope["path"])
     digest = hashlib.sha256(
         request.method.encode() + b" " + path.encode() + b"\n" + canonical_json(await request.body())
@@ -63,17 +75,6 @@ def url_path(path: str) -> str:
     """The path as ``request.url.path`` spells it (the hashes and paths of stored keys were taken with it), without
     building the whole URL of the request."""
     return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-
-
-async def unit_of_work(
-    request: Request, claim: Annotated[IdempotencyClaim | None, Depends(idempotency_claim)]
-) -> AsyncIterator[UnitOfWork]:
-    settings = request.app.state.settings
-    uow = PostgresUnitOfWork(request.app.state.pool, claim, hold_commit=True, key_ttl_s=settings.idempotency_ttl_s)
-    try:
-        yield uow
-    finally:
-        await uow.close()
 
 
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
