@@ -222,9 +222,14 @@ class Settings(BaseSettings):
     consistency_wait_s: float = Field(2.0, ge=0, le=30)
     # How long a command waits for a database connection before answering 503 (the master away or saturated).
     command_db_wait_s: float = Field(3.0, gt=0, le=60)
-    # API server processes (uvicorn workers); 0 = one per CPU core.
-    query_workers: int = Field(0, ge=0, le=64)
-    command_workers: int = Field(0, ge=0, le=64)
+    # API server processes (uvicorn workers); 0 = one per CPU core. One by default: an API's share of a request is
+    # a fraction of the engines' (a search costs the query API about a fifth of what it costs Elasticsearch), so one
+    # process keeps up with what the engines beside it on the same cores can do, and it serves each request with
+    # less CPU than two processes do (one event loop answering more requests per wake-up, metrics in memory instead
+    # of per-process files, no supervising process): docs/benchmarks.md. More processes for a machine with cores to
+    # spare; on Kubernetes, more replicas.
+    query_workers: int = Field(1, ge=0, le=64)
+    command_workers: int = Field(1, ge=0, le=64)
     # The query API's request to Elasticsearch not answered by then is an outage: 503 with Retry-After (a hung
     # engine must not hold clients).
     api_es_timeout_s: float = Field(2.0, gt=0, le=60)

@@ -1,4 +1,4 @@
-"""`python -m api.command`: serve the command API (``FARMACY_COMMAND_WORKERS`` processes, default one per core)."""
+"""`python -m api.command`: serve the command API (``FARMACY_COMMAND_WORKERS`` processes, default 1, 0 per core)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m api.query`: serve the query API (``FARMACY_QUERY_WORKERS`` processes, default one per core)."""
+"""`python -m api.query`: serve the query API (``FARMACY_QUERY_WORKERS`` processes, default 1, 0 per core)."""
 
 from __future__ import annotations
 
