@@ -33,12 +33,38 @@ log = structlog.get_logger("http")
 HEALTH_TIMEOUT_S = 1.5
 
 
+SLOW_LINES_PER_S = 5.0
+
+
+class TokenBucket:
+    """``rate`` takes a second, a second's worth (at least one) at once; what is refused is counted in
+    ``left_out``."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate)
+        self.tokens = self.burst
+        self.updated = 0.0
+        self.left_out = 0
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.left_out += 1
+        return False
+
+
 class RequestContext:
     """Pure ASGI middleware (not Starlette's BaseHTTPMiddleware, which runs every request through an extra task
     and memory streams): a request id bound to the logs and echoed in X-Request-ID, an access log line, and the
     request's count and latency by route."""
 
-    def __init__(self, app: ASGIApp, service: str, log_all_ms: float = 0.0) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str, log_all_ms: float = 0.0, slow_lines_per_s: float = SLOW_LINES_PER_S
+    ) -> None:
         self.app = app
         self.service = service
         # A request answered below 400 within log_all_ms is counted in the metrics but logged only at DEBUG: at
@@ -47,6 +73,10 @@ class RequestContext:
         # request is logged at INFO; 0 logs every request.
         self.log_all_ms = log_all_ms
         self.debug = logging.getLogger("http").isEnabledFor(logging.DEBUG)
+        # Slow requests (below 400, over log_all_ms) are logged at most slow_lines_per_s a second per process: when
+        # the machine is saturated every request is slow, and a line each cost the busiest moment CPU for lines
+        # that all say the same. The next line written says how many were left out.
+        self.slow_lines = TokenBucket(slow_lines_per_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,8 +108,12 @@ class RequestContext:
             ms = round(elapsed * 1000, 1)
             # A refusal by a quota (429) is counted, not logged at INFO: a client over its quota would otherwise write
             # a line per refused request, the flood the quota is there to stop (farmacy_http_throttled_total).
-            loud = (status >= 400 and status != 429) or ms >= self.log_all_ms
+            failed = status >= 400 and status != 429
+            loud = failed or (ms >= self.log_all_ms and self.slow_lines.take(started))
             if route not in ("/health", "/metrics") and (loud or self.debug):
+                extra = {"slow_not_logged": self.slow_lines.left_out} if loud and self.slow_lines.left_out else {}
+                if extra:
+                    self.slow_lines.left_out = 0
                 log.log(
                     logging.INFO if loud else logging.DEBUG,
                     "request",
@@ -88,6 +122,7 @@ class RequestContext:
                     path=scope["path"],
                     status=status,
                     ms=ms,
+                    **extra,
                 )
 
 
