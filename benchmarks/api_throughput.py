@@ -389,7 +389,9 @@ def command(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         }
         orders.append(("POST", "/orders", json.dumps(body)))
     files = {"adjustments": write_requests(tmp / "adj", adjustments), "orders": write_requests(tmp / "ord", orders)}
-    env = {"IDEMPOTENCY": "1", "HEADER_1": f"Authorization: Bearer {token}"}
+    # Each wrk thread is a client of its own (its own subject, so its own quota: quota_client_rate a second): one
+    # client for the whole run was refused with 429 once the command API served more than its quota.
+    env = {"IDEMPOTENCY": "1", **{f"AUTH_{n}": issue_token(settings, Login(Role.ADMIN, f"bench-{n}")) for n in (1, 2)}}
     runs: list[Run] = []
     meter = CpuMeter(settings, _cpu_pids(args, {}))
     targets = [(api, kind) for api in apis for kind in files]

@@ -1,6 +1,7 @@
 -- Sends the requests of a file in turn (one per line: METHOD<TAB>PATH<TAB>BODY, BODY may be empty), each
 -- thread from its own offset, and prints a JSON summary at the end. With IDEMPOTENCY=1 in the environment
--- every request carries a fresh Idempotency-Key. Extra headers come from HEADER_1..HEADER_3 ("Name: value").
+-- every request carries a fresh Idempotency-Key. Extra headers come from HEADER_1..HEADER_3 ("Name: value");
+-- AUTH_<n>, when set, is the bearer token of thread n (each thread a client of its own, with its own quota).
 local requests, counter = {}, 0
 thread_id = thread_id or 0
 local threads = {}
@@ -31,6 +32,10 @@ function init(args)
     end
   end
   counter = (thread_id * 7919) % #requests
+  local token = os.getenv("AUTH_" .. thread_id)
+  if token and token ~= "" then
+    base["Authorization"] = "Bearer " .. token
+  end
   wrk.headers = base
 end
 
