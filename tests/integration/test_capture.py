@@ -26,7 +26,7 @@ def test_connector_and_its_task_are_running(stack: Settings) -> None:
 def test_replication_slot_is_pgoutput_and_active(stack: Settings) -> None:
     with psycopg.connect(stack.pg_dsn) as conn:
         row = conn.execute(
-            "SELECT plugin, active FROM pg_replication_slots WHERE slot_name = 'farmacy_views'"
+            "SELECT plugin, active FROM pg_replication_slots WHERE slot_name = %s", (stack.slot_name,)
         ).fetchone()
     assert row == ("pgoutput", True)
 

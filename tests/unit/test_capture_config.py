@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -56,7 +57,9 @@ def test_stack_specific_values_are_filled_from_settings() -> None:
     assert spec.config["publication.name"] == "farmacy_views"
 
 
-def test_default_settings_render_the_connector_of_the_running_stack() -> None:
+def test_default_settings_render_the_connector_of_the_running_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith("FARMACY_")]:  # the defaults, not a renamed stack's
+        monkeypatch.delenv(name)
     (spec,) = load_specs(Settings(_env_file=None))
     assert spec.name == "farmacy-postgres-source"
     assert spec.config["topic.prefix"] == "farmacy"
