@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
         connections_per_node=64,
         serializer=OrjsonSerializer(),
     )
-    reads = Reads(es, max_retries=len(settings.elasticsearch_urls) - 1)
+    reads = Reads(es, max_retries=len(settings.elasticsearch_urls) - 1, timeout_s=settings.api_es_timeout_s)
     watermarks = Watermarks(es, settings.sync_index, settings.views, settings.watermark_refresh_s)
 
     @asynccontextmanager

@@ -8,7 +8,8 @@ the machine. What they do that matters is kept, as the client's transport does i
 
 - a node that refuses the connection is marked dead in the client's node pool and the request goes to the next
   node, up to ``max_retries`` times (the multi-node profile);
-- a request not answered within the client's request timeout is an outage, not retried (``ConnectionTimeout``);
+- a request not answered within ``timeout_s`` (the API's ``api_es_timeout_s``) is an outage, not retried
+  (``ConnectionTimeout``);
 - an answer with an error status raises the client's own exception (``NotFoundError`` for 404, ``ApiError``), so
   the problem handlers map them as they map the client's.
 """
@@ -30,9 +31,13 @@ NODE_ALIVE = frozenset({400, 401, 402, 403, 404, 409})
 
 
 class Reads:
-    def __init__(self, es: AsyncElasticsearch, max_retries: int) -> None:
+    """``timeout_s`` bounds every request: the client applies its ``request_timeout`` per request, not in its nodes'
+    configuration (theirs is elastic_transport's 10 s), so the nodes are given it here on each call."""
+
+    def __init__(self, es: AsyncElasticsearch, max_retries: int, timeout_s: float) -> None:
         self.pool: NodePool = es.transport.node_pool
         self.max_retries = max_retries
+        self.timeout_s = timeout_s
 
     async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.request("POST", f"/{index}/_search", orjson.dumps(body))
@@ -49,7 +54,9 @@ class Reads:
         while True:
             node = cast(BaseAsyncNode, self.pool.get())
             try:
-                resp = await node.perform_request(method, target, body=body, headers=JSON)
+                resp = await node.perform_request(
+                    method, target, body=body, headers=JSON, request_timeout=self.timeout_s
+                )
             except ConnectionTimeout:
                 self.pool.mark_dead(node)
                 raise

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from elastic_transport import ConnectionError as NodeConnectionError
+from elastic_transport import ConnectionTimeout
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from api.query.es_reads import Reads
@@ -26,12 +28,12 @@ def _closed_port() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens there once the socket is closed
 
 
-def _with_reads(urls: list[str], use: Callable[[Reads], Awaitable[Any]]) -> Any:
+def _with_reads(urls: list[str], use: Callable[[Reads], Awaitable[Any]], timeout_s: float = 5) -> Any:
     async def run() -> Any:
         # As the query API builds its client (api/query/app.py): a refused node is retried on the next one.
-        es = AsyncElasticsearch(urls, max_retries=len(urls) - 1, retry_on_timeout=False, request_timeout=5)
+        es = AsyncElasticsearch(urls, max_retries=len(urls) - 1, retry_on_timeout=False, request_timeout=timeout_s)
         try:
-            return await use(Reads(es, max_retries=len(urls) - 1))
+            return await use(Reads(es, max_retries=len(urls) - 1, timeout_s=timeout_s))
         finally:
             await es.close()
 
@@ -74,3 +76,20 @@ def test_a_refused_node_is_skipped_for_the_next_and_none_left_is_a_connection_er
     assert len(totals) == 4 and all(t > 0 for t in totals)
     with pytest.raises(NodeConnectionError):
         _with_reads([_closed_port()], searches)
+
+
+def test_a_node_that_never_answers_is_a_timeout_after_the_apis_bound_not_the_nodes_default() -> None:
+    """A listening socket that never answers (the kernel accepts the connection, nobody reads): ConnectionTimeout
+    after timeout_s (0.5 s), long before elastic_transport's own 10 s, and not retried on another node."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+        async def search(reads: Reads) -> Any:
+            return await reads.search("catalog", {"size": 0})
+
+        started = time.monotonic()
+        with pytest.raises(ConnectionTimeout):
+            _with_reads([url], search, timeout_s=0.5)
+        assert time.monotonic() - started < 5
