@@ -25,8 +25,8 @@ from urllib.parse import parse_qs
 
 import aiohttp
 import orjson
-import uvicorn
 
+from api.common.serving import freeze_startup_heap
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search
 from api.query.deps import parse_near
 from api.query.json_bodies import CATALOG_SOURCE
@@ -68,6 +68,7 @@ class Floor:
                     self.session = aiohttp.ClientSession(
                         connector=aiohttp.TCPConnector(limit=64), skip_auto_headers=("Accept-Encoding",)
                     )
+                    freeze_startup_heap()  # as the query API does once started
                     await send({"type": "lifespan.startup.complete"})
             if self.session is not None:
                 await self.session.close()
@@ -96,18 +97,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8109)
     parser.add_argument("--workers", type=int, default=0, help="0: as many as the query API runs")
     args = parser.parse_args()
-    from api.common.serving import worker_count
+    from api.common.serving import serve, worker_count
 
-    uvicorn.run(
+    # Served exactly as the query API is (api/common/serving.py).
+    serve(
         "benchmarks.proxy_floor:app",
-        factory=True,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers or worker_count(Settings().query_workers),
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
+        "proxy-floor",
+        "127.0.0.1",
+        args.port,
+        args.workers or worker_count(Settings().query_workers),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 import uuid
@@ -17,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.common.buckets import TokenBuckets
 from api.common.serving import MULTIPROC_ENV
 
 REQUESTS = Counter("farmacy_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -34,27 +36,6 @@ HEALTH_TIMEOUT_S = 1.5
 
 
 SLOW_LINES_PER_S = 5.0
-
-
-class TokenBucket:
-    """``rate`` takes a second, a second's worth (at least one) at once; what is refused is counted in
-    ``left_out``."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, rate)
-        self.tokens = self.burst
-        self.updated = 0.0
-        self.left_out = 0
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        self.left_out += 1
-        return False
 
 
 class RequestContext:
@@ -76,7 +57,8 @@ class RequestContext:
         # Slow requests (below 400, over log_all_ms) are logged at most slow_lines_per_s a second per process: when
         # the machine is saturated every request is slow, and a line each cost the busiest moment CPU for lines
         # that all say the same. The next line written says how many were left out.
-        self.slow_lines = TokenBucket(slow_lines_per_s)
+        self.slow_lines = TokenBuckets(slow_lines_per_s, max(1, math.ceil(slow_lines_per_s)))
+        self.slow_left_out = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,11 +91,11 @@ class RequestContext:
             # A refusal by a quota (429) is counted, not logged at INFO: a client over its quota would otherwise write
             # a line per refused request, the flood the quota is there to stop (farmacy_http_throttled_total).
             failed = status >= 400 and status != 429
-            loud = failed or (ms >= self.log_all_ms and self.slow_lines.take(started))
+            loud = failed or (ms >= self.log_all_ms and self._slow_line(started))
             if route not in ("/health", "/metrics") and (loud or self.debug):
-                extra = {"slow_not_logged": self.slow_lines.left_out} if loud and self.slow_lines.left_out else {}
+                extra = {"slow_not_logged": self.slow_left_out} if loud and self.slow_left_out else {}
                 if extra:
-                    self.slow_lines.left_out = 0
+                    self.slow_left_out = 0
                 log.log(
                     logging.INFO if loud else logging.DEBUG,
                     "request",
@@ -124,6 +106,14 @@ class RequestContext:
                     ms=ms,
                     **extra,
                 )
+
+    def _slow_line(self, now: float) -> bool:
+        """Whether a slow answer may have its line now; one that may not is counted in ``slow_left_out``."""
+        if self.slow_lines.wait("slow", now) == 0:
+            self.slow_lines.take("slow")
+            return True
+        self.slow_left_out += 1
+        return False
 
 
 def install_observability(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.common.quotas import TokenBuckets
+from api.common.buckets import TokenBuckets
 from api.query.app import create_app
 from farmacy.auth import Role, mint
 from farmacy.settings import Settings

@@ -3,19 +3,21 @@ at most SLOW_LINES_PER_S (5) a second per process, and the next line says how ma
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-from api.common.observability import RequestContext, TokenBucket
+from api.common.observability import RequestContext
 
 
 def test_the_bucket_gives_its_rate_a_second_and_counts_what_it_refuses() -> None:
-    bucket = TokenBucket(5.0)
-    taken = [bucket.take(100.0) for _ in range(8)]
-    assert taken.count(True) == 5 and bucket.left_out == 3
-    assert bucket.take(100.2)  # a fifth of a second later: one more
-    assert not bucket.take(100.2)
+    context = RequestContext(cast(Any, None), "test", slow_lines_per_s=5.0)
+    taken = [context._slow_line(100.0) for _ in range(8)]
+    assert taken.count(True) == 5 and context.slow_left_out == 3
+    assert context._slow_line(100.2)  # a fifth of a second later: one more
+    assert not context._slow_line(100.2)
 
 
 def test_a_flood_of_slow_answers_writes_a_bounded_number_of_lines_and_failures_are_all_written() -> None:
