@@ -3,7 +3,6 @@ and a stocking that races a meal's retirement waits for it and sees the final st
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -19,6 +18,7 @@ from tests.support.commands import (
     customer_token,
     ledger,
     order_body,
+    post_all_at_once,
     register_customer,
     scalar,
     stock,
@@ -39,17 +39,7 @@ def test_40_concurrent_removals_of_10_units_with_3_reserved_take_exactly_7(
         created(http.post("/orders", json=order_body(loc["id"], [(meal["id"], 3)])))
     body = {"location_id": loc["id"], "meal_id": meal["id"], "delta": -1, "reason": "remove"}
 
-    async def remove_all() -> list[int]:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{stack.command_port}",
-            timeout=60,
-            headers={"Authorization": f"Bearer {admin_token}"},
-            limits=httpx.Limits(max_connections=40),
-        ) as http:
-            responses = await asyncio.gather(*(http.post("/inventory/adjustments", json=body) for _ in range(40)))
-        return [r.status_code for r in responses]
-
-    codes = asyncio.run(remove_all())
+    codes = post_all_at_once(stack, admin_token, "/inventory/adjustments", body, 40)
     assert (codes.count(201), codes.count(409)) == (7, 33)
     on_hand, reserved, _version = stock(stack, loc["id"], meal["id"]) or (None, None, None)
     assert (on_hand, reserved) == (3, 3)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import psycopg
 import pytest
 
 from farmacy.settings import Settings
 from tests.support.api import command_client, new_location, new_meal
+from tests.support.commands import post_all_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -35,17 +34,7 @@ def test_100_concurrent_orders_for_10_units_sell_exactly_10(stack: Settings, adm
         "lines": [{"meal_id": meal["id"], "quantity": 1}],
     }
 
-    async def place_all() -> list[int]:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{stack.command_port}",
-            timeout=60,
-            headers={"Authorization": f"Bearer {admin_token}"},
-            limits=httpx.Limits(max_connections=100),
-        ) as http:
-            responses = await asyncio.gather(*(http.post("/orders", json=body) for _ in range(100)))
-        return [r.status_code for r in responses]
-
-    codes = asyncio.run(place_all())
+    codes = post_all_at_once(stack, admin_token, "/orders", body, 100)
     assert codes.count(201) == 10
     assert codes.count(409) == 90
     with psycopg.connect(stack.pg_dsn) as conn:

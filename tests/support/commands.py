@@ -3,6 +3,7 @@ and small builders that set up meals, locations, stock, customers, orders and pl
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -172,3 +173,19 @@ def plan_body(**overrides: Any) -> dict[str, Any]:
 
 def new_plan(admin: httpx.Client, **overrides: Any) -> dict[str, Any]:
     return created(admin.post("/subscription/plans", json=plan_body(**overrides)))
+
+
+def post_all_at_once(settings: Settings, token: str, path: str, body: dict[str, Any], times: int) -> list[int]:
+    """``times`` identical POSTs to the command API sent together, each on a connection of its own; their statuses."""
+
+    async def post_all() -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.command_port}",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=times),
+        ) as http:
+            responses = await asyncio.gather(*(http.post(path, json=body) for _ in range(times)))
+        return [r.status_code for r in responses]
+
+    return asyncio.run(post_all())
