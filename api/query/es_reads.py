@@ -1,4 +1,4 @@
-"""The query API's searches and gets, sent straight to the node the Elasticsearch client's node pool picks.
+"""The query API's searches and gets, sent to the Elasticsearch client's nodes directly.
 
 Every read of a view goes through here: the request body serialized once with orjson, sent on keep-alive
 connections of this process to the node the client's node pool picks (api/query/es_http.py), the answer parsed
