@@ -52,4 +52,5 @@ def health_report(view: View, state: RunnerState, watermark: Watermark | None, s
         "dead_letters": state.dead_letters,
         "holds": held,
         "degraded": state.degraded,
+        "watermark": watermark.progress() if watermark is not None else None,
     }

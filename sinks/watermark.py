@@ -348,6 +348,28 @@ class Watermark:
         answer = self.consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=5)
         return {(tp.topic, tp.partition): int(tp.offset) for tp in answer if tp.offset >= 0 and tp.error is None}
 
+    def progress(self) -> dict[str, Any]:
+        """Where the watermark stands, for the health report: the slot position last observed, the newest position
+        fully applied and the one last published, the observations waiting for their partitions to catch up (and which
+        partitions the oldest still waits for: its end offset against how far they are applied), and the assigned
+        partitions whose position is not known yet. A position that stops moving says here why."""
+        waiting: dict[str, list[int]] = {}
+        if self.pending:
+            for p, end in self.pending[0].ends.items():
+                at = self.positions[p] if p in self.positions else self._others.get(p, 0)
+                if at < end:
+                    waiting[partition_key(p)] = [at, end]
+        return {
+            "observed_lsn": self._last_lsn if self._last_lsn >= 0 else None,
+            "reached_lsn": self.reached,
+            "published_reached_lsn": self._published_reached or None,
+            "pending": len(self.pending),
+            "oldest_pending_lsn": self.pending[0].lsn if self.pending else None,
+            "oldest_pending_waits_for": waiting,
+            "unknown_partitions": sorted(partition_key(p) for p in self.unknown),
+            "assigned_partitions": len(self.positions),
+        }
+
     def _observe(self) -> None:
         lsn = self.slot_observer.confirmed_flush()
         if lsn is None or lsn <= self._last_lsn:

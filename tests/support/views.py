@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any
 
+import httpx
 import psycopg
 from elasticsearch import Elasticsearch, NotFoundError
 
 from farmacy.lsn import lsn_int
-from farmacy.settings import Settings
+from farmacy.settings import Settings, http_url
 from sinks.views import VIEWS
 from tests.support.wait import wait_until
 
@@ -42,7 +44,35 @@ def wait_applied(
     """Waits until every given view has applied the WAL position (a command's consistency token)."""
     position = lsn_int(token) if isinstance(token, str) else token
     for view in views or list(VIEWS):
-        wait_until(partial(_has_applied, es, settings, view, position), timeout, f"{view} to apply {token}")
+        try:
+            wait_until(partial(_has_applied, es, settings, view, position), timeout, f"{view} to apply {token}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{where_it_stands(es, settings, view)}") from None
+
+
+def where_it_stands(es: Elasticsearch, settings: Settings, view: str) -> str:
+    """What a view's position waits for: its sync document, the capture slot, and each running worker's own account
+    (its health report's watermark), for the message of a wait that timed out."""
+    lines = []
+    try:
+        lines.append(f"sync document: {json.dumps(es.get(index=settings.sync_index, id=view)['_source'])}")
+    except Exception as exc:  # a diagnosis reports what it could not read
+        lines.append(f"sync document not read: {exc}")
+    try:
+        with psycopg.connect(settings.pg_dsn) as conn:
+            slots = conn.execute(
+                "SELECT slot_name, (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint, active FROM pg_replication_slots"
+            ).fetchall()
+        lines.append(f"slots (name, confirmed_flush_lsn, active): {slots}; insert position now {current_lsn(settings)}")
+    except Exception as exc:
+        lines.append(f"slots not read: {exc}")
+    for worker in range(4):
+        url = f"{http_url(settings.bind_host, settings.sink_port(view, worker))}/health"
+        try:
+            lines.append(f"worker {worker}: {httpx.get(url, timeout=2).text}")
+        except httpx.HTTPError:
+            break
+    return "\n".join(lines)
 
 
 def doc(es: Elasticsearch, view: str, doc_id: str) -> dict[str, Any] | None:
