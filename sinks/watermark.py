@@ -246,8 +246,15 @@ class Watermark:
     def mark_applied(self, offsets: dict[Partition, int]) -> None:
         """Offsets up to which this worker has applied every record (or dead-lettered it with a hold); the slot is
         observed again at the next tick (publish on apply: a read-your-writes token waits for this, not for the
-        next observation interval, nor for the offsets' commit)."""
-        self.positions.update(offsets)
+        next observation interval, nor for the offsets' commit).
+
+        Only partitions still assigned count: a batch fetched before a rebalance can hold records of a partition
+        revoked while it was gathered. Recorded, such a partition's position would stay where this batch left it
+        (this worker reads no more of it), below the end offsets of every later observation, and the worker would
+        never publish again; its new owner applies those records and commits them."""
+        for partition, offset in offsets.items():
+            if partition in self.positions:
+                self.positions[partition] = offset
         self._observe_now = True
         self._chase_until = time.monotonic() + self.chase_s
 
