@@ -1,13 +1,16 @@
-"""The client side of one catalog search: CPU this process spends per `_search` request to Elasticsearch, three ways.
+"""The client side of one catalog search: CPU this process spends per `_search` request to Elasticsearch, four ways.
 
 - ``elasticsearch-py``: ``AsyncElasticsearch.search`` with the orjson serializer, as the query API calls it;
 - ``transport node``: the client's own aiohttp node, ``node.perform_request``, and orjson on the raw answer
   (what is left without the client's request handling and elastic_transport's retries, serializers and tracing);
-- ``aiohttp``: a plain ``aiohttp.ClientSession`` POST and orjson (the floor for an asyncio HTTP client in Python).
+- ``aiohttp``: a plain ``aiohttp.ClientSession`` POST and orjson;
+- ``query API reads``: ``Reads.search`` of the query API (api/query/es_reads.py): one write per request on its own
+  keep-alive connections (api/query/es_http.py), the answer parsed by httptools, then orjson.
 
-The same 200 searches as ``benchmarks.api_throughput query`` (identical bodies), ``--concurrency`` in flight, the
-three ways interleaved for ``--rounds`` rounds. CPU is this process's (``time.process_time``): it is what one
-search costs a query API process on top of uvicorn, FastAPI and the response it builds.
+The same 200 searches as ``benchmarks.api_throughput query`` (identical bodies), ``--concurrency`` in flight, on
+uvloop as the APIs run, the four ways interleaved for ``--rounds`` rounds. CPU is this process's
+(``time.process_time``): it is what one search costs a query API process on top of uvicorn, FastAPI and the response
+it builds.
 
     .venv/bin/python -m benchmarks.es_client_cost --searches 600 --rounds 3
 """
@@ -25,11 +28,13 @@ from typing import Any, cast
 
 import aiohttp
 import orjson
+import uvloop
 from elastic_transport import BaseAsyncNode, HttpHeaders
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
 from api.query.catalog_query import build_search
+from api.query.es_reads import Reads
 from api.query.json_bodies import CATALOG_SOURCE
 from benchmarks.api_throughput import as_search
 from benchmarks.search_latency import random_search
@@ -64,7 +69,18 @@ async def measure(args: argparse.Namespace) -> None:
         async with gate, session.post(f"{url}/catalog/_search", data=orjson.dumps(body), headers=headers) as resp:
             return orjson.loads(await resp.read())
 
-    ways: dict[str, Search] = {"elasticsearch-py": client, "transport node": transport_node, "aiohttp": plain}
+    reads = Reads(es, max_retries=0, timeout_s=settings.api_es_timeout_s)
+
+    async def query_api_reads(body: dict[str, Any]) -> Any:
+        async with gate:
+            return await reads.search("catalog", body)
+
+    ways: dict[str, Search] = {
+        "elasticsearch-py": client,
+        "transport node": transport_node,
+        "aiohttp": plain,
+        "query API reads": query_api_reads,
+    }
     cpu_ms: dict[str, list[float]] = defaultdict(list)
     try:
         for fn in ways.values():  # warm every connection pool and the JIT of the engine
@@ -78,6 +94,7 @@ async def measure(args: argparse.Namespace) -> None:
                 cpu_ms[name].append(cpu)
                 print(f"round {rnd_no + 1} {name:17} {cpu:.3f} ms CPU per search ({wall:.2f} ms wall)", flush=True)
     finally:
+        reads.close()
         await session.close()
         await es.close()
     print("\n| way | CPU ms per search, median (min-max) |\n| --- | --- |")
@@ -91,7 +108,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
-    asyncio.run(measure(parser.parse_args()))
+    uvloop.run(measure(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 does nothing but pass it on.
 
 ``GET /catalog/meals?...`` is parsed (``urllib.parse``), turned into the query API's own Elasticsearch body
-(``build_search``), POSTed to ``/catalog/_search`` over a pooled aiohttp session, and Elasticsearch's answer is
-returned as it came: no FastAPI, no validation, no middleware, no metrics, no response shaping. It is served the way
-the query API is (uvicorn, uvloop, httptools, ``--workers`` processes on one socket).
+(``build_search``), POSTed to ``/catalog/_search`` on the query API's own keep-alive connections
+(api/query/es_http.py, the cheapest client here), and Elasticsearch's answer is returned as it came: no FastAPI, no
+validation, no middleware, no metrics, no response shaping. It is served the way the query API is (uvicorn, uvloop,
+httptools, ``--workers`` processes on one socket).
 
 Run it beside the stack and measure it in the same run as the query API and raw Elasticsearch:
 
@@ -23,12 +24,15 @@ import argparse
 from typing import Any
 from urllib.parse import parse_qs
 
-import aiohttp
 import orjson
+from elastic_transport import NodeConfig
+from elasticsearch import AsyncElasticsearch
 
 from api.common.serving import freeze_startup_heap
 from api.query.catalog_query import CatalogSearch, CatalogSort, build_search
 from api.query.deps import parse_near
+from api.query.es_http import NodeConnections
+from api.query.es_reads import CONNECTIONS_PER_NODE
 from api.query.json_bodies import CATALOG_SOURCE
 from farmacy.settings import Settings
 
@@ -57,27 +61,19 @@ class Floor:
     """A raw ASGI app: the search passed on, the answer passed back."""
 
     def __init__(self, es_url: str) -> None:
-        self.url = f"{es_url.rstrip('/')}/catalog/_search"
-        self.session: aiohttp.ClientSession | None = None
+        self.connections = NodeConnections(NodeConfig(**_node_fields(es_url)), CONNECTIONS_PER_NODE)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (message := await receive())["type"] != "lifespan.shutdown":
                 if message["type"] == "lifespan.startup":
-                    # No Accept-Encoding: Elasticsearch answers uncompressed, as it does the query API's client.
-                    self.session = aiohttp.ClientSession(
-                        connector=aiohttp.TCPConnector(limit=64), skip_auto_headers=("Accept-Encoding",)
-                    )
                     freeze_startup_heap()  # as the query API does once started
                     await send({"type": "lifespan.startup.complete"})
-            if self.session is not None:
-                await self.session.close()
+            self.connections.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
-        assert self.session is not None
         body = orjson.dumps(build_search(search_of(scope["query_string"]), CATALOG_SOURCE))
-        async with self.session.post(self.url, data=body, headers={"content-type": "application/json"}) as resp:
-            status, answer = resp.status, await resp.read()
+        status, answer = await self.connections.request("POST", "/catalog/_search", body, 10)
         await send(
             {
                 "type": "http.response.start",
@@ -86,6 +82,12 @@ class Floor:
             }
         )
         await send({"type": "http.response.body", "body": answer})
+
+
+def _node_fields(url: str) -> dict[str, Any]:
+    """The node of ``url`` as the Elasticsearch client reads it (scheme, host, port, credentials as headers)."""
+    node = AsyncElasticsearch(url).transport.node_pool.get().config
+    return {"scheme": node.scheme, "host": node.host, "port": node.port, "headers": node.headers}
 
 
 def app() -> Floor:

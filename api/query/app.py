@@ -14,7 +14,7 @@ from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.common.quotas import install_quotas
 from api.common.serving import NO_OPENTELEMETRY, freeze_startup_heap
-from api.query.es_reads import Reads
+from api.query.es_reads import CONNECTIONS_PER_NODE, Reads
 from api.query.freshness import ViewBehind, Watermarks
 from api.query.routers import catalog, inventory, orders, subscriptions
 from farmacy import consistency
@@ -30,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         request_timeout=settings.api_es_timeout_s,
         max_retries=len(settings.elasticsearch_urls) - 1,
         retry_on_timeout=False,
-        connections_per_node=64,
+        connections_per_node=CONNECTIONS_PER_NODE,
         serializer=OrjsonSerializer(),
     )
     reads = Reads(es, max_retries=len(settings.elasticsearch_urls) - 1, timeout_s=settings.api_es_timeout_s)
@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await watermarks.stop()
+            reads.close()
             await es.close()
 
     app = FastAPI(

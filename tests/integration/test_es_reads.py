@@ -32,9 +32,11 @@ def _with_reads(urls: list[str], use: Callable[[Reads], Awaitable[Any]], timeout
     async def run() -> Any:
         # As the query API builds its client (api/query/app.py): a refused node is retried on the next one.
         es = AsyncElasticsearch(urls, max_retries=len(urls) - 1, retry_on_timeout=False, request_timeout=timeout_s)
+        reads = Reads(es, max_retries=len(urls) - 1, timeout_s=timeout_s)
         try:
-            return await use(Reads(es, max_retries=len(urls) - 1, timeout_s=timeout_s))
+            return await use(reads)
         finally:
+            reads.close()
             await es.close()
 
     return asyncio.run(run())
