@@ -15,7 +15,9 @@ request with its own Idempotency-Key, at ``--clients`` clients, interleaved and 
     .venv/bin/python -m benchmarks.api_throughput command --clients 16 --seconds 10 --repeats 3
 
 Prints one line per run and a table of medians (min-max across rounds); non-2xx answers and socket errors
-are counted, never hidden. With the stack's supervisor reachable, each run also reports where the machine's CPU
+are counted, never hidden. Each API is then set against the other targets round by round (throughput, p99 and the
+machine's CPU per request, each round's figure divided by the other target's in the same round): the median and
+range of those ratios are what the API's bars are judged on. ``--no-baseline`` leaves the PostgreSQL baseline out. With the stack's supervisor reachable, each run also reports where the machine's CPU
 went: CPU milliseconds per answered request for every component (each supervised program's process tree, wrk,
 the PostgreSQL baseline service) and for the whole machine, from psutil before and after the run. On a machine
 where the components share the cores, those figures bound the throughput: requests/s <= cores / (machine CPU
@@ -223,12 +225,23 @@ def summarize(runs: list[Run], baseline: str, others: list[str]) -> None:
             a, b = by.get((baseline, clients)), by.get((other, clients))
             if not a or not b:
                 continue
+            # Each round's figure against the other target's in the same round (the runs are in round order).
             ratios = [x.rps / y.rps for x, y in zip(a, b, strict=False)]
             p99 = [x.p99_ms / y.p99_ms for x, y in zip(a, b, strict=False)]
+            cpu = [
+                x.cpu_ms[MACHINE] / y.cpu_ms[MACHINE]
+                for x, y in zip(a, b, strict=False)
+                if x.cpu_ms and y.cpu_ms and y.cpu_ms.get(MACHINE)
+            ]
             print(
                 f"{baseline} / {other} at {clients} clients: throughput x{statistics.median(ratios):.2f} "
                 f"({min(ratios):.2f}-{max(ratios):.2f}), p99 x{statistics.median(p99):.2f} "
                 f"({min(p99):.2f}-{max(p99):.2f})"
+                + (
+                    f", machine CPU per request x{statistics.median(cpu):.2f} ({min(cpu):.2f}-{max(cpu):.2f})"
+                    if cpu
+                    else ""
+                )
             )
 
 
@@ -245,10 +258,11 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
     files = {
         **{name: (url, api_file) for name, url in apis.items()},
         "elasticsearch": (settings.elasticsearch_url, write_requests(tmp / "es", es_lines)),
-        "postgresql": (f"http://127.0.0.1:{args.pg_port}", api_file),
     }
+    if not args.no_baseline:
+        files["postgresql"] = (f"http://127.0.0.1:{args.pg_port}", api_file)
     baseline = None
-    if not args.pg_url_running:
+    if not args.pg_url_running and not args.no_baseline:
         baseline = subprocess.Popen(
             [
                 sys.executable,
@@ -262,10 +276,13 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
         )
     meter = CpuMeter(settings, _cpu_pids(args, {"postgresql baseline service": baseline.pid} if baseline else {}))
     try:
-        _wait_up(f"http://127.0.0.1:{args.pg_port}/catalog/meals?size=1")
+        if not args.no_baseline:
+            _wait_up(f"http://127.0.0.1:{args.pg_port}/catalog/meals?size=1")
         for url, _f in files.values():
-            # Warm each target once, so the first round measures no cold cache.
-            subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", str(LUA), url, "--", str(_f)], capture_output=True)
+            # Warm each target once, so the first round measures no cold cache (nor Elasticsearch's code not yet
+            # compiled: on a stack just started, its first rounds cost it up to half as much again per search).
+            warm = f"-d{args.warm_s}s"
+            subprocess.run(["wrk", "-t1", "-c4", warm, "-s", str(LUA), url, "--", str(_f)], capture_output=True)
         runs: list[Run] = []
         targets = list(files)
         for rnd_no in range(args.repeats):
@@ -286,12 +303,9 @@ def query(args: argparse.Namespace, settings: Settings, tmp: Path) -> None:
                         + cpu_line(run.cpu_ms),
                         flush=True,
                     )
+        others = ["elasticsearch"] if args.no_baseline else ["elasticsearch", "postgresql"]
         for name in apis:
-            summarize(
-                [r for r in runs if r.target in (name, "elasticsearch", "postgresql")],
-                name,
-                ["elasticsearch", "postgresql"],
-            )
+            summarize([r for r in runs if r.target in (name, *others)], name, others)
     finally:
         if baseline is not None:
             baseline.terminate()
@@ -444,6 +458,13 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=8190, help="port of benchmarks.pg_catalog_service")
     parser.add_argument("--pg-workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pg-url-running", action="store_true", help="the PostgreSQL service is already running")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="query: leave out the PostgreSQL baseline (it saturates the machine for minutes and is not what the "
+        "API's bars compare with)",
+    )
+    parser.add_argument("--warm-s", type=int, default=2, help="query: seconds of warm-up per target before the rounds")
     parser.add_argument("--meals", type=int, default=5)
     parser.add_argument("--locations", type=int, default=10)
     args = parser.parse_args()
