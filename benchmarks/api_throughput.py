@@ -17,11 +17,11 @@ request with its own Idempotency-Key, at ``--clients`` clients, interleaved and 
 Prints one line per run and a table of medians (min-max across rounds); non-2xx answers and socket errors
 are counted, never hidden. Each API is then set against the other targets round by round (throughput, p99 and the
 machine's CPU per request, each round's figure divided by the other target's in the same round): the median and
-range of those ratios are what the API's bars are judged on. ``--no-baseline`` leaves the PostgreSQL baseline out. With the stack's supervisor reachable, each run also reports where the machine's CPU
-went: CPU milliseconds per answered request for every component (each supervised program's process tree, wrk,
-the PostgreSQL baseline service) and for the whole machine, from psutil before and after the run. On a machine
-where the components share the cores, those figures bound the throughput: requests/s <= cores / (machine CPU
-seconds per request).
+range of those ratios are what the API's bars are judged on. ``--no-baseline`` leaves the PostgreSQL baseline out.
+With the stack's supervisor reachable, each run also reports where the machine's CPU went: CPU milliseconds per
+answered request for every component (each supervised program's process tree, wrk, the PostgreSQL baseline service)
+and for the whole machine, from psutil before and after the run. On a machine where the components share the cores,
+those figures bound the throughput: requests/s <= cores / (machine CPU seconds per request).
 """
 
 from __future__ import annotations

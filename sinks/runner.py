@@ -35,6 +35,7 @@ from tenacity import RetryCallState
 from farmacy.lsn import lsn_text
 from sinks import metrics, offsets
 from sinks.apply import apply_batch
+from sinks.assignment import Assignment
 from sinks.control import Control
 from sinks.dead_letters import dead_letter_headers, deliver
 from sinks.errors import DeployError, PoisonEventError
@@ -95,9 +96,8 @@ class Runner:
         self.paused = PausedWait()
         self.index_check = IndexVersionCheck()
         self.replays = ReplayMarks()
-        # Partitions assigned to this worker now (the rebalance callbacks keep it): a batch keeps only their records.
-        self.assigned: set[tuple[str, int]] = set()
         self.log = log.bind(view=view.name)
+        self.assignment = Assignment(self.log)  # a batch keeps only the records of partitions assigned now
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
@@ -115,7 +115,7 @@ class Runner:
                     if self.control.resumed:  # after an alias swap: which mapping the index takes is checked again
                         self.control.resumed = False
                         self.index_check.forget()
-                records = self._still_assigned([m for m in self._poll_batch() if self._usable(m)])
+                records = self.assignment.keep([m for m in self._poll_batch() if self._usable(m)])
                 if records:
                     self.handle(records)
                     next_offsets = offsets.next_offsets(records)
@@ -148,21 +148,11 @@ class Runner:
     def stop(self) -> None:
         self.stopping.set()
 
-    def _still_assigned(self, records: list[Message]) -> list[Message]:
-        """The records of partitions still assigned to this worker. A rebalance's callbacks run inside the poll that
-        gathers a batch, so a batch can hold records of a partition revoked meanwhile. Their new owner reads them
-        from the group's committed offset; applying them here would be harmless, but committing them could move that
-        offset back below what the new owner has committed, and the view's position waits on committed offsets."""
-        kept = [m for m in records if (m.topic(), m.partition()) in self.assigned]
-        if len(kept) < len(records):
-            self.log.info("records of revoked partitions left to their new owner", records=len(records) - len(kept))
-        return kept
-
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Eager rebalancing: every rebalance takes all partitions back and hands out the whole assignment, and each
         # worker reads its partitions from their committed offsets again (a batch whose commit the group refused is
         # read again by whoever owns its partition next).
-        self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        self.assignment.add(partitions)
         if self.watermark is not None:
             self.watermark.on_assign(partitions)  # never raises: unknown positions only hold the watermark
         self.replays.learn(consumer, partitions, timeout=10)  # never raises: an unknown mark counts as a replay
@@ -176,7 +166,7 @@ class Runner:
             consumer.resume(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
+        self.assignment.remove(partitions)
         if self.watermark is not None:
             self.watermark.on_revoke(partitions)
         self.replays.forget(partitions)

@@ -1,4 +1,4 @@
-"""A batch gathered across a rebalance keeps only the records of partitions still assigned (``Runner._still_assigned``):
+"""A batch gathered across a rebalance keeps only the records of partitions still assigned (sinks/assignment.py):
 the new owner of a revoked partition reads its records from the group's committed offset, and a commit of them by
 the previous owner could move that offset back below the new owner's."""
 
@@ -35,15 +35,15 @@ def _runner() -> Runner:
 
 def test_records_of_a_partition_revoked_while_the_batch_was_gathered_are_left_out() -> None:
     runner = _runner()
-    runner.assigned = {(TOPIC, 0), (TOPIC, 1)}
+    runner.assignment.add([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
     runner._on_revoke(cast(Any, None), [TopicPartition(TOPIC, 1)])
     batch = cast(list[Message], [Record(0, 5), Record(1, 7), Record(0, 6), Record(1, 8)])
-    kept = runner._still_assigned(batch)
+    kept = runner.assignment.keep(batch)
     assert [(m.partition(), m.offset()) for m in kept] == [(0, 5), (0, 6)]
 
 
 def test_a_batch_of_assigned_partitions_is_kept_whole() -> None:
     runner = _runner()
-    runner.assigned = {(TOPIC, 0), (TOPIC, 1)}
+    runner.assignment.add([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
     batch = cast(list[Message], [Record(0, 5), Record(1, 7)])
-    assert runner._still_assigned(batch) == batch
+    assert runner.assignment.keep(batch) == batch
