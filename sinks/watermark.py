@@ -360,21 +360,29 @@ class Watermark:
         fully applied and the one last published, the observations waiting for their partitions to catch up (and which
         partitions the oldest still waits for: its end offset against how far they are applied), and the assigned
         partitions whose position is not known yet. A position that stops moving says here why."""
+        # Copies first: the health server's thread reads what the worker's thread changes (each copy is one call
+        # into C, under the interpreter's lock).
+        pending, positions, others, unknown = (
+            list(self.pending),
+            dict(self.positions),
+            dict(self._others),
+            set(self.unknown),
+        )
         waiting: dict[str, list[int]] = {}
-        if self.pending:
-            for p, end in self.pending[0].ends.items():
-                at = self.positions[p] if p in self.positions else self._others.get(p, 0)
+        if pending:
+            for p, end in pending[0].ends.items():
+                at = positions[p] if p in positions else others.get(p, 0)
                 if at < end:
                     waiting[partition_key(p)] = [at, end]
         return {
             "observed_lsn": self._last_lsn if self._last_lsn >= 0 else None,
             "reached_lsn": self.reached,
             "published_reached_lsn": self._published_reached or None,
-            "pending": len(self.pending),
-            "oldest_pending_lsn": self.pending[0].lsn if self.pending else None,
+            "pending": len(pending),
+            "oldest_pending_lsn": pending[0].lsn if pending else None,
             "oldest_pending_waits_for": waiting,
-            "unknown_partitions": sorted(partition_key(p) for p in self.unknown),
-            "assigned_partitions": len(self.positions),
+            "unknown_partitions": sorted(partition_key(p) for p in unknown),
+            "assigned_partitions": len(positions),
         }
 
     def _observe(self) -> None:

@@ -34,3 +34,15 @@ def test_an_observation_waits_only_for_partitions_still_assigned() -> None:
     # Partition 1 belongs to another worker, which has committed through its end: the observation is applied through.
     wm._others = {(STOCK, 1): 30}
     assert wm._applied_through(Pending(100, {(STOCK, 0): 10, (STOCK, 1): 30}).ends)
+
+
+def test_the_health_report_names_the_partitions_the_oldest_observation_waits_for() -> None:
+    wm = _watermark()
+    wm.positions = {(STOCK, 0): 10}
+    wm._others = {(STOCK, 1): 25}
+    wm._last_lsn = 100
+    wm.pending.append(Pending(100, {(STOCK, 0): 12, (STOCK, 1): 25}))
+    progress = wm.progress()
+    assert progress["oldest_pending_lsn"] == 100
+    assert progress["oldest_pending_waits_for"] == {f"{STOCK}[0]": [10, 12]}
+    assert progress["assigned_partitions"] == 1
