@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from farmacy.lsn import lsn_text
+from sinks.sync_document import partition_key
 from sinks.view import View
 from sinks.watermark import Watermark
 
@@ -52,5 +53,36 @@ def health_report(view: View, state: RunnerState, watermark: Watermark | None, s
         "dead_letters": state.dead_letters,
         "holds": held,
         "degraded": state.degraded,
-        "watermark": watermark.progress() if watermark is not None else None,
+        "watermark": watermark_progress(watermark) if watermark is not None else None,
+    }
+
+
+def watermark_progress(watermark: Watermark) -> dict[str, Any]:
+    """Where the watermark stands, for the health report: the slot position last observed, the newest position
+    fully applied and the one last published, the observations waiting for their partitions to catch up (and which
+    partitions the oldest still waits for: its end offset against how far they are applied), and the assigned
+    partitions whose position is not known yet. A position that stops moving says here why."""
+    # Copies first: the health server's thread reads what the worker's thread changes (each copy is one call
+    # into C, under the interpreter's lock).
+    pending, positions, others, unknown = (
+        list(watermark.pending),
+        dict(watermark.positions),
+        dict(watermark._others),
+        set(watermark.unknown),
+    )
+    waiting: dict[str, list[int]] = {}
+    if pending:
+        for p, end in pending[0].ends.items():
+            at = positions[p] if p in positions else others.get(p, 0)
+            if at < end:
+                waiting[partition_key(p)] = [at, end]
+    return {
+        "observed_lsn": watermark._last_lsn if watermark._last_lsn >= 0 else None,
+        "reached_lsn": watermark.reached,
+        "published_reached_lsn": watermark._published_reached or None,
+        "pending": len(pending),
+        "oldest_pending_lsn": pending[0].lsn if pending else None,
+        "oldest_pending_waits_for": waiting,
+        "unknown_partitions": sorted(partition_key(p) for p in unknown),
+        "assigned_partitions": len(positions),
     }

@@ -355,36 +355,6 @@ class Watermark:
         answer = self.consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=5)
         return {(tp.topic, tp.partition): int(tp.offset) for tp in answer if tp.offset >= 0 and tp.error is None}
 
-    def progress(self) -> dict[str, Any]:
-        """Where the watermark stands, for the health report: the slot position last observed, the newest position
-        fully applied and the one last published, the observations waiting for their partitions to catch up (and which
-        partitions the oldest still waits for: its end offset against how far they are applied), and the assigned
-        partitions whose position is not known yet. A position that stops moving says here why."""
-        # Copies first: the health server's thread reads what the worker's thread changes (each copy is one call
-        # into C, under the interpreter's lock).
-        pending, positions, others, unknown = (
-            list(self.pending),
-            dict(self.positions),
-            dict(self._others),
-            set(self.unknown),
-        )
-        waiting: dict[str, list[int]] = {}
-        if pending:
-            for p, end in pending[0].ends.items():
-                at = positions[p] if p in positions else others.get(p, 0)
-                if at < end:
-                    waiting[partition_key(p)] = [at, end]
-        return {
-            "observed_lsn": self._last_lsn if self._last_lsn >= 0 else None,
-            "reached_lsn": self.reached,
-            "published_reached_lsn": self._published_reached or None,
-            "pending": len(pending),
-            "oldest_pending_lsn": pending[0].lsn if pending else None,
-            "oldest_pending_waits_for": waiting,
-            "unknown_partitions": sorted(partition_key(p) for p in unknown),
-            "assigned_partitions": len(positions),
-        }
-
     def _observe(self) -> None:
         lsn = self.slot_observer.confirmed_flush()
         if lsn is None or lsn <= self._last_lsn:

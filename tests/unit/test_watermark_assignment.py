@@ -8,6 +8,7 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
+from sinks.health import watermark_progress
 from sinks.watermark import Pending, Watermark
 
 STOCK = "farmacy.inventory.stock"
@@ -42,7 +43,7 @@ def test_the_health_report_names_the_partitions_the_oldest_observation_waits_for
     wm._others = {(STOCK, 1): 25}
     wm._last_lsn = 100
     wm.pending.append(Pending(100, {(STOCK, 0): 12, (STOCK, 1): 25}))
-    progress = wm.progress()
+    progress = watermark_progress(wm)
     assert progress["oldest_pending_lsn"] == 100
     assert progress["oldest_pending_waits_for"] == {f"{STOCK}[0]": [10, 12]}
     assert progress["assigned_partitions"] == 1
