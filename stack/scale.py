@@ -4,6 +4,7 @@ set another count for the view, kept in the stack directory (``conf/sink-workers
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from farmacy.settings import Settings
@@ -27,4 +28,8 @@ def save(settings: Settings, layout: Layout, view: str, count: int) -> None:
     saved = json.loads(path.read_text()) if path.exists() else {}
     saved[view] = count
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    # Written aside and renamed over: the scaler and `wait_scaled` read the file while it changes, and must see the
+    # old counts or the new ones, never an empty or half-written file.
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    staged.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    os.replace(staged, path)

@@ -29,3 +29,40 @@ def test_only_a_recorded_count_that_differs_from_what_runs_is_applied(tmp_path: 
 def test_a_view_the_counts_do_not_name_runs_the_default(tmp_path: Path) -> None:
     follows = _follows(tmp_path, None)
     assert changes(follows, {"inventory": 1, "catalog": 2}) == {"catalog": 2}
+
+
+def test_the_counts_are_never_read_half_written(tmp_path: Path) -> None:
+    """`farmacy scale`'s count is saved while the scaler and `wait_scaled` read the file: a reader sees the old counts
+    or the new ones, never an empty file."""
+    import threading
+
+    from farmacy.settings import Settings
+    from stack import scale
+    from stack.layout import Layout
+    from stack.versions import load_versions
+
+    settings, layout = Settings(_env_file=None), Layout(tmp_path, load_versions())
+    views = settings.views
+    done = threading.Event()
+    seen: list[dict[str, int]] = []
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                seen.append(scale.workers(settings, layout))
+            except Exception as failure:  # what a reader would have raised is the finding
+                failures.append(failure)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(400):
+            scale.save(settings, layout, views[0], 1 + i % 2)
+    finally:
+        done.set()
+        reader.join()
+    assert failures == []
+    assert seen and all(counts[views[0]] in (1, 2, settings.sink_workers) for counts in seen)
+    assert not [p for p in (tmp_path / "conf").iterdir() if p.name != "sink-workers.json"]  # nothing left aside
