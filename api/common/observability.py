@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import os
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -59,13 +60,19 @@ class RequestContext:
         # that all say the same. The next line written says how many were left out.
         self.slow_lines = TokenBuckets(slow_lines_per_s, max(1, math.ceil(slow_lines_per_s)))
         self.slow_left_out = 0
+        # A request without an X-Request-ID gets 32 hex digits: this process's random half and a count. Unique like
+        # a UUID4 across processes and restarts, without the system call for random bytes on every request.
+        self.id_prefix = secrets.token_hex(8)
+        self.id_count = itertools.count()
+        # Each labelled series once: prometheus_client looks the labels up under a lock on every labels() call.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or f"{self.id_prefix}{next(self.id_count):016x}"
         header = (b"x-request-id", request_id.encode("latin-1"))
         status = 500  # an exception before the response started: the server answers 500
 
@@ -85,8 +92,9 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            REQUESTS.labels(self.service, method, route, str(status)).inc()
-            LATENCY.labels(self.service, method, route).observe(elapsed)
+            counted, timed = self._series(method, route, status)
+            counted.inc()
+            timed.observe(elapsed)
             ms = round(elapsed * 1000, 1)
             # A refusal by a quota (429) is counted, not logged at INFO: a client over its quota would otherwise write
             # a line per refused request, the flood the quota is there to stop (farmacy_http_throttled_total).
@@ -106,6 +114,16 @@ class RequestContext:
                     ms=ms,
                     **extra,
                 )
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = (
+                REQUESTS.labels(self.service, method, route, str(status)),
+                LATENCY.labels(self.service, method, route),
+            )
+        return series
 
     def _slow_line(self, now: float) -> bool:
         """Whether a slow answer may have its line now; one that may not is counted in ``slow_left_out``."""

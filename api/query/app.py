@@ -10,6 +10,7 @@ from elasticsearch.serializer import OrjsonSerializer
 from fastapi import FastAPI
 
 from api.common.docs import install_docs
+from api.common.hot_routes import install_hot_routes
 from api.common.observability import install_observability
 from api.common.problems import install_fallback_handler, install_problem_handlers, register_status
 from api.common.quotas import install_quotas
@@ -69,6 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_observability(app, "query-api", ready=_ready, log_all_ms=settings.query_request_log_ms)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
         app.include_router(router)
+    install_hot_routes(
+        app, catalog.search_meals
+    )  # the busiest route, past FastAPI's routing (api/common/hot_routes.py)
     return app
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from api.query.text_expansion import groups, inflections
 from farmacy.errors import InvalidInput
 
@@ -61,7 +63,7 @@ class CatalogSearch:
 
 
 def encode_cursor(sort_values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(sort_values, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(sort_values)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, sort: list[dict[str, Any]]) -> list[Any]:

@@ -23,7 +23,8 @@ from farmacy import consistency
 
 class QueryModel(BaseModel):
     """Base of a route's query parameters. Unknown parameters are ignored, as FastAPI ignores them; a list field
-    takes every value of a repeated parameter, any other field the last one."""
+    takes every value of a repeated parameter, any other field the last one. A list is best declared as a tuple
+    with the default ``()``: pydantic copies a mutable default for every model it validates."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     _lists: ClassVar[frozenset[str]] = frozenset()
@@ -32,7 +33,7 @@ class QueryModel(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._lists = frozenset(
-            f.alias or name for name, f in cls.model_fields.items() if typing.get_origin(f.annotation) is list
+            f.alias or name for name, f in cls.model_fields.items() if typing.get_origin(f.annotation) in (list, tuple)
         )
 
     @classmethod

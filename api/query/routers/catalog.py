@@ -29,8 +29,8 @@ class CatalogParams(QueryModel):
     q: str | None = Field(
         None, max_length=200, description="Full text over name, description, ingredients; typo-tolerant"
     )
-    dietary_tags: list[DietaryTag] = Field([], description="All of these")
-    exclude_allergens: list[Allergen] = Field([], description="None of these")
+    dietary_tags: tuple[DietaryTag, ...] = Field((), description="All of these")
+    exclude_allergens: tuple[Allergen, ...] = Field((), description="None of these")
     price_min: int | None = Field(None, ge=0, le=1_000_000)
     price_max: int | None = Field(None, ge=0, le=1_000_000)
     calories_min: int | None = Field(None, ge=0, le=5000)
