@@ -57,10 +57,12 @@ from benchmarks.place_orders import bench_location
 from benchmarks.search_latency import random_search
 from benchmarks.sync_watch import MACHINE, by_component, cpu_snapshot, stack_processes, tree_cpu
 from farmacy.auth import Role
+from farmacy.db_roles import ROLES, DbRole
 from farmacy.settings import Settings
 from stack.identity import Login, issue_token
 
 LUA = Path(__file__).parent / "wrk" / "requests.lua"
+PG_READERS = "postgres (readers)"
 
 
 @dataclass
@@ -79,9 +81,15 @@ class Run:
 
 class CpuMeter:
     """CPU seconds of the stack's programs (grouped: every sink worker counts as "sinks"), of wrk (this process's
-    waited-for children) and of any other process given, read before and after a run."""
+    waited-for children) and of any other process given, read before and after a run.
+
+    PostgreSQL is split by the role its sessions log in as: ``postgres (readers)`` is the backends of the reader role
+    (the sink workers' lookups, the reconciler's sweeps, the watchdog, the query API), ``postgres`` the rest (the
+    command API's sessions, the capture's walsender, the server's own processes). A reconciliation sweep that falls
+    into a run then shows as what it is instead of adding to what a command costs the master."""
 
     def __init__(self, settings: Settings, others: dict[str, int] | None = None) -> None:
+        self.settings = settings
         try:
             self.procs = stack_processes(settings)
         except (SystemExit, OSError) as exc:  # no local supervisor (e.g. another deployment): no CPU figures
@@ -94,7 +102,19 @@ class CpuMeter:
             return {}
         extra: dict[str, Callable[[], float]] = {name: partial(tree_cpu, pid) for name, pid in self.others.items()}
         extra["wrk"] = _children_cpu
-        return by_component(cpu_snapshot(self.procs, extra))
+        snap = by_component(cpu_snapshot(self.procs, extra))
+        if "postgres" in snap:
+            readers = self._reader_backends()
+            snap[PG_READERS] = readers
+            snap["postgres"] -= readers
+        return snap
+
+    def _reader_backends(self) -> float:
+        with psycopg.connect(self.settings.pg_dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE usename = %s", (ROLES[DbRole.READER].name,)
+            ).fetchall()
+        return sum(tree_cpu(int(pid)) for (pid,) in rows)
 
     @staticmethod
     def per_request(before: dict[str, float], after: dict[str, float], ok: int) -> dict[str, float] | None:
