@@ -149,6 +149,7 @@ def up(settings: Settings, seed: bool = True) -> None:
         health.wait_healthy(name, check[name], 60)
     health.reload_monitoring(settings)  # already running: read the configs rendered above
     _wait_workers_serving(settings, settings.views)
+    scale.record_applied(layout, scale.workers(settings, layout))
 
     if seed:
         from stack.demo import seed_demo
@@ -213,15 +214,18 @@ def scale_workers(settings: Settings, view: str, count: int) -> None:
     sup.start_daemon()  # reloads: the view's program changed, so its group is replaced
     sup.start(worker_program(view))
     _wait_workers_serving(settings, [view])
+    scale.record_applied(layout, {view: count})
 
 
 def wait_scaled(settings: Settings, view: str, count: int, timeout: float = 180) -> None:
-    """Waits for the stack's scaler (stack/scaler.py) to run ``count`` workers of the view: the count rendered into
-    supervisord's configuration, a worker beyond it no longer serving, and each of them serving (their /health ports
-    only: nothing is asked of supervisord)."""
+    """Waits for the stack's scaler (stack/scaler.py) to run ``count`` workers of the view: the count recorded as
+    applied (after supervisord replaced the view's group and its workers serve), a worker beyond it no longer
+    serving, and each of them serving (their /health ports only: nothing is asked of supervisord). The count saved
+    is not enough: it is saved before supervisord's group is replaced, and the old group's workers stop one by one
+    meanwhile."""
     layout = layout_for(settings)
     deadline = time.monotonic() + timeout
-    while scale.workers(settings, layout)[view] != count:
+    while scale.applied(settings, layout)[view] != count:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{view}: the scaler did not apply {count} worker(s) in {timeout:.0f}s (is it running?)")
         time.sleep(0.5)

@@ -66,3 +66,23 @@ def test_the_counts_are_never_read_half_written(tmp_path: Path) -> None:
     assert failures == []
     assert seen and all(counts[views[0]] in (1, 2, settings.sink_workers) for counts in seen)
     assert not [p for p in (tmp_path / "conf").iterdir() if p.name != "sink-workers.json"]  # nothing left aside
+
+
+def test_a_count_is_applied_only_once_recorded_so(tmp_path: Path) -> None:
+    """`wait_scaled` waits for the applied count: the saved one is written before supervisord runs it."""
+    from farmacy.settings import Settings
+    from stack import scale
+    from stack.layout import Layout
+    from stack.versions import load_versions
+
+    settings, layout = Settings(_env_file=None), Layout(tmp_path, load_versions())
+    view, other = settings.views[0], settings.views[1]
+    default = settings.sink_workers
+    assert scale.applied(settings, layout) == dict.fromkeys(settings.views, default)  # a stack never scaled
+    scale.save(settings, layout, view, 2)
+    assert scale.workers(settings, layout)[view] == 2
+    assert scale.applied(settings, layout)[view] == default  # saved, not yet running
+    scale.record_applied(layout, {view: 2})
+    assert scale.applied(settings, layout) == {**dict.fromkeys(settings.views, default), view: 2}
+    scale.record_applied(layout, {other: 1})
+    assert scale.applied(settings, layout)[view] == 2  # each view's record kept
