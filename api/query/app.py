@@ -70,9 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_observability(app, "query-api", ready=_ready, log_all_ms=settings.query_request_log_ms)
     for router in (catalog.router, inventory.router, orders.router, subscriptions.router):
         app.include_router(router)
-    install_hot_routes(
-        app, catalog.search_meals
-    )  # the busiest route, past FastAPI's routing (api/common/hot_routes.py)
+    # The busiest route, past FastAPI's routing (api/common/hot_routes.py).
+    install_hot_routes(app, catalog.search_meals)
     return app
 
 
